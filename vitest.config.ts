@@ -1,0 +1,30 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Two suites, both run by `npm test`:
+ * - unit: pure logic, no sockets;
+ * - integration: production code against real local emulators (dynalite, local-aws-sqs,
+ *   aws-ses-v2-local) and the Lasso simulator over real HTTP, each test file starting its
+ *   own stack on ephemeral loopback ports.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          pool: "forks",
+        },
+      },
+    ],
+  },
+});
