@@ -1,0 +1,30 @@
+/**
+ * The names of the functions' environment variables: the CDK stack sets them, the local
+ * runner sets them, each function's `config.ts` reads the ones it needs once at cold
+ * start (lambdas/shared/env.ts). Secrets are never in the environment, only their ids.
+ */
+export const ENV = {
+  customersTable: "CUSTOMERS_TABLE_NAME",
+  stateTable: "STATE_TABLE_NAME",
+  reportReadyQueueUrl: "REPORT_READY_QUEUE_URL",
+  lassoBaseUrl: "LASSO_BASE_URL",
+  lassoApiKeySecretId: "LASSO_API_KEY_SECRET_ID",
+  lassoRequestTimeoutMs: "LASSO_REQUEST_TIMEOUT_MS",
+  /** The webhook secret: a random string; its header name is WEBHOOK_HEADER_NAME. */
+  webhookSecretId: "WEBHOOK_SECRET_ID",
+  webhookHeaderName: "WEBHOOK_HEADER_NAME",
+  /** The receive-webhook Function URL, given to Lasso as notificationWebhookUrl. */
+  webhookUrl: "WEBHOOK_URL",
+  chunkSize: "CHUNK_SIZE",
+  stateRetentionDays: "STATE_RETENTION_DAYS",
+  stalledAfterMinutes: "STALLED_AFTER_MINUTES",
+  mailSender: "MAIL_SENDER",
+  mailReplyTo: "MAIL_REPLY_TO",
+  defaultLanguage: "DEFAULT_LANGUAGE",
+  sesConfigurationSet: "SES_CONFIGURATION_SET",
+  /** Comma-separated host patterns (`files.lassox.com`, `*.lassox.com`). */
+  pdfAllowedHosts: "PDF_ALLOWED_HOSTS",
+  /** Local mode only: lets the simulator's http origin through the PDF fetch. */
+  pdfAllowHttp: "PDF_ALLOW_HTTP",
+  maxPdfBytes: "MAX_PDF_BYTES",
+} as const;

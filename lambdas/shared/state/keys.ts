@@ -1,0 +1,47 @@
+/**
+ * Keys of the state table's records (see docs/state-model.md). Every record carries a
+ * `recordType` attribute naming what it is.
+ */
+
+export interface StateKey {
+  pk: string;
+  sk: string;
+}
+
+export const RECORD_TYPES = ["run", "chunk", "batch", "report", "listenerCoverage"] as const;
+export type RecordType = (typeof RECORD_TYPES)[number];
+
+/** The value of the sparse `openPartition` attribute carried by open batches only. */
+export const OPEN_BATCH_PARTITION = "OPEN";
+/** The value of the sparse `runsPartition` attribute carried by run records only. */
+export const RUNS_PARTITION = "RUN";
+
+/** One firing of a schedule: idempotent on (schedule, scheduled time). */
+export const runKey = (schedule: string, scheduledTime: string): StateKey => ({
+  pk: `RUN#${schedule}#${scheduledTime}`,
+  sk: "RUN",
+});
+
+/** One planned batch of a run, with its manifest, before and after submission. */
+export const chunkKey = (run: StateKey, index: number): StateKey => ({
+  pk: run.pk,
+  sk: `CHUNK#${String(index).padStart(5, "0")}`,
+});
+
+/** A batch as Lasso knows it, by Lasso's batch id: manifest, status, open flag. */
+export const batchKey = (lassoBatchId: string): StateKey => ({
+  pk: `BATCH#${lassoBatchId}`,
+  sk: "BATCH",
+});
+
+/** One report, by its identity (report-ready.ts `reportIdentity`): handed on, claimed, delivered. */
+export const reportKey = (identity: string): StateKey => ({
+  pk: `REPORT#${identity}`,
+  sk: "REPORT",
+});
+
+/** Which listener batch covers a customer for a report type: nobody is covered twice. */
+export const listenerCoverageKey = (reportType: string, customerId: number): StateKey => ({
+  pk: `LISTEN#${reportType}#${customerId}`,
+  sk: "COVERAGE",
+});

@@ -1,0 +1,77 @@
+/**
+ * The DynamoDB tables, as plain data: the CDK stack (lib/) and the local runner (local/)
+ * both build their tables from these definitions, so local mode has the same names, keys
+ * and indexes as a deployment.
+ *
+ * Two tables, because people edit one and machines the other:
+ * - customers: one flat item per customer, edited by hand (see docs/customers.md);
+ * - state: machine-written runs, batches (with manifests), reports and deliveries
+ *   (see docs/state-model.md).
+ */
+
+export type AttributeType = "S" | "N";
+
+export interface KeyDefinition {
+  name: string;
+  type: AttributeType;
+}
+
+export interface IndexDefinition {
+  indexName: string;
+  partitionKey: KeyDefinition;
+  sortKey?: KeyDefinition;
+}
+
+export interface TableDefinition {
+  /** Logical id; the physical name is given by the deployment (env var) or the local runner. */
+  id: string;
+  partitionKey: KeyDefinition;
+  sortKey?: KeyDefinition;
+  indexes: IndexDefinition[];
+  timeToLiveAttribute?: string;
+}
+
+export const CUSTOMERS_TABLE = {
+  id: "Customers",
+  partitionKey: { name: "customerId", type: "N" },
+  indexes: [
+    {
+      indexName: "byGroup",
+      partitionKey: { name: "group", type: "S" },
+      sortKey: { name: "customerId", type: "N" },
+    },
+    { indexName: "byCvr", partitionKey: { name: "cvr", type: "S" } },
+  ],
+} as const satisfies TableDefinition;
+
+export const STATE_TABLE = {
+  id: "State",
+  partitionKey: { name: "pk", type: "S" },
+  sortKey: { name: "sk", type: "S" },
+  indexes: [
+    // Sparse: only batches still open carry `openPartition`, so the poller reads the open
+    // set without touching history.
+    {
+      indexName: "openBatches",
+      partitionKey: { name: "openPartition", type: "S" },
+      sortKey: { name: "lassoBatchId", type: "S" },
+    },
+    // Sparse: only run records carry `runsPartition`; newest runs first for `status`.
+    {
+      indexName: "runsByTime",
+      partitionKey: { name: "runsPartition", type: "S" },
+      sortKey: { name: "createdAt", type: "S" },
+    },
+    // Sparse: only report records that have a routed customer carry `customerId`.
+    {
+      indexName: "reportsByCustomer",
+      partitionKey: { name: "customerId", type: "N" },
+      sortKey: { name: "updatedAt", type: "S" },
+    },
+  ],
+  timeToLiveAttribute: "expiresAt",
+} as const satisfies TableDefinition;
+
+/** Index names as a type, so a typo in a query is a compile error. */
+export type CustomersIndexName = (typeof CUSTOMERS_TABLE.indexes)[number]["indexName"];
+export type StateIndexName = (typeof STATE_TABLE.indexes)[number]["indexName"];

@@ -1,0 +1,40 @@
+/**
+ * The deploy config: edit this file, then `npx cdk deploy`. It is validated at synth;
+ * a mistake fails `cdk synth` with the name of the field. See docs/configuration.md.
+ */
+import type { DeployConfigInput } from "./schema.ts";
+
+export const deployConfig: DeployConfigInput = {
+  stackName: "LassoReports",
+  lasso: {
+    baseUrl: "https://api.lassox.com",
+  },
+  mail: {
+    sender: "rapporter@example.dk",
+    identity: "example.dk",
+    defaultLanguage: "da",
+  },
+  pdfHosts: ["*.lassox.com", "*.blob.core.windows.net"],
+  schedules: [
+    {
+      name: "monthly-revision",
+      // 06:00 Copenhagen time on the first day of every month.
+      cron: "cron(0 6 1 * ? *)",
+      timeZone: "Europe/Copenhagen",
+      reportType: "Revision",
+      group: "default",
+      format: "{cvr}-{name}-{type}-{rundate}",
+      errorAppend: "#fejl",
+    },
+    {
+      name: "owners-watch",
+      // Keeps every customer of the group covered by a listener batch; re-checked nightly.
+      cron: "cron(30 2 * * ? *)",
+      timeZone: "Europe/Copenhagen",
+      reportType: "ReelleEjere",
+      group: "default",
+      listener: { triggerNow: true },
+    },
+  ],
+  alertEmail: "drift@example.dk",
+};

@@ -1,0 +1,119 @@
+/**
+ * Local AWS: starts the emulators that stand in for AWS on one machine and tells the
+ * AWS SDK v3 where they are through the standard `AWS_ENDPOINT_URL_<SERVICE>` variables,
+ * so production code runs unchanged:
+ * - DynamoDB: dynalite (in memory);
+ * - SQS: local-aws-sqs;
+ * - SES v2: aws-ses-v2-local (its web page lists sent mails; `GET /store` returns them);
+ * - Secrets Manager: our own minimal emulator (local/secrets-emulator.ts).
+ */
+import type { Server } from "node:http";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import dynalite from "dynalite";
+import { createSecretsEmulator } from "./secrets-emulator.ts";
+
+// local-aws-sqs and aws-ses-v2-local are CommonJS with an `exports.default`; require keeps
+// their typed shape identical under Node, tsx and vitest.
+const require = createRequire(import.meta.url);
+const sqsEmulator = require("local-aws-sqs") as typeof import("local-aws-sqs");
+const sesEmulator = require("aws-ses-v2-local") as typeof import("aws-ses-v2-local");
+
+export const LOCAL_REGION = "eu-central-1";
+export const LOCAL_HOST = "127.0.0.1";
+
+export interface LocalAwsPorts {
+  dynamodb?: number;
+  sqs?: number;
+  ses?: number;
+  secretsManager?: number;
+}
+
+export interface LocalAwsEndpoints {
+  dynamodb: string;
+  sqs: string;
+  ses: string;
+  secretsManager: string;
+}
+
+export interface LocalAws {
+  endpoints: LocalAwsEndpoints;
+  /** The environment that points AWS SDK v3 clients at the emulators, with dummy credentials. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** The SDK's service-specific endpoint variables (AWS_ENDPOINT_URL_ + the service id). */
+export function awsEnvironment(endpoints: LocalAwsEndpoints): Record<string, string> {
+  return {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_SESV2: endpoints.ses,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+  };
+}
+
+function urlOf(server: Server): string {
+  const { port } = server.address() as AddressInfo;
+  return `http://${LOCAL_HOST}:${port}`;
+}
+
+function listen(server: Server, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, LOCAL_HOST, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections?.();
+    server.close(() => resolve());
+  });
+}
+
+/** Starts every emulator on loopback; port 0 (the default) picks a free port. */
+export async function startLocalAws(ports: LocalAwsPorts = {}): Promise<LocalAws> {
+  const servers: Server[] = [];
+  try {
+    const dynamo = await listen(
+      dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }),
+      ports.dynamodb ?? 0,
+    );
+    servers.push(dynamo);
+    const sqs = await sqsEmulator.createSqsServer({
+      port: ports.sqs ?? 0,
+      hostname: LOCAL_HOST,
+      region: LOCAL_REGION,
+      emulateQueueCreationLifecycle: false,
+    });
+    servers.push(sqs);
+    const ses = await sesEmulator.default({ host: LOCAL_HOST, port: ports.ses ?? 0 });
+    servers.push(ses);
+    const secrets = await listen(createSecretsEmulator(LOCAL_REGION), ports.secretsManager ?? 0);
+    servers.push(secrets);
+
+    const endpoints: LocalAwsEndpoints = {
+      dynamodb: urlOf(dynamo),
+      sqs: urlOf(sqs),
+      ses: urlOf(ses),
+      secretsManager: urlOf(secrets),
+    };
+    return {
+      endpoints,
+      env: awsEnvironment(endpoints),
+      stop: async () => {
+        await Promise.all(servers.map(close));
+      },
+    };
+  } catch (error) {
+    await Promise.all(servers.map(close));
+    throw error;
+  }
+}

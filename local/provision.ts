@@ -1,0 +1,109 @@
+/**
+ * Creates, on the local emulators, the tables and queues the stack defines: built from the
+ * same definitions (lambdas/shared/tables.ts) so local mode matches a deployment.
+ */
+import {
+  type AttributeDefinition,
+  CreateTableCommand,
+  type DynamoDBClient,
+  type GlobalSecondaryIndex,
+  ResourceInUseException,
+} from "@aws-sdk/client-dynamodb";
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { CUSTOMERS_TABLE, STATE_TABLE, type TableDefinition } from "#shared/tables.ts";
+
+export interface LocalResourceNames {
+  customersTable: string;
+  stateTable: string;
+  reportReadyQueue: string;
+  reportReadyDlq: string;
+}
+
+export interface LocalResources {
+  names: LocalResourceNames;
+  reportReadyQueueUrl: string;
+  reportReadyDlqUrl: string;
+}
+
+export const localResourceNames = (prefix = "lasso-reports"): LocalResourceNames => ({
+  customersTable: `${prefix}-customers`,
+  stateTable: `${prefix}-state`,
+  reportReadyQueue: `${prefix}-report-ready`,
+  reportReadyDlq: `${prefix}-report-ready-dlq`,
+});
+
+export async function createTable(
+  dynamo: DynamoDBClient,
+  tableName: string,
+  table: TableDefinition,
+): Promise<void> {
+  const attributes = new Map<string, AttributeDefinition>();
+  const addAttribute = (key: { name: string; type: "S" | "N" }): void => {
+    attributes.set(key.name, { AttributeName: key.name, AttributeType: key.type });
+  };
+  addAttribute(table.partitionKey);
+  if (table.sortKey) addAttribute(table.sortKey);
+  const indexes: GlobalSecondaryIndex[] = table.indexes.map((index) => {
+    addAttribute(index.partitionKey);
+    if (index.sortKey) addAttribute(index.sortKey);
+    return {
+      IndexName: index.indexName,
+      KeySchema: [
+        { AttributeName: index.partitionKey.name, KeyType: "HASH" },
+        ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: "RANGE" as const }] : []),
+      ],
+      Projection: { ProjectionType: "ALL" },
+    };
+  });
+  try {
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: "PAY_PER_REQUEST",
+        KeySchema: [
+          { AttributeName: table.partitionKey.name, KeyType: "HASH" },
+          ...(table.sortKey ? [{ AttributeName: table.sortKey.name, KeyType: "RANGE" as const }] : []),
+        ],
+        AttributeDefinitions: [...attributes.values()],
+        ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes } : {}),
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+}
+
+async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+  );
+  const arn = Attributes?.QueueArn;
+  if (!arn) throw new Error(`queue ${queueUrl} has no ARN`);
+  return arn;
+}
+
+export async function provisionLocalResources(
+  clients: { dynamo: DynamoDBClient; sqs: SQSClient },
+  options: { prefix?: string; visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {},
+): Promise<LocalResources> {
+  const names = localResourceNames(options.prefix);
+  await createTable(clients.dynamo, names.customersTable, CUSTOMERS_TABLE);
+  await createTable(clients.dynamo, names.stateTable, STATE_TABLE);
+  const dlq = await clients.sqs.send(new CreateQueueCommand({ QueueName: names.reportReadyDlq }));
+  if (!dlq.QueueUrl) throw new Error("the local SQS emulator returned no DLQ URL");
+  const dlqArn = await queueArn(clients.sqs, dlq.QueueUrl);
+  const queue = await clients.sqs.send(
+    new CreateQueueCommand({
+      QueueName: names.reportReadyQueue,
+      Attributes: {
+        VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn,
+          maxReceiveCount: options.maxReceiveCount ?? 5,
+        }),
+      },
+    }),
+  );
+  if (!queue.QueueUrl) throw new Error("the local SQS emulator returned no queue URL");
+  return { names, reportReadyQueueUrl: queue.QueueUrl, reportReadyDlqUrl: dlq.QueueUrl };
+}
