@@ -1,0 +1,45 @@
+/**
+ * Per-API-key rate limiter: a sliding window log. At most `limit` requests per key within any
+ * `windowMs`; past it the caller is told how long to wait (whole seconds, at least 1), which
+ * the server sends as `retry-after` with a 429 and errorCode 26.
+ */
+
+export type RateDecision =
+  | { allowed: true; remaining: number }
+  | { allowed: false; retryAfterSeconds: number };
+
+export class RateLimiter {
+  private readonly log = new Map<string, number[]>();
+
+  /**
+   * @param limit requests allowed per window; 0 or Infinity disables limiting
+   * @param windowMs window length in milliseconds
+   * @param clock monotonic milliseconds (injectable for tests)
+   */
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
+
+  /** Counts one request for `key` when allowed; a refused request does not count. */
+  take(key: string): RateDecision {
+    if (this.limit <= 0 || !Number.isFinite(this.limit)) return { allowed: true, remaining: Infinity };
+    const now = this.clock();
+    const since = now - this.windowMs;
+    const stamps = (this.log.get(key) ?? []).filter((t) => t > since);
+    if (stamps.length >= this.limit) {
+      this.log.set(key, stamps);
+      const oldest = stamps[0] ?? now;
+      const waitMs = oldest + this.windowMs - now;
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+    }
+    stamps.push(now);
+    this.log.set(key, stamps);
+    return { allowed: true, remaining: this.limit - stamps.length };
+  }
+
+  reset(): void {
+    this.log.clear();
+  }
+}
