@@ -2,8 +2,6 @@
  * Webhook delivery of the Lasso simulator, received by a real node:http server.
  */
 
-import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type {
   BatchJson,
@@ -12,45 +10,11 @@ import type {
   WebhookPayload,
 } from "#local/lasso-sim/index.ts";
 import { startLassoSimulator } from "#local/lasso-sim/index.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "#test/support/webhook-receiver.ts";
 
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: WebhookPayload;
-}
-
-interface Receiver {
-  url: string;
-  received: Received[];
-  close(): Promise<void>;
-}
-
-/** A webhook endpoint answering the status `answer(n)` to its n-th request (0-based). */
-async function startReceiver(answer: (n: number) => number = () => 200): Promise<Receiver> {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const status = answer(received.length);
-      received.push({
-        headers: req.headers,
-        body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as WebhookPayload,
-      });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
+type Receiver = WebhookReceiver<WebhookPayload>;
+const startReceiver = (answer?: (n: number) => number): Promise<Receiver> =>
+  startWebhookReceiver<WebhookPayload>(answer);
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
