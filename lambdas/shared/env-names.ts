@@ -18,6 +18,8 @@ export const ENV = {
   chunkSize: "CHUNK_SIZE",
   stateRetentionDays: "STATE_RETENTION_DAYS",
   stalledAfterMinutes: "STALLED_AFTER_MINUTES",
+  /** poll-batches: open batches reconciled at the same time (default 4). */
+  pollConcurrency: "POLL_CONCURRENCY",
   mailSender: "MAIL_SENDER",
   mailReplyTo: "MAIL_REPLY_TO",
   defaultLanguage: "DEFAULT_LANGUAGE",
@@ -27,4 +29,13 @@ export const ENV = {
   /** Local mode only: lets the simulator's http origin through the PDF fetch. */
   pdfAllowHttp: "PDF_ALLOW_HTTP",
   maxPdfBytes: "MAX_PDF_BYTES",
+  /** Optional: also accept BasicAuth with this user name and the webhook secret as password. */
+  webhookBasicUser: "WEBHOOK_BASIC_USER",
+  /** Largest webhook body accepted (bytes; default 64 KiB). */
+  webhookMaxBodyBytes: "WEBHOOK_MAX_BODY_BYTES",
+  /** PDF download: connect and total time limits (ms). */
+  pdfConnectTimeoutMs: "PDF_CONNECT_TIMEOUT_MS",
+  pdfTimeoutMs: "PDF_TIMEOUT_MS",
+  /** Largest raw MIME message sent through SES (default 40 MB, SES v2's limit). */
+  maxMailBytes: "MAX_MAIL_BYTES",
 } as const;

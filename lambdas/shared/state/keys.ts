@@ -8,7 +8,7 @@ export interface StateKey {
   sk: string;
 }
 
-export const RECORD_TYPES = ["run", "chunk", "batch", "report", "listenerCoverage"] as const;
+export const RECORD_TYPES = ["run", "chunk", "batch", "report", "listenerCoverage", "suppression"] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
 /** The value of the sparse `openPartition` attribute carried by open batches only. */
@@ -44,4 +44,13 @@ export const reportKey = (identity: string): StateKey => ({
 export const listenerCoverageKey = (reportType: string, customerId: number): StateKey => ({
   pk: `LISTEN#${reportType}#${customerId}`,
   sk: "COVERAGE",
+});
+
+/**
+ * An address SES reported as hard-bounced or complaining: the delivery skips it. The
+ * address is normalised (trimmed, lower case) by `normaliseEmailAddress` in suppression.ts.
+ */
+export const suppressionKey = (normalisedEmail: string): StateKey => ({
+  pk: `SUPPRESS#${normalisedEmail}`,
+  sk: "SUPPRESS",
 });

@@ -45,6 +45,54 @@ export interface BatchRecord extends RecordBase {
   closedAt?: string;
   closeReason?: string;
   version: number;
+  // Written by poll-batches (lambdas/poll-batches, docs/polling.md):
+  /** Lasso's scheduledTime as it reported it. */
+  scheduledTime?: string;
+  /** When the last status change was seen. */
+  statusChangedAt?: string;
+  /** When a final status (Finished*, ListeningStopped) was first seen. */
+  finishedSeenAt?: string;
+  /** A poll reading the items holds the batch until then (a crashed poll's lease lapses). */
+  pollLeaseUntil?: string;
+  /** Distinct finished reports by item status, at the last complete read of the items. */
+  itemCounts?: Partial<Record<ItemStatus, number>>;
+  /** Failed reports, for operators (they never reach customers); at most 100 listed. */
+  failedItems?: FailedItemNote[];
+  /** Conditions that need a human, by kind; kept (with clearedAt) after they clear. */
+  alerts?: Partial<Record<BatchAlertKind, BatchAlert>>;
+  /** When Lasso first answered 404 for the batch, and how many polls in a row it did. */
+  unknownSince?: string;
+  unknownPolls?: number;
+  /** The last poll's error for this batch (absent after a clean poll). */
+  lastPollError?: string;
+  lastPollErrorAt?: string;
+}
+
+export const BATCH_ALERT_KINDS = [
+  "BatchFinishedWithErrors",
+  "ReportFailed",
+  "BatchStalled",
+  "BatchUnknownToLasso",
+  "BatchIncomplete",
+  "ReportsNotHandedOn",
+] as const;
+export type BatchAlertKind = (typeof BATCH_ALERT_KINDS)[number];
+
+export interface BatchAlert {
+  since: string;
+  lastSeenAt: string;
+  detail: string;
+  count?: number;
+  clearedAt?: string;
+}
+
+export interface FailedItemNote {
+  cvr: string;
+  reportId?: string;
+  internalCustomerId?: number;
+  fileName?: string;
+  /** Lasso's reason. */
+  message?: string;
 }
 
 export const DELIVERY_STATUSES = ["claimed", "delivered", "failed", "unroutable", "bounced"] as const;
@@ -61,6 +109,10 @@ export interface ReportRecord extends RecordBase {
   fileName?: string;
   /** Poller: when the report was put on the report-ready queue (once). */
   handedOnAt?: string;
+  /** Which path handed it on first (poll or webhook). */
+  handedOnSource?: ReportReadySource;
+  /** Lasso's text for a Failed or Warning report (the reason), for operators. */
+  lassoMessage?: string;
   deliveryStatus?: DeliveryStatus;
   /** A claim older than this may be taken over (a crashed delivery). */
   claimUntil?: string;
@@ -71,4 +123,18 @@ export interface ReportRecord extends RecordBase {
   source?: ReportReadySource;
   /** Why it failed, is unroutable, or was sent as a link instead of an attachment. */
   reason?: string;
+  /** Who holds the current claim (a random id per delivery attempt). */
+  claimToken?: string;
+  /** How many times a delivery claimed the report. */
+  deliveryAttempts?: number;
+  /** The last retryable error of a delivery attempt (the claim was released). */
+  lastError?: string;
+  /** How the PDF went out: attached, or as a link (too large for SES). */
+  pdfDelivery?: "attachment" | "link";
+  /** When a delivery outcome (delivered, failed, unroutable) was recorded. */
+  outcomeAt?: string;
+  /** The last operator re-send that claimed the report (the resend message's seenAt). */
+  resendKey?: string;
+  /** How many times the report arrived again after it was claimed (skipped, not mailed). */
+  duplicatesSkipped?: number;
 }

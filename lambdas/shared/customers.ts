@@ -1,0 +1,405 @@
+/**
+ * The customers table (docs/customers.md): one flat, hand-edited item per customer.
+ *
+ * Reading is tolerant of what hand edits produce (a number where a string is expected, a
+ * list or a comma/semicolon-separated string where a set is expected, any letter case in
+ * report type names and attribute names) and strict about meaning: a row that cannot be
+ * used is refused with a precise reason, never guessed at.
+ *
+ * Shared by submit-batches (selection), deliver-report (routing) and the CLI.
+ */
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  paginateQuery,
+  paginateScan,
+  type TranslateConfig,
+} from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import { checkCvr, normaliseCvr } from "./cvr.ts";
+import { REPORT_TYPES, type ReportType, reportTypeName } from "./lasso/enums.ts";
+import { canonicaliseKeys, isRecord } from "./lasso/normalise.ts";
+import type { CustomersIndexName } from "./tables.ts";
+
+export const LANGUAGES = ["da", "en"] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+export interface Customer {
+  /** Lasso's `internalCustomerId`: a positive 32-bit integer (Lasso is .NET: int32). */
+  customerId: number;
+  /** 8 digits, first not 0, modulus-11 check passed. */
+  cvr: string;
+  /** Display name (control characters and line breaks removed). */
+  name: string;
+  /** Valid, de-duplicated recipient addresses, in the order given. */
+  emails: string[];
+  reportTypes: ReportType[];
+  group: string;
+  enabled: boolean;
+  /** Per-customer Lasso file-name format (overrides the schedule's). */
+  format?: string;
+  language: Language;
+}
+
+export type CustomerParseResult =
+  | { ok: true; customer: Customer; warnings: string[] }
+  | { ok: false; customerId?: number; cvr?: string; reason: string };
+
+export interface ParseCustomerOptions {
+  /** Language of a customer without one (default "da"). */
+  defaultLanguage?: Language;
+}
+
+/** Largest `internalCustomerId` Lasso accepts (int32). */
+export const MAX_CUSTOMER_ID = 2_147_483_647;
+const MAX_NAME_LENGTH = 200;
+const MAX_FORMAT_LENGTH = 200;
+const MAX_EMAILS = 50;
+const FORMAT_VARIABLES = new Set(["name", "balanceday", "cvr", "type", "rundate"]);
+
+/** Attribute names as documented, and the spellings a hand edit may produce. */
+const CUSTOMER_FIELDS = {
+  customerId: ["customerId", "internalCustomerId"],
+  cvr: ["cvr"],
+  name: ["name"],
+  emails: ["emails", "email"],
+  reportTypes: ["reportTypes", "reportType"],
+  group: ["group"],
+  enabled: ["enabled"],
+  format: ["format"],
+  language: ["language"],
+} as const;
+
+/**
+ * Translate config for a document client that reads the customers table: numbers beyond
+ * JavaScript's safe range (a mistyped id, a phone number stored as N) come back as their
+ * text instead of making the whole page unreadable; the parser then refuses that one row.
+ */
+export const CUSTOMERS_TRANSLATE_CONFIG: TranslateConfig = {
+  unmarshallOptions: {
+    wrapNumbers: (text: string) => {
+      const value = Number(text);
+      return Number.isSafeInteger(value) || (Number.isFinite(value) && !/^-?\d+$/.test(text)) ? value : text;
+    },
+  },
+};
+
+const emailSchema = z.email();
+
+/** Text of a scalar a hand edit may have stored as S or N (or a wrapped number). */
+function scalarText(value: unknown): string | undefined {
+  if (typeof value === "string") return value.trim();
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  // A NumberValue from a client with `wrapNumbers`: its text.
+  if (isRecord(value) && typeof value.value === "string") return value.value.trim();
+  return undefined;
+}
+
+/** A set (SS/NS), list (L) or comma/semicolon-separated string, as trimmed non-empty texts. */
+function listOf(value: unknown): string[] | undefined {
+  let parts: unknown[];
+  if (value instanceof Set) parts = [...value];
+  else if (Array.isArray(value)) parts = value;
+  else if (typeof value === "string") parts = value.split(/[,;\n]/);
+  else if (scalarText(value) !== undefined) parts = [value];
+  else return undefined;
+  const out: string[] = [];
+  for (const part of parts) {
+    // A list element may itself be a separated string ("a@x.dk; b@x.dk" in an L).
+    const text = scalarText(part);
+    if (text === undefined) return undefined;
+    for (const piece of text.split(/[,;\n]/)) {
+      const trimmed = piece.trim();
+      if (trimmed !== "") out.push(trimmed);
+    }
+  }
+  return out;
+}
+
+function clip(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+const describe = (value: unknown): string =>
+  value instanceof Set ? "a set" : Array.isArray(value) ? "a list" : isRecord(value) ? "a map" : typeof value;
+
+function parseCustomerId(value: unknown): { id?: number; problem?: string } {
+  if (value === undefined) return { problem: "customerId is missing" };
+  const text = scalarText(value);
+  if (text === undefined) return { problem: `customerId must be a number, got ${describe(value)}` };
+  if (!/^\d+$/.test(text)) return { problem: `customerId "${clip(text)}" is not a whole number` };
+  const id = Number(text);
+  if (id < 1 || id > MAX_CUSTOMER_ID) {
+    return { problem: `customerId ${clip(text)} must be between 1 and ${MAX_CUSTOMER_ID} (Lasso's int32)` };
+  }
+  return { id };
+}
+
+function parseEnabled(value: unknown): { enabled?: boolean; problem?: string } {
+  if (value === undefined || value === null) return { enabled: true };
+  if (typeof value === "boolean") return { enabled: value };
+  const text = scalarText(value)?.toLowerCase();
+  if (text === "true" || text === "1" || text === "yes" || text === "ja") return { enabled: true };
+  if (text === "false" || text === "0" || text === "no" || text === "nej") return { enabled: false };
+  return {
+    problem: `enabled must be true or false, got ${text === undefined ? describe(value) : `"${clip(text)}"`}`,
+  };
+}
+
+/**
+ * Whether the item says, readably, that the customer is switched off. A disabled row is not
+ * selected and not reported as broken, whatever else is wrong with it.
+ */
+export function isExplicitlyDisabled(raw: Record<string, unknown>): boolean {
+  return parseEnabled(canonicaliseKeys(raw, { enabled: CUSTOMER_FIELDS.enabled }).enabled).enabled === false;
+}
+
+function formatWarnings(format: string): string[] {
+  const unknown = [...format.matchAll(/\{([^{}]*)\}/g)]
+    .map((match) => match[1] ?? "")
+    .filter((name) => !FORMAT_VARIABLES.has(name.trim().toLowerCase()));
+  return unknown.length === 0
+    ? []
+    : [
+        `format has unknown variable(s) ${unknown.map((name) => `{${name}}`).join(", ")}; Lasso knows {name}, {balanceday}, {cvr}, {type}, {rundate}`,
+      ];
+}
+
+/** Removes control characters and line breaks (names reach e-mail headers) and collapses spaces. */
+function cleanText(text: string): string {
+  return text
+    .replace(/[\p{Cc}\u2028\u2029]+/gu, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/**
+ * Validates one customer item as read from DynamoDB (document client output). Every
+ * problem of the row is named in `reason` (joined by "; "), so one look tells an operator
+ * what to fix. Problems that do not stop the customer from being served (an invalid
+ * address next to valid ones, a missing name, an unknown format variable) are `warnings`.
+ */
+export function parseCustomerItem(
+  raw: Record<string, unknown>,
+  options: ParseCustomerOptions = {},
+): CustomerParseResult {
+  const fields = canonicaliseKeys(raw, CUSTOMER_FIELDS);
+  const problems: string[] = [];
+  const warnings: string[] = [];
+
+  const { id: customerId, problem: idProblem } = parseCustomerId(fields.customerId);
+  if (idProblem) problems.push(idProblem);
+
+  let cvr: string | undefined;
+  if (fields.cvr === undefined) problems.push("cvr is missing");
+  else {
+    const text = scalarText(fields.cvr);
+    if (text === undefined) problems.push(`cvr must be text of 8 digits, got ${describe(fields.cvr)}`);
+    else {
+      const check = checkCvr(text);
+      if (check.ok) cvr = check.cvr;
+      else if (check.reason === "checksum") {
+        // A CVR that fails the check digit is no company: most likely a typo. Submitting it
+        // would only produce a Failed report ("company not found") after a day's wait.
+        problems.push(`cvr ${check.cvr} fails the modulus-11 check digit (a typo?)`);
+      } else problems.push(`cvr "${clip(normaliseCvr(text))}" must be 8 digits, the first not 0`);
+    }
+  }
+
+  const rawName = fields.name === undefined ? undefined : scalarText(fields.name);
+  let name = rawName === undefined ? "" : cleanText(rawName).slice(0, MAX_NAME_LENGTH);
+  if (name === "") {
+    warnings.push("name is missing; the CVR is used instead");
+    name = cvr === undefined ? "" : `CVR ${cvr}`;
+  }
+
+  const emails: string[] = [];
+  const emailList = fields.emails === undefined ? undefined : listOf(fields.emails);
+  if (fields.emails === undefined) problems.push("emails is missing (no recipient)");
+  else if (emailList === undefined)
+    problems.push(`emails must be a set of addresses, got ${describe(fields.emails)}`);
+  else {
+    const invalid: string[] = [];
+    const seen = new Set<string>();
+    for (const address of emailList) {
+      const candidate = address.replace(/^mailto:/i, "");
+      if (!emailSchema.safeParse(candidate).success) invalid.push(address);
+      else if (!seen.has(candidate.toLowerCase())) {
+        seen.add(candidate.toLowerCase());
+        emails.push(candidate);
+      }
+    }
+    const shown = invalid.map((address) => `"${clip(address, 80)}"`).join(", ");
+    if (emails.length === 0) {
+      problems.push(
+        invalid.length === 0 ? "emails is empty (no recipient)" : `no valid e-mail address (${shown})`,
+      );
+    } else if (invalid.length > 0) warnings.push(`invalid e-mail address(es) ignored: ${shown}`);
+    if (emails.length > MAX_EMAILS) problems.push(`more than ${MAX_EMAILS} e-mail addresses`);
+  }
+
+  const reportTypes: ReportType[] = [];
+  const typeList = fields.reportTypes === undefined ? undefined : listOf(fields.reportTypes);
+  if (fields.reportTypes === undefined) problems.push("reportTypes is missing");
+  else if (typeList === undefined) {
+    problems.push(`reportTypes must be a set of report types, got ${describe(fields.reportTypes)}`);
+  } else {
+    const unknown: string[] = [];
+    for (const text of typeList) {
+      // Names only (any case); a bare number is not a report type a person would type.
+      const type = /^\d+$/.test(text) ? undefined : reportTypeName(text);
+      if (type === undefined) unknown.push(text);
+      else if (!reportTypes.includes(type)) reportTypes.push(type);
+    }
+    if (unknown.length > 0) {
+      problems.push(
+        `unknown report type(s) ${unknown.map((text) => `"${clip(text)}"`).join(", ")} (known: ${REPORT_TYPES.join(", ")})`,
+      );
+    } else if (reportTypes.length === 0) problems.push("reportTypes is empty");
+  }
+
+  const groupText = fields.group === undefined ? undefined : scalarText(fields.group);
+  if (fields.group === undefined) problems.push("group is missing");
+  else if (groupText === undefined || groupText === "") problems.push("group must be a non-empty text");
+
+  const { enabled, problem: enabledProblem } = parseEnabled(fields.enabled);
+  if (enabledProblem) problems.push(enabledProblem);
+
+  let format: string | undefined;
+  if (fields.format !== undefined) {
+    const text = typeof fields.format === "string" ? fields.format.trim() : undefined;
+    if (text === undefined) problems.push(`format must be text, got ${describe(fields.format)}`);
+    else if (text.length > MAX_FORMAT_LENGTH)
+      problems.push(`format is longer than ${MAX_FORMAT_LENGTH} characters`);
+    else if (text !== "") {
+      format = text;
+      warnings.push(...formatWarnings(text));
+    }
+  }
+
+  let language: Language = options.defaultLanguage ?? "da";
+  if (fields.language !== undefined) {
+    const text = scalarText(fields.language)?.toLowerCase();
+    const found = text === undefined ? undefined : LANGUAGE_ALIASES[text];
+    if (found !== undefined) language = found;
+    else if (text !== "") {
+      problems.push(
+        `language must be "da" or "en", got ${text === undefined ? describe(fields.language) : `"${clip(text)}"`}`,
+      );
+    }
+  }
+
+  if (problems.length > 0 || customerId === undefined || cvr === undefined || enabled === undefined) {
+    const failure: CustomerParseResult = { ok: false, reason: problems.join("; ") };
+    if (customerId !== undefined) failure.customerId = customerId;
+    if (cvr !== undefined) failure.cvr = cvr;
+    return failure;
+  }
+  const customer: Customer = {
+    customerId,
+    cvr,
+    name,
+    emails,
+    reportTypes,
+    group: groupText ?? "",
+    enabled,
+    language,
+  };
+  if (format !== undefined) customer.format = format;
+  return { ok: true, customer, warnings };
+}
+
+const LANGUAGE_ALIASES: Readonly<Record<string, Language>> = {
+  da: "da",
+  dk: "da",
+  dansk: "da",
+  danish: "da",
+  "da-dk": "da",
+  en: "en",
+  engelsk: "en",
+  english: "en",
+  "en-gb": "en",
+  "en-us": "en",
+};
+
+// ---------------------------------------------------------------------------------------
+// Readers
+// ---------------------------------------------------------------------------------------
+
+const BY_GROUP: CustomersIndexName = "byGroup";
+const BY_CVR: CustomersIndexName = "byCvr";
+
+/**
+ * One customer by id (strongly consistent), parsed; undefined when there is no such item.
+ * A broken row comes back as `{ ok: false, reason }` so the caller can say why it cannot use it.
+ */
+export async function getCustomer(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  customerId: number,
+  options: ParseCustomerOptions = {},
+): Promise<CustomerParseResult | undefined> {
+  const { Item } = await doc.send(
+    new GetCommand({ TableName: tableName, Key: { customerId }, ConsistentRead: true }),
+  );
+  return Item === undefined ? undefined : parseCustomerItem(Item, options);
+}
+
+/**
+ * Every customer with this CVR (the `byCvr` index; several customers may share a company),
+ * parsed. Index reads are eventually consistent: a row edited a moment ago may still show
+ * its old values.
+ */
+export async function findCustomersByCvr(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  cvr: string,
+  options: ParseCustomerOptions = {},
+): Promise<CustomerParseResult[]> {
+  const out: CustomerParseResult[] = [];
+  const pages = paginateQuery(
+    { client: doc },
+    {
+      TableName: tableName,
+      IndexName: BY_CVR,
+      KeyConditionExpression: "#cvr = :cvr",
+      ExpressionAttributeNames: { "#cvr": "cvr" },
+      ExpressionAttributeValues: { ":cvr": normaliseCvr(cvr) },
+    },
+  );
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) out.push(parseCustomerItem(item, options));
+  }
+  return out;
+}
+
+/**
+ * The raw items of one group, page by page, through the `byGroup` index (only that
+ * group's items are read, whatever the table's size). The group must match exactly: it is
+ * the index key.
+ */
+export async function* queryCustomersOfGroup(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  group: string,
+): AsyncGenerator<Record<string, unknown>[], void, void> {
+  const pages = paginateQuery(
+    { client: doc },
+    {
+      TableName: tableName,
+      IndexName: BY_GROUP,
+      KeyConditionExpression: "#group = :group",
+      ExpressionAttributeNames: { "#group": "group" },
+      ExpressionAttributeValues: { ":group": group },
+    },
+  );
+  for await (const page of pages) yield page.Items ?? [];
+}
+
+/** Every raw item of the table, page by page (a full scan: for listings and exports). */
+export async function* scanCustomers(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+): AsyncGenerator<Record<string, unknown>[], void, void> {
+  for await (const page of paginateScan({ client: doc }, { TableName: tableName })) yield page.Items ?? [];
+}

@@ -1,0 +1,57 @@
+/**
+ * The ports of the submit-batches use cases: what they need from the outside world,
+ * given as parameters so that the handler, the CLI, tests and the benchmark wire them.
+ */
+import type { CreateBatchRequest, LassoBatch, WebhookAuthConfig } from "#shared/lasso/schemas.ts";
+import type { StateTable } from "#shared/state/state-table.ts";
+
+/** Reads the raw items of one customer group, page by page. */
+export interface CustomerSource {
+  readGroup(group: string): AsyncIterable<Record<string, unknown>[]>;
+}
+
+/** What submission needs of the Lasso client (LassoClient satisfies it). */
+export interface LassoBatchPort {
+  createBatch(request: CreateBatchRequest, options: { uniqueToken: string }): Promise<LassoBatch>;
+  findBatchByToken(token: string): Promise<LassoBatch | undefined>;
+}
+
+/** Where Lasso sends each finished report, and how it authenticates to us. */
+export interface WebhookTarget {
+  url: string;
+  /** The auth config with the secret's current value (cached by the caller). */
+  auth(): Promise<WebhookAuthConfig>;
+}
+
+/** Time left for this invocation (Lambda: `context.getRemainingTimeInMillis`). */
+export interface Deadline {
+  remainingMs(): number;
+}
+
+/** Structured log lines (Powertools Logger satisfies it). */
+export interface RunLogger {
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+  error(message: string, attributes?: Record<string, unknown>): void;
+}
+
+export const silentLogger: RunLogger = { info: () => {}, warn: () => {}, error: () => {} };
+
+export interface PlanPorts {
+  customers: CustomerSource;
+  /** Listener schedules: read (never written) to show who is already covered. */
+  state?: StateTable;
+}
+
+export interface SubmitPorts {
+  state: StateTable;
+  customers: CustomerSource;
+  lasso: LassoBatchPort;
+  webhook: WebhookTarget;
+  clock: () => Date;
+  /** Absent: no time limit (the CLI); the lease then lasts `defaultLeaseMs`. */
+  deadline?: Deadline;
+  log?: RunLogger;
+  /** Identifies this invocation as the holder of the run's lease (e.g. the request id). */
+  invocationId: string;
+}

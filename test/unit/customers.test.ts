@@ -1,0 +1,201 @@
+import { describe, expect, test } from "vitest";
+import { CUSTOMERS_TRANSLATE_CONFIG, isExplicitlyDisabled, parseCustomerItem } from "#shared/customers.ts";
+
+const valid = {
+  customerId: 1234,
+  cvr: "34580820",
+  name: "Nørregaard Revision ApS",
+  emails: new Set(["bogholderi@example.dk"]),
+  reportTypes: new Set(["Revision"]),
+  group: "default",
+};
+
+function reasonOf(raw: Record<string, unknown>): string {
+  const result = parseCustomerItem(raw);
+  if (result.ok) throw new Error(`expected a refusal, got ${JSON.stringify(result.customer)}`);
+  return result.reason;
+}
+
+describe("parseCustomerItem: tolerant of hand edits", () => {
+  test("a documented item parses, with enabled and language defaulted", () => {
+    const result = parseCustomerItem(valid);
+    expect(result).toEqual({
+      ok: true,
+      warnings: [],
+      customer: {
+        customerId: 1234,
+        cvr: "34580820",
+        name: "Nørregaard Revision ApS",
+        emails: ["bogholderi@example.dk"],
+        reportTypes: ["Revision"],
+        group: "default",
+        enabled: true,
+        language: "da",
+      },
+    });
+  });
+
+  test("a cvr stored as a number, or with spaces and a DK prefix, becomes 8 digits of text", () => {
+    for (const cvr of [34580820, "DK 3458 0820", " 34580820 "]) {
+      const result = parseCustomerItem({ ...valid, cvr });
+      expect(result.ok && result.customer.cvr).toBe("34580820");
+    }
+  });
+
+  test("recipients as a list or a comma/semicolon-separated string; duplicates dropped", () => {
+    const fromList = parseCustomerItem({ ...valid, emails: ["a@example.dk", "b@example.dk; c@example.dk"] });
+    expect(fromList.ok && fromList.customer.emails).toEqual(["a@example.dk", "b@example.dk", "c@example.dk"]);
+    const fromText = parseCustomerItem({
+      ...valid,
+      emails: "a@example.dk;A@Example.dk , mailto:b@example.dk",
+    });
+    expect(fromText.ok && fromText.customer.emails).toEqual(["a@example.dk", "b@example.dk"]);
+  });
+
+  test("report type names in any letter case, as a set, list or separated string", () => {
+    const result = parseCustomerItem({ ...valid, reportTypes: "revision; REELLEEJERE,Finans" });
+    expect(result.ok && result.customer.reportTypes).toEqual(["Revision", "ReelleEjere", "Finans"]);
+    const fromSet = parseCustomerItem({ ...valid, reportTypes: new Set(["revisionudvidet"]) });
+    expect(fromSet.ok && fromSet.customer.reportTypes).toEqual(["RevisionUdvidet"]);
+  });
+
+  test("attribute names in another letter case are read", () => {
+    const result = parseCustomerItem({
+      customerId: 7,
+      CVR: "34580820",
+      Name: "X ApS",
+      Emails: "x@example.dk",
+      ReportTypes: "Finans",
+      Group: "g",
+    });
+    expect(result.ok && result.customer).toMatchObject({
+      customerId: 7,
+      group: "g",
+      reportTypes: ["Finans"],
+    });
+  });
+
+  test("enabled given as text, and language given in words or upper case", () => {
+    expect(parseCustomerItem({ ...valid, enabled: "false" })).toMatchObject({
+      ok: true,
+      customer: { enabled: false },
+    });
+    expect(parseCustomerItem({ ...valid, language: "EN" })).toMatchObject({
+      ok: true,
+      customer: { language: "en" },
+    });
+    expect(parseCustomerItem({ ...valid, language: "Dansk" })).toMatchObject({
+      ok: true,
+      customer: { language: "da" },
+    });
+    expect(parseCustomerItem(valid, { defaultLanguage: "en" })).toMatchObject({
+      ok: true,
+      customer: { language: "en" },
+    });
+  });
+
+  test("a customerId read as text (an unsafe number wrapped by the client) is judged by its digits", () => {
+    expect(parseCustomerItem({ ...valid, customerId: "42" })).toMatchObject({
+      ok: true,
+      customer: { customerId: 42 },
+    });
+    expect(parseCustomerItem({ ...valid, customerId: { value: "43" } })).toMatchObject({
+      ok: true,
+      customer: { customerId: 43 },
+    });
+  });
+
+  test("usable rows with minor problems carry warnings", () => {
+    const result = parseCustomerItem({
+      ...valid,
+      name: undefined,
+      emails: ["good@example.dk", "not-an-address"],
+      format: "{cvr}-{navn}",
+    });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.customer.name).toBe("CVR 34580820");
+    expect(result.customer.emails).toEqual(["good@example.dk"]);
+    expect(result.customer.format).toBe("{cvr}-{navn}");
+    expect(result.warnings).toEqual([
+      "name is missing; the CVR is used instead",
+      'invalid e-mail address(es) ignored: "not-an-address"',
+      "format has unknown variable(s) {navn}; Lasso knows {name}, {balanceday}, {cvr}, {type}, {rundate}",
+    ]);
+  });
+
+  test("control characters and line breaks never survive in a name (it reaches mail headers)", () => {
+    const result = parseCustomerItem({ ...valid, name: "Evil\r\nBcc: x@example.dk\u0000 ApS" });
+    expect(result.ok && result.customer.name).toBe("Evil Bcc: x@example.dk ApS");
+  });
+});
+
+describe("parseCustomerItem: strict about meaning", () => {
+  test("a cvr that is not 8 digits", () => {
+    expect(reasonOf({ ...valid, cvr: "1234567" })).toBe('cvr "1234567" must be 8 digits, the first not 0');
+    expect(reasonOf({ ...valid, cvr: "04580820" })).toBe('cvr "04580820" must be 8 digits, the first not 0');
+  });
+
+  test("a cvr failing the modulus-11 check digit is refused, not sent to fail at Lasso", () => {
+    expect(reasonOf({ ...valid, cvr: "34580821" })).toBe(
+      "cvr 34580821 fails the modulus-11 check digit (a typo?)",
+    );
+  });
+
+  test("no valid e-mail address", () => {
+    expect(reasonOf({ ...valid, emails: ["nobody", "also@"] })).toBe(
+      'no valid e-mail address ("nobody", "also@")',
+    );
+    expect(reasonOf({ ...valid, emails: "" })).toBe("emails is empty (no recipient)");
+    expect(reasonOf({ ...valid, emails: undefined })).toBe("emails is missing (no recipient)");
+  });
+
+  test("an unknown report type (even next to a known one), or a number", () => {
+    expect(reasonOf({ ...valid, reportTypes: new Set(["Revision", "Revisjon"]) })).toBe(
+      'unknown report type(s) "Revisjon" (known: Revision, Finans, ReelleEjere, RevisionUdvidet)',
+    );
+    expect(reasonOf({ ...valid, reportTypes: "0" })).toContain('unknown report type(s) "0"');
+  });
+
+  test("a customerId that is not a whole number in Lasso's int32 range", () => {
+    expect(reasonOf({ ...valid, customerId: 12.5 })).toBe('customerId "12.5" is not a whole number');
+    expect(reasonOf({ ...valid, customerId: "99999999999999999999" })).toBe(
+      "customerId 99999999999999999999 must be between 1 and 2147483647 (Lasso's int32)",
+    );
+    expect(reasonOf({ ...valid, customerId: 0 })).toContain("must be between 1 and 2147483647");
+  });
+
+  test("an unreadable enabled flag or an unknown language refuses the row", () => {
+    expect(reasonOf({ ...valid, enabled: "maybe" })).toBe('enabled must be true or false, got "maybe"');
+    expect(reasonOf({ ...valid, language: "fr" })).toBe('language must be "da" or "en", got "fr"');
+  });
+
+  test("every problem of a row is named at once, with what can still be identified", () => {
+    const result = parseCustomerItem({ customerId: 99, cvr: "34580820", emails: "x", group: "g" });
+    expect(result).toEqual({
+      ok: false,
+      customerId: 99,
+      cvr: "34580820",
+      reason: 'no valid e-mail address ("x"); reportTypes is missing',
+    });
+  });
+});
+
+describe("isExplicitlyDisabled", () => {
+  test("only a readable false disables a row", () => {
+    expect(isExplicitlyDisabled({ enabled: false })).toBe(true);
+    expect(isExplicitlyDisabled({ Enabled: "nej" })).toBe(true);
+    expect(isExplicitlyDisabled({})).toBe(false);
+    expect(isExplicitlyDisabled({ enabled: "maybe" })).toBe(false);
+  });
+});
+
+describe("CUSTOMERS_TRANSLATE_CONFIG", () => {
+  test("numbers beyond the safe integer range come back as text instead of failing the read", () => {
+    const wrap = CUSTOMERS_TRANSLATE_CONFIG.unmarshallOptions?.wrapNumbers;
+    if (typeof wrap !== "function") throw new Error("wrapNumbers must be a function");
+    expect(wrap("99999999999999999999")).toBe("99999999999999999999");
+    expect(wrap("1234")).toBe(1234);
+    expect(wrap("12.5")).toBe(12.5);
+  });
+});
