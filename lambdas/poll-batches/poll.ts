@@ -1,0 +1,154 @@
+/**
+ * One poll (docs/polling.md): every open batch, oldest-polled first, a few at a time,
+ * until the open set is done or the invocation must stop (its deadline, Lasso's rate limit,
+ * a rejected API key). Batches not reached stay open for the next poll: nothing is dropped.
+ */
+
+import { listOpenBatches } from "#shared/state/batch-polling.ts";
+import type { BatchRecord } from "#shared/state/records.ts";
+import type { PollPolicy } from "./assess.ts";
+import type { Deadline, PollPorts } from "./ports.ts";
+import {
+  type BatchOutcome,
+  mayContinue,
+  type PollRun,
+  reconcileBatch,
+  type StopReason,
+} from "./reconcile.ts";
+import { LassoThrottle } from "./throttle.ts";
+
+export interface PollOptions {
+  deadline: Deadline;
+  /** Open batches reconciled at the same time. */
+  concurrency: number;
+  /** Time kept free at the end of the invocation (longest Lasso call with retries, and a margin). */
+  reserveMs: number;
+  stalledAfterMs: number;
+  /** 404s in a row before a batch Lasso does not know is closed (default 3). */
+  unknownClosePolls?: number;
+  /** Safety stop against endless item paging (default 10000 pages). */
+  maxPages?: number;
+}
+
+export interface PollSummary {
+  openBatches: number;
+  /** Batches this poll did not get to (left open for the next one). */
+  notStarted: number;
+  closed: number;
+  open: number;
+  deferred: number;
+  skipped: number;
+  conflicts: number;
+  errors: number;
+  pagesRead: number;
+  reportsHandedOn: number;
+  reportsFailed: number;
+  reportsWarning: number;
+  reportsAlreadyHandedOn: number;
+  reportsRaced: number;
+  reportsNotHandedOn: number;
+  reportsUnmarked: number;
+  batchesStalled: number;
+  batchesUnknownToLasso: number;
+  batchesFinishedWithErrors: number;
+  batchesIncomplete: number;
+  /** 429s that got past the client's retries: each paused the poll (or stopped it). */
+  rateLimitHits: number;
+  rateLimitPausedMs: number;
+  stoppedBy?: StopReason;
+  batches: BatchOutcome[];
+}
+
+/** Never polled first, then the longest ago: a poll cut short does not starve the same batches. */
+export function pollOrder(records: readonly BatchRecord[]): BatchRecord[] {
+  return [...records].sort((a, b) => {
+    const at = a.lastPolledAt ?? "";
+    const bt = b.lastPolledAt ?? "";
+    if (at !== bt) return at < bt ? -1 : 1;
+    return a.lassoBatchId < b.lassoBatchId ? -1 : a.lassoBatchId > b.lassoBatchId ? 1 : 0;
+  });
+}
+
+/**
+ * Runs `work` over `items` with at most `concurrency` at a time, starting an item only
+ * while `mayStart()` holds. Resolves with how many were started, when all started are done.
+ */
+export async function runBounded<T>(
+  items: readonly T[],
+  concurrency: number,
+  mayStart: () => boolean,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<number> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && mayStart()) {
+      const index = next++;
+      await work(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  return next;
+}
+
+export async function pollOpenBatches(ports: PollPorts, options: PollOptions): Promise<PollSummary> {
+  const policy: PollPolicy = {
+    stalledAfterMs: options.stalledAfterMs,
+    unknownClosePolls: options.unknownClosePolls ?? 3,
+  };
+  const sleep = ports.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const lasso = new LassoThrottle(ports.lasso, {
+    concurrency: options.concurrency,
+    deadline: options.deadline,
+    reserveMs: options.reserveMs,
+    sleep,
+  });
+  const run: PollRun = {
+    deadline: options.deadline,
+    reserveMs: options.reserveMs,
+    policy,
+    maxPages: options.maxPages ?? 10_000,
+    lasso,
+    stop: undefined,
+  };
+  const records = pollOrder(await listOpenBatches(ports.table));
+  const outcomes: BatchOutcome[] = [];
+  const started = await runBounded(
+    records,
+    options.concurrency,
+    () => mayContinue(run),
+    async (record, index) => {
+      outcomes.push(await reconcileBatch(ports, run, record, index));
+    },
+  );
+  const count = (result: BatchOutcome["result"]): number =>
+    outcomes.filter((o) => o.result === result).length;
+  const sum = (pick: (o: BatchOutcome) => number): number =>
+    outcomes.reduce((total, o) => total + pick(o), 0);
+  const summary: PollSummary = {
+    openBatches: records.length,
+    notStarted: records.length - started,
+    closed: count("closed"),
+    open: count("open"),
+    deferred: count("deferred"),
+    skipped: count("skipped"),
+    conflicts: count("conflict"),
+    errors: count("error"),
+    pagesRead: sum((o) => o.pages),
+    reportsHandedOn: sum((o) => o.handedOn),
+    reportsFailed: sum((o) => o.failedHandedOn),
+    reportsWarning: sum((o) => o.warningHandedOn),
+    reportsAlreadyHandedOn: sum((o) => o.alreadyHandedOn),
+    reportsRaced: sum((o) => o.raced),
+    reportsNotHandedOn: sum((o) => o.notHandedOn),
+    reportsUnmarked: sum((o) => o.unmarked),
+    batchesStalled: sum((o) => (o.stalled ? 1 : 0)),
+    batchesUnknownToLasso: sum((o) => (o.unknownToLasso ? 1 : 0)),
+    batchesFinishedWithErrors: sum((o) => (o.finishedWithErrors ? 1 : 0)),
+    batchesIncomplete: sum((o) => (o.incomplete ? 1 : 0)),
+    rateLimitHits: lasso.rateLimitHits,
+    rateLimitPausedMs: lasso.pausedMs,
+    batches: outcomes,
+  };
+  if (run.stop !== undefined) summary.stoppedBy = run.stop;
+  return summary;
+}

@@ -1,0 +1,141 @@
+/**
+ * The poller's reads and writes of batch records (docs/polling.md): the open set through
+ * the sparse `openBatches` index, a lease while a poll reads a batch's items, and one
+ * version-checked update per poll that records what Lasso said and closes the batch.
+ */
+import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { batchKey, OPEN_BATCH_PARTITION } from "./keys.ts";
+import type { BatchRecord } from "./records.ts";
+import { isConditionalCheckFailed, type StateTable } from "./state-table.ts";
+
+/** Every open batch (sparse index, no scan of history). The index is eventually consistent. */
+export async function listOpenBatches(table: StateTable): Promise<BatchRecord[]> {
+  const out: BatchRecord[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await table.doc.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        IndexName: "openBatches",
+        KeyConditionExpression: "#open = :open",
+        ExpressionAttributeNames: { "#open": "openPartition" },
+        ExpressionAttributeValues: { ":open": OPEN_BATCH_PARTITION },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      if (item.recordType === "batch") out.push(item as BatchRecord);
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return out;
+}
+
+/**
+ * Takes the batch for one poll: bumps `version` and sets `pollLeaseUntil`, provided the
+ * record is still open, unchanged since it was read, and not leased by a poll still
+ * running. The updated record, or undefined when another writer got there first.
+ */
+export async function claimBatchForPolling(
+  table: StateTable,
+  record: BatchRecord,
+  leaseUntil: Date,
+  now: Date,
+): Promise<BatchRecord | undefined> {
+  try {
+    const { Attributes } = await table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: batchKey(record.lassoBatchId),
+        UpdateExpression: "SET #lease = :lease, #version = :next",
+        ConditionExpression:
+          "attribute_exists(#open) AND #version = :expected AND (attribute_not_exists(#lease) OR #lease < :now)",
+        ExpressionAttributeNames: {
+          "#lease": "pollLeaseUntil",
+          "#version": "version",
+          "#open": "openPartition",
+        },
+        ExpressionAttributeValues: {
+          ":lease": leaseUntil.toISOString(),
+          ":now": now.toISOString(),
+          ":expected": record.version,
+          ":next": record.version + 1,
+        },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return Attributes as BatchRecord;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Attributes the poller may set; `pk`, `sk`, `version`, `updatedAt` are the store's. */
+export type BatchPollFields = Partial<
+  Omit<BatchRecord, "pk" | "sk" | "recordType" | "version" | "updatedAt">
+>;
+
+export interface BatchPollUpdate {
+  set: BatchPollFields;
+  remove?: readonly (keyof BatchPollFields)[];
+  /** Close: removes `openPartition` (leaves the index) and the lease. */
+  close?: { reason: string };
+}
+
+/**
+ * Writes one poll's outcome, provided the record still has the version the poll worked
+ * from and is still open; always drops the lease. The updated record, or undefined when
+ * the record changed meanwhile (the poll's findings are then left for the next poll).
+ */
+export async function commitBatchPoll(
+  table: StateTable,
+  record: BatchRecord,
+  update: BatchPollUpdate,
+  now: Date,
+): Promise<BatchRecord | undefined> {
+  const names: Record<string, string> = { "#version": "version", "#open": "openPartition" };
+  const values: Record<string, unknown> = {
+    ":expected": record.version,
+    ":next": record.version + 1,
+  };
+  const sets = ["#version = :next"];
+  const removes = new Set<string>(["pollLeaseUntil", ...(update.remove ?? [])]);
+  const fields: Record<string, unknown> = { ...update.set, updatedAt: now.toISOString() };
+  if (update.close) {
+    fields.closedAt = now.toISOString();
+    fields.closeReason = update.close.reason;
+    removes.add("openPartition");
+  }
+  let n = 0;
+  for (const [field, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    removes.delete(field);
+    names[`#s${n}`] = field;
+    values[`:s${n}`] = value;
+    sets.push(`#s${n} = :s${n}`);
+    n++;
+  }
+  const removeParts = [...removes].map((field, i) => {
+    if (field === "openPartition") return "#open";
+    names[`#r${i}`] = field;
+    return `#r${i}`;
+  });
+  try {
+    const { Attributes } = await table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: batchKey(record.lassoBatchId),
+        UpdateExpression: `SET ${sets.join(", ")}${removeParts.length > 0 ? ` REMOVE ${removeParts.join(", ")}` : ""}`,
+        ConditionExpression: "attribute_exists(#open) AND #version = :expected",
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return Attributes as BatchRecord;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,867 @@
+/**
+ * poll-batches against the real emulators (dynalite, local-aws-sqs) and the Lasso
+ * simulator over HTTP, with webhooks switched off: the poller alone must deliver every
+ * finished report to the report-ready queue exactly once.
+ */
+import { randomUUID } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { afterEach, beforeAll, describe, expect, test } from "vitest";
+import { type PollOptions, type PollSummary, pollOpenBatches } from "#lambdas/poll-batches/poll.ts";
+import type { LassoReader, PollPorts } from "#lambdas/poll-batches/ports.ts";
+import { silentLog } from "#lambdas/poll-batches/ports.ts";
+import {
+  type LassoSimulator,
+  type LassoSimulatorOptions,
+  startLassoSimulator,
+} from "#local/lasso-sim/index.ts";
+import { provisionLocalResources } from "#local/provision.ts";
+import { hasValidCvrChecksum } from "#shared/cvr.ts";
+import { LassoClient } from "#shared/lasso/client.ts";
+import type { ReportType } from "#shared/lasso/enums.ts";
+import { formatScheduledTime, type LassoBatch } from "#shared/lasso/schemas.ts";
+import { parseReportReadyMessage, type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
+import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
+import { getBatchRecord, putNewBatchRecord } from "#shared/state/batches.ts";
+import { batchKey, OPEN_BATCH_PARTITION, reportKey } from "#shared/state/keys.ts";
+import type { BatchRecord, ReportRecord } from "#shared/state/records.ts";
+import { handOnReports, markHandedOn } from "#shared/state/report-handoff.ts";
+import type { StateTable } from "#shared/state/state-table.ts";
+import { useLocalAws } from "#test/support/local-aws.ts";
+
+const localAws = useLocalAws();
+
+let dynamo: DynamoDBClient;
+let doc: DynamoDBDocumentClient;
+let sqs: SQSClient;
+
+beforeAll(() => {
+  dynamo = new DynamoDBClient({});
+  doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  sqs = new SQSClient({});
+  expect(localAws.current.endpoints.dynamodb).toMatch(/^http:\/\/127\.0\.0\.1:/);
+});
+
+const sims: LassoSimulator[] = [];
+afterEach(async () => {
+  await Promise.all(sims.splice(0).map((sim) => sim.close()));
+});
+
+/** Valid CVRs (modulus 11), deterministic. */
+function validCvrs(start: number, count: number): string[] {
+  const out: string[] = [];
+  for (let n = start; out.length < count; n++) if (hasValidCvrChecksum(String(n))) out.push(String(n));
+  return out;
+}
+/** CVRs of the right form that fail the check digit: the simulator ends them Failed ("unknown company"). */
+function unknownCvrs(start: number, count: number): string[] {
+  const out: string[] = [];
+  for (let n = start; out.length < count; n++) if (!hasValidCvrChecksum(String(n))) out.push(String(n));
+  return out;
+}
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface World {
+  sim: LassoSimulator;
+  lasso: LassoClient;
+  table: StateTable;
+  queue: ReportReadyQueue;
+  ports: (overrides?: Partial<PollPorts>) => PollPorts;
+  poll: (options?: Partial<PollOptions>, overrides?: Partial<PollPorts>) => Promise<PollSummary>;
+  /** Every message received so far (each deleted from the queue, validated with the schema). */
+  received: ReportReadyMessage[];
+  drain: () => Promise<ReportReadyMessage[]>;
+  submit: (spec: SubmitSpec) => Promise<{ batch: LassoBatch; record: BatchRecord }>;
+  record: (id: string) => Promise<BatchRecord>;
+  pollUntilClosed: (id: string, options?: Partial<PollOptions>, maxPolls?: number) => Promise<PollSummary[]>;
+  /** Lines the simulator logged (one per request). */
+  requests: string[];
+}
+
+interface SubmitSpec {
+  cvrs: string[];
+  type?: ReportType;
+  scheduledTime?: Date;
+  listener?: boolean;
+}
+
+let worldCount = 0;
+
+async function world(
+  simOptions: LassoSimulatorOptions = {},
+  onRequest?: (line: string) => void,
+): Promise<World> {
+  const requests: string[] = [];
+  const sim = await startLassoSimulator({
+    reportDelayMs: 2,
+    initializingMs: 1,
+    webhooksEnabled: false,
+    rateLimitPerMinute: 0,
+    ...simOptions,
+    log: (line) => {
+      requests.push(line);
+      onRequest?.(line);
+    },
+  });
+  sims.push(sim);
+  const resources = await provisionLocalResources({ dynamo, sqs }, { prefix: `poll${++worldCount}` });
+  const table: StateTable = { doc, tableName: resources.names.stateTable, retentionDays: 30 };
+  const queue: ReportReadyQueue = { sqs, queueUrl: resources.reportReadyQueueUrl };
+  const lasso = new LassoClient({
+    baseUrl: sim.baseUrl,
+    apiKey: sim.apiKey,
+    timeoutMs: 5000,
+    retry: { retries: 3, minDelayMs: 5, maxDelayMs: 50, maxTotalMs: 15_000 },
+    // Waits are counted as asked (retry-after 1 s) but pass quickly.
+    sleep: (ms) => delay(Math.min(ms, 20)),
+  });
+  const ports = (overrides: Partial<PollPorts> = {}): PollPorts => ({
+    table,
+    queue,
+    lasso,
+    clock: () => new Date(),
+    log: silentLog,
+    ...overrides,
+  });
+  const poll = (
+    options: Partial<PollOptions> = {},
+    overrides: Partial<PollPorts> = {},
+  ): Promise<PollSummary> =>
+    pollOpenBatches(ports(overrides), {
+      deadline: { remainingMs: () => 60_000 },
+      concurrency: 4,
+      reserveMs: 0,
+      stalledAfterMs: 60 * 60_000,
+      ...options,
+    });
+  const received: ReportReadyMessage[] = [];
+  const drain = async (): Promise<ReportReadyMessage[]> => {
+    const got: ReportReadyMessage[] = [];
+    for (;;) {
+      const answer = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queue.queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          VisibilityTimeout: 600,
+        }),
+      );
+      const messages = answer.Messages ?? [];
+      if (messages.length === 0) break;
+      for (const message of messages) got.push(parseReportReadyMessage(message.Body ?? ""));
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queue.queueUrl,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+    }
+    received.push(...got);
+    return got;
+  };
+  const submit = async (spec: SubmitSpec): Promise<{ batch: LassoBatch; record: BatchRecord }> => {
+    const token = `t${randomUUID().slice(0, 12)}`;
+    const type = spec.type ?? "Revision";
+    const batch = await lasso.createBatch(
+      {
+        batchName: `poll test ${token}`,
+        type,
+        format: "{cvr}-{name}-{type}",
+        errorAppend: "#error",
+        // A webhook URL is given, but the simulator's webhooks are off: polling is all there is.
+        notificationWebhookUrl: "http://127.0.0.1:9/never",
+        items: spec.cvrs.map((cvr, i) => ({ cvr, internalCustomerId: 1000 + i })),
+        ...(spec.scheduledTime ? { scheduledTime: formatScheduledTime(spec.scheduledTime) } : {}),
+        ...(spec.listener ? { isListener: true, triggerNow: true } : {}),
+      },
+      { uniqueToken: token },
+    );
+    const now = new Date();
+    const record: BatchRecord = {
+      ...batchKey(batch.id),
+      recordType: "batch",
+      lassoBatchId: batch.id,
+      name: batch.name,
+      reportType: type,
+      isListener: spec.listener === true,
+      manifest: spec.cvrs.map((cvr, i) => ({ customerId: 1000 + i, cvr })),
+      status: batch.status,
+      batchSize: batch.batchSize,
+      lastProgressAt: now.toISOString(),
+      openPartition: OPEN_BATCH_PARTITION,
+      version: 1,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      expiresAt: Math.floor(now.getTime() / 1000) + 86_400,
+    };
+    expect(await putNewBatchRecord(table, record)).toBe(true);
+    return { batch, record };
+  };
+  const record = async (id: string): Promise<BatchRecord> => {
+    const found = await getBatchRecord(table, id);
+    if (found === undefined) throw new Error(`no record for batch ${id}`);
+    return found;
+  };
+  const pollUntilClosed = async (
+    id: string,
+    options: Partial<PollOptions> = {},
+    maxPolls = 200,
+  ): Promise<PollSummary[]> => {
+    const summaries: PollSummary[] = [];
+    for (let i = 0; i < maxPolls; i++) {
+      summaries.push(await poll(options));
+      await drain();
+      if ((await record(id)).openPartition === undefined) return summaries;
+      await delay(10);
+    }
+    throw new Error(`batch ${id} still open after ${maxPolls} polls`);
+  };
+  return {
+    sim,
+    lasso,
+    table,
+    queue,
+    ports,
+    poll,
+    received,
+    drain,
+    submit,
+    record,
+    pollUntilClosed,
+    requests,
+  };
+}
+
+function identityOf(message: ReportReadyMessage, isListener = false): string {
+  return reportIdentity(
+    {
+      batchId: message.batchId,
+      cvr: message.cvr,
+      reportType: message.reportType ?? "Revision",
+      reportId: message.reportId,
+    },
+    { isListener },
+  );
+}
+
+/** How many messages each identity got. */
+function tally(messages: readonly ReportReadyMessage[], isListener = false): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const message of messages) {
+    const identity = identityOf(message, isListener);
+    counts.set(identity, (counts.get(identity) ?? 0) + 1);
+  }
+  return counts;
+}
+
+const totals = (summaries: readonly PollSummary[], pick: (s: PollSummary) => number): number =>
+  summaries.reduce((sum, s) => sum + pick(s), 0);
+
+async function reportRecord(table: StateTable, identity: string): Promise<ReportRecord | undefined> {
+  const { Item } = await doc.send(new GetCommand({ TableName: table.tableName, Key: reportKey(identity) }));
+  return Item as ReportRecord | undefined;
+}
+
+describe("poll-batches: the poller alone hands on every finished report", () => {
+  test("a 120-item batch with Warning and Failed reports: one message per report, batch closed, Failed recorded for operators", async () => {
+    const good = validCvrs(31_000_000, 117);
+    const warning = [good[10], good[50]] as string[];
+    const forcedFailed = good[70] as string;
+    const unknown = unknownCvrs(39_000_000, 3);
+    const cvrs = [...good, ...unknown];
+    const w = await world({
+      itemsPageSize: 25,
+      reportDelayMs: 3,
+      faults: {
+        forceItemStatus: {
+          [warning[0] as string]: "Warning",
+          [warning[1] as string]: "Warning",
+          [forcedFailed]: "Failed",
+        },
+      },
+    });
+    const { batch } = await w.submit({ cvrs });
+    expect(batch.batchSize).toBe(120);
+
+    // Polled while Lasso is still working, then until the batch closes.
+    const summaries = await w.pollUntilClosed(batch.id);
+
+    expect(w.sim.webhookDeliveries()).toEqual([]);
+    const counts = tally(w.received);
+    expect(w.received).toHaveLength(120);
+    expect(counts.size).toBe(120);
+    expect(new Set(w.received.map((m) => m.cvr))).toEqual(new Set(cvrs));
+    const byStatus = (status: string) => w.received.filter((m) => m.itemStatus === status).map((m) => m.cvr);
+    expect(byStatus("Warning").sort()).toEqual([...warning].sort());
+    expect(byStatus("Failed").sort()).toEqual([forcedFailed, ...unknown].sort());
+    for (const message of w.received) {
+      expect(message).toMatchObject({ batchId: batch.id, source: "poll", reportType: "Revision" });
+      expect(message.internalCustomerId).toBe(1000 + cvrs.indexOf(message.cvr));
+      expect(message.pdfUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/files\//);
+      expect(message.fileName).toMatch(/\.pdf$/);
+    }
+
+    const record = await w.record(batch.id);
+    expect(record.openPartition).toBeUndefined();
+    expect(record).toMatchObject({
+      status: "FinishedWithErrors",
+      closeReason: "FinishedWithErrors",
+      completionPercentage: 1,
+      batchSize: 120,
+      itemCounts: { Completed: 114, Warning: 2, Failed: 4 },
+    });
+    expect(record.closedAt).toBeDefined();
+    expect(record.pollLeaseUntil).toBeUndefined();
+    expect(record.failedItems?.map((n) => n.cvr).sort()).toEqual([forcedFailed, ...unknown].sort());
+    expect(record.failedItems?.every((n) => (n.message ?? "").length > 0)).toBe(true);
+    expect(record.alerts?.ReportFailed?.count).toBe(4);
+    expect(record.alerts?.BatchFinishedWithErrors).toBeDefined();
+    expect(record.alerts?.BatchStalled).toBeUndefined();
+
+    // Each Failed report's record says so, with Lasso's reason, for operators.
+    for (const cvr of [forcedFailed, ...unknown]) {
+      const report = await reportRecord(w.table, `${batch.id}#${cvr}#Revision`);
+      expect(report).toMatchObject({
+        itemStatus: "Failed",
+        handedOnSource: "poll",
+        lassoBatchId: batch.id,
+        cvr,
+      });
+      expect(report?.handedOnAt).toBeDefined();
+      expect(report?.lassoMessage).toBeTruthy();
+    }
+    expect(totals(summaries, (s) => s.reportsHandedOn)).toBe(120);
+    expect(totals(summaries, (s) => s.reportsFailed)).toBe(4);
+    expect(totals(summaries, (s) => s.reportsWarning)).toBe(2);
+    expect(totals(summaries, (s) => s.batchesFinishedWithErrors)).toBe(1);
+    expect(totals(summaries, (s) => s.closed)).toBe(1);
+    // The closing read went through every page (120 items, 25 per page).
+    expect(summaries.at(-1)?.batches[0]).toMatchObject({ result: "closed", pages: 5, completeRead: true });
+  });
+
+  test("polling a finished batch again and again, or concurrently, adds no message", async () => {
+    const w = await world({ itemsPageSize: 7 });
+    const { batch, record: original } = await w.submit({ cvrs: validCvrs(32_000_000, 30) });
+    await w.sim.settle();
+    await w.pollUntilClosed(batch.id);
+    expect(w.received).toHaveLength(30);
+
+    // The batch reopened five times (as if it had never been reconciled): every poll reads
+    // every page again, and the conditional hand-off marker lets nothing through.
+    for (let round = 0; round < 5; round++) {
+      await doc.send(new DeleteCommand({ TableName: w.table.tableName, Key: batchKey(batch.id) }));
+      expect(await putNewBatchRecord(w.table, { ...original, version: 1 })).toBe(true);
+      const summary = await w.poll();
+      expect(summary).toMatchObject({
+        reportsHandedOn: 0,
+        reportsAlreadyHandedOn: 30,
+        closed: 1,
+        pagesRead: 5,
+      });
+      expect(await w.drain()).toEqual([]);
+    }
+
+    // A second finished batch polled by four polls at once: one of them holds the lease.
+    const second = await w.submit({ cvrs: validCvrs(32_500_000, 30) });
+    await w.sim.settle();
+    const concurrent = await Promise.all([w.poll(), w.poll(), w.poll(), w.poll()]);
+    await w.drain();
+    expect(totals(concurrent, (s) => s.reportsHandedOn)).toBe(30);
+    expect(totals(concurrent, (s) => s.pagesRead)).toBe(5);
+    const mine = w.received.filter((m) => m.batchId === second.batch.id);
+    expect(mine).toHaveLength(30);
+    expect(tally(mine).size).toBe(30);
+    expect((await w.record(second.batch.id)).openPartition).toBeUndefined();
+  });
+});
+
+/**
+ * A poll that dies midway: from the trigger on, every call of the "container" fails (SQS,
+ * DynamoDB, Lasso), so it neither finishes its writes nor releases its lease. The re-run is
+ * the next poll, minutes later (its clock moved past the lease).
+ */
+function crashPorts(w: World, trigger: { sqsSend?: number; lassoPage?: number; markerWrite?: number }) {
+  const state = { dead: false, sends: 0, pages: 0, markers: 0 };
+  const dying = new Error("the container died");
+  const sqsClient = new SQSClient({});
+  sqsClient.middlewareStack.add(
+    (next) => async (args) => {
+      if (!state.dead && trigger.sqsSend !== undefined && ++state.sends === trigger.sqsSend)
+        state.dead = true;
+      if (state.dead) throw dying;
+      return next(args);
+    },
+    { step: "initialize", name: "crashSqs" },
+  );
+  const dynamoClient = new DynamoDBClient({});
+  dynamoClient.middlewareStack.add(
+    (next) => async (args) => {
+      // At this step the document client's input is still native JS.
+      // A marker is a write (put or update) of a report record.
+      const input = args.input as {
+        Key?: { pk?: unknown };
+        Item?: { pk?: unknown };
+        UpdateExpression?: string;
+      };
+      const pk = input.Item?.pk ?? (input.UpdateExpression === undefined ? undefined : input.Key?.pk);
+      const isMarker = typeof pk === "string" && pk.startsWith("REPORT#");
+      if (
+        !state.dead &&
+        isMarker &&
+        trigger.markerWrite !== undefined &&
+        ++state.markers === trigger.markerWrite
+      ) {
+        state.dead = true;
+      }
+      if (state.dead) throw dying;
+      return next(args);
+    },
+    { step: "initialize", name: "crashDynamo" },
+  );
+  const lasso: LassoReader = {
+    getBatch: async (id) => {
+      if (state.dead) throw dying;
+      return w.lasso.getBatch(id);
+    },
+    listItems: async (id, options) => {
+      if (!state.dead && trigger.lassoPage !== undefined && ++state.pages === trigger.lassoPage)
+        state.dead = true;
+      if (state.dead) throw dying;
+      return w.lasso.listItems(id, options);
+    },
+  };
+  const ports: Partial<PollPorts> = {
+    lasso,
+    queue: { sqs: sqsClient, queueUrl: w.queue.queueUrl },
+    table: {
+      doc: DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),
+      tableName: w.table.tableName,
+      retentionDays: w.table.retentionDays,
+    },
+  };
+  return { ports, state };
+}
+
+describe("poll-batches: a poll that crashes midway", () => {
+  const later = (): Date => new Date(Date.now() + 10 * 60_000);
+
+  test.each([
+    { where: "before sending page 3 to SQS", trigger: { sqsSend: 3 } },
+    { where: "when reading page 3 from Lasso", trigger: { lassoPage: 3 } },
+  ])("dying $where: the re-run adds no duplicate and misses nothing", async ({ trigger }) => {
+    const w = await world({ itemsPageSize: 10 });
+    const { batch } = await w.submit({ cvrs: validCvrs(33_000_000, 60) });
+    await w.sim.settle();
+
+    const crash = crashPorts(w, trigger);
+    const crashed = await w.poll({}, crash.ports);
+    expect(crash.state.dead).toBe(true);
+    expect(crashed.batches[0]?.result).toBe("error");
+    expect(await w.drain()).toHaveLength(20);
+    const held = await w.record(batch.id);
+    expect(held.openPartition).toBe(OPEN_BATCH_PARTITION);
+    expect(held.pollLeaseUntil).toBeDefined();
+
+    // The lease of the dead poll blocks a poll right away ...
+    const blocked = await w.poll();
+    expect(blocked.batches[0]).toMatchObject({ result: "skipped" });
+    // ... and lapses by the next scheduled poll.
+    const rerun = await w.poll({}, { clock: later });
+    expect(rerun.batches[0]).toMatchObject({ result: "closed", handedOn: 40, alreadyHandedOn: 20 });
+    await w.drain();
+    expect(w.received).toHaveLength(60);
+    expect(tally(w.received).size).toBe(60);
+  });
+
+  test("dying between SQS's acceptance and the markers: only the reports in flight come twice (the documented window)", async () => {
+    const w = await world({ itemsPageSize: 10 });
+    const { batch } = await w.submit({ cvrs: validCvrs(33_500_000, 60) });
+    await w.sim.settle();
+
+    // Markers are written 10 at a time after each page's send: the 26th write dies, so page 3
+    // is on the queue with 5 of its 10 markers written.
+    const crash = crashPorts(w, { markerWrite: 26 });
+    await w.poll({}, crash.ports);
+    expect(crash.state.dead).toBe(true);
+    expect(await w.drain()).toHaveLength(30);
+
+    const rerun = await w.poll({}, { clock: later });
+    expect(rerun.batches[0]).toMatchObject({ result: "closed", handedOn: 35, alreadyHandedOn: 25 });
+    await w.drain();
+    const counts = tally(w.received);
+    expect(counts.size).toBe(60);
+    const twice = [...counts.values()].filter((n) => n === 2);
+    expect(twice).toHaveLength(5);
+    expect([...counts.values()].every((n) => n <= 2)).toBe(true);
+    expect((await w.record(batch.id)).openPartition).toBeUndefined();
+  });
+});
+
+describe("poll-batches: scheduled and listener batches", () => {
+  test("a batch scheduled in the future stays open and untouched until it runs", async () => {
+    const w = await world({ itemsPageSize: 20 });
+    const { batch } = await w.submit({
+      cvrs: validCvrs(34_000_000, 25),
+      scheduledTime: new Date(Date.now() + 24 * 3600_000),
+    });
+    for (let i = 0; i < 3; i++) {
+      const summary = await w.poll({ stalledAfterMs: 60_000 });
+      expect(summary.batches[0]).toMatchObject({
+        result: "open",
+        status: "Scheduled",
+        items: "scheduled",
+        pages: 0,
+      });
+      expect(summary.batchesStalled).toBe(0);
+    }
+    expect(await w.drain()).toEqual([]);
+    expect(w.requests.filter((line) => line.includes(`/batches/${batch.id}/items`))).toEqual([]);
+    const waiting = await w.record(batch.id);
+    expect(waiting).toMatchObject({ openPartition: OPEN_BATCH_PARTITION, status: "Scheduled" });
+    expect(waiting.scheduledTime).toBeDefined();
+    expect(waiting.itemsReadAtCompletion).toBeUndefined();
+    expect(waiting.alerts ?? {}).toEqual({});
+
+    w.sim.runNow(batch.id);
+    await w.pollUntilClosed(batch.id);
+    expect(w.received).toHaveLength(25);
+    expect(tally(w.received).size).toBe(25);
+  });
+
+  test("a listener batch hands on every new report while Listening and closes after ListeningStopped", async () => {
+    const w = await world({ itemsPageSize: 3 });
+    const cvrs = validCvrs(35_000_000, 4);
+    const { batch } = await w.submit({ cvrs, type: "ReelleEjere", listener: true });
+    await w.sim.settle();
+
+    let summary = await w.poll();
+    expect(summary.batches[0]).toMatchObject({
+      result: "open",
+      status: "Listening",
+      items: "listening",
+      handedOn: 4,
+    });
+    expect(await w.drain()).toHaveLength(4);
+
+    // Changes at two companies: three new reports, each its own identity (Lasso's report id).
+    const changed = [
+      w.sim.triggerChange(batch.id, cvrs[0] as string),
+      w.sim.triggerChange(batch.id, cvrs[0] as string),
+      w.sim.triggerChange(batch.id, cvrs[2] as string),
+    ];
+    await w.sim.settle();
+    summary = await w.poll();
+    expect(summary.batches[0]).toMatchObject({ result: "open", handedOn: 3, alreadyHandedOn: 4 });
+    const fresh = await w.drain();
+    expect(fresh.map((m) => m.reportId).sort()).toEqual([...changed].sort());
+    summary = await w.poll();
+    expect(summary.batches[0]).toMatchObject({ result: "open", handedOn: 0, alreadyHandedOn: 7 });
+    expect((await w.record(batch.id)).openPartition).toBe(OPEN_BATCH_PARTITION);
+
+    // A change just before the stop: its report finishes after it, and is not lost.
+    const last = w.sim.triggerChange(batch.id, cvrs[3] as string);
+    w.sim.stopListening(batch.id);
+    await w.sim.settle();
+    summary = await w.poll();
+    expect(summary.batches[0]).toMatchObject({ result: "open", status: "ListeningStopped", handedOn: 1 });
+    summary = await w.poll();
+    expect(summary.batches[0]).toMatchObject({
+      result: "closed",
+      closeReason: "ListeningStopped",
+      handedOn: 0,
+    });
+    await w.drain();
+
+    expect(w.received.map((m) => m.reportId)).toContain(last);
+    expect(w.received).toHaveLength(8);
+    expect(tally(w.received, true).size).toBe(8);
+    expect(w.received.every((m) => m.reportType === "ReelleEjere")).toBe(true);
+  });
+});
+
+describe("poll-batches: Lasso's errors and rate limit", () => {
+  test("5xx and 429 injected on the items endpoint delay but never lose or duplicate a message", async () => {
+    let listCalls = 0;
+    let w: World | undefined;
+    w = await world({ itemsPageSize: 10 }, (line) => {
+      // After the first items page of the first poll: more failures than one call's retries.
+      if (/\/items/.test(line) && ++listCalls === 1) {
+        w?.sim.injectFault({ route: "listItems", status: 429, times: 5 });
+        w?.sim.injectFault({ route: "listItems", status: 503, times: 5 });
+        w?.sim.injectFault({ route: "listItems", status: 500, times: 2 });
+      }
+    });
+    const { batch } = await w.submit({ cvrs: validCvrs(36_000_000, 50) });
+    await w.sim.settle();
+
+    // 429s beyond the client's retries pause the poll for Lasso's retry-after and it goes on;
+    // the 503s after them fail the read, which the next polls finish.
+    const first = await w.poll();
+    expect(first.rateLimitHits).toBe(1);
+    expect(first.rateLimitPausedMs).toBeGreaterThanOrEqual(900);
+    expect(first.stoppedBy).toBeUndefined();
+    expect(first.batches[0]).toMatchObject({ result: "error", handedOn: 10, completeRead: false });
+    expect(first.errors).toBe(1);
+    expect(first.batches[0]?.detail).toMatch(/503/);
+    expect((await w.record(batch.id)).lastPollError).toMatch(/503/);
+    await w.drain();
+    const rest = await w.pollUntilClosed(batch.id);
+    expect(rest.at(-1)?.batches[0]).toMatchObject({ result: "closed", alreadyHandedOn: 10, handedOn: 40 });
+    expect(w.received).toHaveLength(50);
+    expect(tally(w.received).size).toBe(50);
+    const record = await w.record(batch.id);
+    expect(record.lastPollError).toBeUndefined();
+    expect(record.closeReason).toBe("Finished");
+  });
+
+  test("Lasso's own rate limit: a poll that cannot afford the pause stops, one that can waits and finishes every batch", async () => {
+    // 5 requests per second: three batches of 4 requests each (status + 3 pages) do not fit.
+    const w = await world({ itemsPageSize: 10, rateLimitPerMinute: 5, rateLimitWindowMs: 1000 });
+    const batches = [];
+    for (let i = 0; i < 3; i++) {
+      batches.push((await w.submit({ cvrs: validCvrs(37_000_000 + i * 100_000, 30) })).batch);
+    }
+    await w.sim.settle();
+    await delay(1100);
+
+    // Less time left than Lasso's retry-after (1 s): the poll stops, nothing is lost.
+    const short = await w.poll({ concurrency: 3, deadline: { remainingMs: () => 500 } });
+    expect(short.stoppedBy).toBe("rateLimited");
+    expect(short.closed).toBeLessThan(3);
+    await w.drain();
+    const afterShort = w.received.length;
+    await delay(1100);
+
+    // Time enough: the poll waits out each window, one call at a time, and closes all three.
+    const long = await w.poll({ concurrency: 3 });
+    await w.drain();
+    expect(long.stoppedBy).toBeUndefined();
+    expect(long.rateLimitHits).toBeGreaterThan(0);
+    expect(long.closed + short.closed).toBe(3);
+    expect(long.reportsHandedOn).toBe(90 - afterShort);
+    expect(w.received).toHaveLength(90);
+    expect(tally(w.received).size).toBe(90);
+  });
+});
+
+describe("poll-batches: a rejected API key", () => {
+  test("stops the poll at the first 401, touching no batch", async () => {
+    const w = await world();
+    const { batch } = await w.submit({ cvrs: validCvrs(42_000_000, 3) });
+    await w.sim.settle();
+    const wrongKey = new LassoClient({
+      baseUrl: w.sim.baseUrl,
+      apiKey: "not-the-key",
+      retry: { retries: 0 },
+    });
+    const summary = await w.poll({ concurrency: 1 }, { lasso: wrongKey });
+    expect(summary).toMatchObject({ stoppedBy: "unauthorized", reportsHandedOn: 0, errors: 0 });
+    expect(summary.batches[0]).toMatchObject({ result: "deferred" });
+    expect(await w.record(batch.id)).toMatchObject({ version: 1, openPartition: OPEN_BATCH_PARTITION });
+    expect(await w.drain()).toEqual([]);
+  });
+});
+
+describe("poll-batches: what needs a human", () => {
+  test("a batch Lasso does not know is alarmed, then closed after three polls", async () => {
+    const w = await world();
+    const id = randomUUID();
+    const now = new Date().toISOString();
+    await putNewBatchRecord(w.table, {
+      ...batchKey(id),
+      recordType: "batch",
+      lassoBatchId: id,
+      name: "gone",
+      reportType: "Revision",
+      isListener: false,
+      manifest: [],
+      status: "Executing",
+      lastProgressAt: now,
+      openPartition: OPEN_BATCH_PARTITION,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+    });
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await w.poll());
+    expect(results.map((s) => s.batchesUnknownToLasso)).toEqual([1, 1, 1]);
+    expect(results.map((s) => s.batches[0]?.result)).toEqual(["open", "open", "closed"]);
+    const record = await w.record(id);
+    expect(record).toMatchObject({ closeReason: "unknownToLasso", unknownPolls: 3 });
+    expect(record.alerts?.BatchUnknownToLasso?.count).toBe(3);
+    expect((await w.poll()).openBatches).toBe(0);
+  });
+
+  test("a batch that makes no progress past its scheduled time is alarmed as stalled, and the alarm clears", async () => {
+    // The simulator's clock stands still: its batch stays Scheduled however late it gets.
+    const simNow = new Date();
+    const w = await world({ now: () => simNow });
+    const { batch } = await w.submit({
+      cvrs: validCvrs(38_000_000, 3),
+      scheduledTime: new Date(simNow.getTime() + 60_000),
+    });
+    const at = (minutes: number) => () => new Date(simNow.getTime() + minutes * 60_000);
+
+    const early = await w.poll({ stalledAfterMs: 30 * 60_000 }, { clock: at(20) });
+    expect(early.batchesStalled).toBe(0);
+    const late = await w.poll({ stalledAfterMs: 30 * 60_000 }, { clock: at(45) });
+    expect(late.batchesStalled).toBe(1);
+    expect(late.batches[0]).toMatchObject({ result: "open", stalled: true });
+    const stalled = await w.record(batch.id);
+    expect(stalled.alerts?.BatchStalled?.clearedAt).toBeUndefined();
+    expect(stalled.alerts?.BatchStalled?.detail).toMatch(/Scheduled/);
+
+    w.sim.runNow(batch.id);
+    await w.sim.settle();
+    const resumed = await w.poll({ stalledAfterMs: 30 * 60_000 }, { clock: at(50) });
+    expect(resumed.batchesStalled).toBe(0);
+    expect(resumed.batches[0]).toMatchObject({ result: "closed", handedOn: 3 });
+    const done = await w.record(batch.id);
+    expect(done.alerts?.BatchStalled?.clearedAt).toBeDefined();
+  });
+});
+
+describe("poll-batches: many open batches within the deadline", () => {
+  test("bounded concurrency; a poll cut short by its deadline leaves the rest for the next poll", async () => {
+    const w = await world({ itemsPageSize: 10 });
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++)
+      ids.push((await w.submit({ cvrs: validCvrs(40_000_000 + i * 50_000, 12) })).batch.id);
+    await w.sim.settle();
+
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const counting: LassoReader = {
+      getBatch: async (id) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        try {
+          await delay(15);
+          return await w.lasso.getBatch(id);
+        } finally {
+          inFlight--;
+        }
+      },
+      listItems: (id, options) => w.lasso.listItems(id, options),
+    };
+    // A deadline that runs out after five batches have been started.
+    let starts = 0;
+    const first = await w.poll(
+      {
+        concurrency: 3,
+        reserveMs: 1000,
+        deadline: { remainingMs: () => (starts < 5 ? 10_000 : 0) },
+      },
+      {
+        lasso: {
+          getBatch: (id) => {
+            starts++;
+            return counting.getBatch(id);
+          },
+          listItems: counting.listItems,
+        },
+      },
+    );
+    expect(maxInFlight).toBeLessThanOrEqual(3);
+    expect(maxInFlight).toBeGreaterThan(1);
+    expect(first.stoppedBy).toBe("deadline");
+    expect(first.openBatches).toBe(12);
+    expect(first.batches.length + first.notStarted).toBe(12);
+    expect(first.notStarted).toBeGreaterThan(0);
+    // Batches cut short inside (their pages stopped by the deadline) are left open too.
+    expect(first.closed).toBeLessThan(12);
+
+    const second = await w.poll({ concurrency: 3 }, { lasso: counting });
+    expect(second.stoppedBy).toBeUndefined();
+    await w.drain();
+    expect(w.received).toHaveLength(12 * 12);
+    expect(tally(w.received).size).toBe(12 * 12);
+    expect(await Promise.all(ids.map(async (id) => (await w.record(id)).openPartition))).toEqual(
+      ids.map(() => undefined),
+    );
+  });
+});
+
+describe("report hand-off (shared with the webhook path)", () => {
+  const entry = (batchId: string, cvr: string, source: "poll" | "webhook" = "poll") => ({
+    identity: `${batchId}#${cvr}#Revision`,
+    reportType: "Revision" as const,
+    message: {
+      version: 1 as const,
+      batchId,
+      cvr,
+      reportType: "Revision" as const,
+      itemStatus: "Completed" as const,
+      fileName: `${cvr}.pdf`,
+      source,
+      seenAt: new Date().toISOString(),
+    },
+  });
+
+  test("a report marked by another sender between the check and the mark is counted as raced, not handed on twice", async () => {
+    const w = await world();
+    const batchId = randomUUID();
+    const entries = ["34580820", "12345674", "30000003"].map((cvr) => entry(batchId, cvr));
+    // The webhook path hands the second report on while the poller is sending.
+    const racing = new SQSClient({});
+    racing.middlewareStack.add(
+      (next) => async (args) => {
+        await markHandedOn(w.table, entry(batchId, "12345674", "webhook"), new Date());
+        return next(args);
+      },
+      { step: "initialize", name: "webhookRace" },
+    );
+    const result = await handOnReports(
+      { table: w.table, queue: { sqs: racing, queueUrl: w.queue.queueUrl } },
+      entries,
+      new Date(),
+    );
+    expect(result.handedOn.map((e) => e.message.cvr)).toEqual(["34580820", "30000003"]);
+    expect(result.raced.map((e) => e.message.cvr)).toEqual(["12345674"]);
+    expect((await reportRecord(w.table, `${batchId}#12345674#Revision`))?.handedOnSource).toBe("webhook");
+    expect(await w.drain()).toHaveLength(3);
+
+    // Seen again (by either path): nothing is sent.
+    const again = await handOnReports({ table: w.table, queue: w.queue }, entries, new Date());
+    expect(again.alreadyHandedOn).toHaveLength(3);
+    expect(await w.drain()).toEqual([]);
+  });
+
+  test("the marker does not overwrite what the delivery already wrote on the report record", async () => {
+    const w = await world();
+    const batchId = randomUUID();
+    const first = entry(batchId, "34580820");
+    await doc.send(
+      new PutCommand({
+        TableName: w.table.tableName,
+        Item: {
+          ...reportKey(first.identity),
+          recordType: "report",
+          identity: first.identity,
+          lassoBatchId: batchId,
+          cvr: "34580820",
+          reportType: "Revision",
+          itemStatus: "Completed",
+          fileName: "as-delivered.pdf",
+          deliveryStatus: "delivered",
+          createdAt: "2026-01-01T00:00:00.000Z",
+          updatedAt: "2026-01-01T00:00:00.000Z",
+          expiresAt: 1,
+        },
+      }),
+    );
+    expect(await markHandedOn(w.table, first, new Date())).toBe(true);
+    expect(await markHandedOn(w.table, first, new Date())).toBe(false);
+    const record = await reportRecord(w.table, first.identity);
+    expect(record).toMatchObject({
+      deliveryStatus: "delivered",
+      fileName: "as-delivered.pdf",
+      handedOnSource: "poll",
+    });
+    expect(record?.createdAt).toBe("2026-01-01T00:00:00.000Z");
+    expect(record?.handedOnAt).toBeDefined();
+  });
+});
