@@ -30,6 +30,8 @@ export const reportReadyMessageSchema = z.object({
   source: z.enum(REPORT_READY_SOURCES),
   /** When our side saw it (ISO 8601). */
   seenAt: z.string().min(1),
+  /** Fields of a webhook payload that we do not know, kept as they came (bounded in size). */
+  extra: z.record(z.string(), z.unknown()).optional(),
 });
 
 export type ReportReadyMessage = z.infer<typeof reportReadyMessageSchema>;

@@ -1,0 +1,85 @@
+/** deliver-report's configuration, read once at cold start (names: env-names.ts). */
+import { z } from "zod";
+import { LANGUAGES, type Language } from "#shared/customers.ts";
+import { boolEnv, intEnv, listEnv, MissingConfigError, optionalEnv, requireEnv } from "#shared/env.ts";
+import { ENV } from "#shared/env-names.ts";
+import { SES_MAX_MESSAGE_BYTES } from "#shared/mail/compose.ts";
+
+export interface DeliverReportSettings {
+  stateTable: string;
+  stateRetentionDays: number;
+  customersTable: string;
+  mail: {
+    sender: string;
+    replyTo?: string;
+    defaultLanguage: Language;
+    configurationSet?: string;
+    maxMessageBytes: number;
+  };
+  pdf: {
+    allowedHosts: string[];
+    /** Local mode only. */
+    allowHttp: boolean;
+    maxBytes: number;
+    connectTimeoutMs: number;
+    totalTimeoutMs: number;
+  };
+  lasso: {
+    baseUrl: string;
+    apiKeySecretId: string;
+    timeoutMs?: number;
+  };
+}
+
+const email = z.email();
+
+function emailEnv(name: string, value: string): string {
+  if (!email.safeParse(value).success)
+    throw new MissingConfigError(`environment variable ${name} must be an e-mail address`);
+  return value;
+}
+
+export function readDeliverReportSettings(env: NodeJS.ProcessEnv = process.env): DeliverReportSettings {
+  const language = optionalEnv(ENV.defaultLanguage, env) ?? "da";
+  if (!(LANGUAGES as readonly string[]).includes(language)) {
+    throw new MissingConfigError(
+      `environment variable ${ENV.defaultLanguage} must be one of ${LANGUAGES.join(", ")}`,
+    );
+  }
+  const replyTo = optionalEnv(ENV.mailReplyTo, env);
+  const configurationSet = optionalEnv(ENV.sesConfigurationSet, env);
+  const lassoTimeout = optionalEnv(ENV.lassoRequestTimeoutMs, env);
+  const allowedHosts = listEnv(ENV.pdfAllowedHosts, env).map((host) => host.toLowerCase());
+  if (allowedHosts.length === 0)
+    throw new MissingConfigError(`environment variable ${ENV.pdfAllowedHosts} lists no host`);
+  return {
+    stateTable: requireEnv(ENV.stateTable, env),
+    stateRetentionDays: intEnv(ENV.stateRetentionDays, { default: 400, min: 1 }, env),
+    customersTable: requireEnv(ENV.customersTable, env),
+    mail: {
+      sender: emailEnv(ENV.mailSender, requireEnv(ENV.mailSender, env)),
+      ...(replyTo === undefined ? {} : { replyTo: emailEnv(ENV.mailReplyTo, replyTo) }),
+      defaultLanguage: language as Language,
+      ...(configurationSet === undefined ? {} : { configurationSet }),
+      maxMessageBytes: intEnv(
+        ENV.maxMailBytes,
+        { default: SES_MAX_MESSAGE_BYTES, min: 64 * 1024, max: SES_MAX_MESSAGE_BYTES },
+        env,
+      ),
+    },
+    pdf: {
+      allowedHosts,
+      allowHttp: boolEnv(ENV.pdfAllowHttp, false, env),
+      maxBytes: intEnv(ENV.maxPdfBytes, { default: 50 * 1024 * 1024, min: 1024 }, env),
+      connectTimeoutMs: intEnv(ENV.pdfConnectTimeoutMs, { default: 5_000, min: 100, max: 60_000 }, env),
+      totalTimeoutMs: intEnv(ENV.pdfTimeoutMs, { default: 60_000, min: 1_000, max: 600_000 }, env),
+    },
+    lasso: {
+      baseUrl: requireEnv(ENV.lassoBaseUrl, env),
+      apiKeySecretId: requireEnv(ENV.lassoApiKeySecretId, env),
+      ...(lassoTimeout === undefined
+        ? {}
+        : { timeoutMs: intEnv(ENV.lassoRequestTimeoutMs, { min: 100 }, env) }),
+    },
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * deliver-report: the report-ready queue's consumer. Clients and configuration are built
+ * once, at cold start.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { CUSTOMERS_TRANSLATE_CONFIG } from "#shared/customers.ts";
+import { cachedSecret } from "#shared/secrets.ts";
+import { readDeliverReportSettings } from "./config.ts";
+import { buildDeliverReportWiring, createDeliverReportHandler } from "./lambda.ts";
+
+const settings = readDeliverReportSettings();
+const dynamo = new DynamoDBClient({});
+
+export const handler = createDeliverReportHandler(
+  buildDeliverReportWiring(settings, {
+    stateDoc: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+    customersDoc: DynamoDBDocumentClient.from(dynamo, CUSTOMERS_TRANSLATE_CONFIG),
+    ses: new SESv2Client({}),
+    lassoApiKey: cachedSecret(settings.lasso.apiKeySecretId),
+  }),
+);

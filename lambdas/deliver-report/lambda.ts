@@ -1,0 +1,190 @@
+/**
+ * The SQS adapter of deliver-report: middy with Powertools Logger and Metrics, and
+ * Powertools' BatchProcessor reporting partial batch failures, so one bad message never
+ * re-runs the others. `buildDeliverReportWiring` turns settings and SDK clients into the
+ * use case's ports; handler.ts, the local runner and the tests all use it.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import type { SESv2Client } from "@aws-sdk/client-sesv2";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import middy from "@middy/core";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { findCustomersByCvr, getCustomer, type Language } from "#shared/customers.ts";
+import { LassoClient } from "#shared/lasso/client.ts";
+import { type Counter, powertoolsCounter } from "#shared/metrics.ts";
+import { type FetchedPdf, fetchPdf, redactLinks } from "#shared/pdf-fetch.ts";
+import { parseReportReadyMessage } from "#shared/report-ready.ts";
+import type { StateTable } from "#shared/state/state-table.ts";
+import type { DeliverReportSettings } from "./config.ts";
+import {
+  DELIVERY_METRICS,
+  type DeliverReportConfig,
+  type DeliverReportDeps,
+  deliverReport,
+  type LassoReader,
+  RetryLaterError,
+  UnidentifiableReportError,
+} from "./deliver-report.ts";
+import type { CustomerDirectory } from "./routing.ts";
+import { type SendMail, sesMailer } from "./ses-mailer.ts";
+
+export const SERVICE_NAME = "deliver-report";
+
+export interface DeliverReportWiring {
+  state: StateTable;
+  customers: CustomerDirectory;
+  lasso: () => Promise<LassoReader>;
+  fetchPdf: (url: string) => Promise<FetchedPdf>;
+  sendMail: SendMail;
+  config: DeliverReportConfig;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Overrides the Powertools counter (tests read what was counted). */
+  counter?: Counter;
+  clock?: () => Date;
+}
+
+export function customerDirectory(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  defaultLanguage: Language,
+): CustomerDirectory {
+  return {
+    get: (customerId) => getCustomer(doc, tableName, customerId, { defaultLanguage }),
+    findByCvr: (cvr) => findCustomersByCvr(doc, tableName, cvr, { defaultLanguage }),
+  };
+}
+
+/** A Lasso client made on first use, and again when the API key (cached secret) changes. */
+export function lassoReader(
+  baseUrl: string,
+  apiKey: () => Promise<string>,
+  timeoutMs?: number,
+): () => Promise<LassoReader> {
+  let current: { key: string; client: LassoClient } | undefined;
+  return async () => {
+    const key = await apiKey();
+    if (current?.key !== key) {
+      current = {
+        key,
+        client: new LassoClient({ baseUrl, apiKey: key, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
+      };
+    }
+    return current.client;
+  };
+}
+
+export interface DeliverReportClients {
+  stateDoc: DynamoDBDocumentClient;
+  /** Built with CUSTOMERS_TRANSLATE_CONFIG (customers.ts). */
+  customersDoc: DynamoDBDocumentClient;
+  ses: SESv2Client;
+  lassoApiKey: () => Promise<string>;
+}
+
+export function buildDeliverReportWiring(
+  settings: DeliverReportSettings,
+  clients: DeliverReportClients,
+): DeliverReportWiring {
+  return {
+    state: {
+      doc: clients.stateDoc,
+      tableName: settings.stateTable,
+      retentionDays: settings.stateRetentionDays,
+    },
+    customers: customerDirectory(
+      clients.customersDoc,
+      settings.customersTable,
+      settings.mail.defaultLanguage,
+    ),
+    lasso: lassoReader(settings.lasso.baseUrl, clients.lassoApiKey, settings.lasso.timeoutMs),
+    fetchPdf: (url) =>
+      fetchPdf(url, {
+        allowedHosts: settings.pdf.allowedHosts,
+        allowHttp: settings.pdf.allowHttp,
+        maxBytes: settings.pdf.maxBytes,
+        connectTimeoutMs: settings.pdf.connectTimeoutMs,
+        totalTimeoutMs: settings.pdf.totalTimeoutMs,
+      }),
+    sendMail: sesMailer(
+      clients.ses,
+      settings.mail.configurationSet === undefined
+        ? {}
+        : { configurationSet: settings.mail.configurationSet },
+    ),
+    config: {
+      sender: settings.mail.sender,
+      ...(settings.mail.replyTo === undefined ? {} : { replyTo: settings.mail.replyTo }),
+      defaultLanguage: settings.mail.defaultLanguage,
+      maxMessageBytes: settings.mail.maxMessageBytes,
+    },
+  };
+}
+
+export function createDeliverReportHandler(wiring: DeliverReportWiring) {
+  const logger = wiring.logger ?? new Logger({ serviceName: SERVICE_NAME });
+  const metrics = wiring.metrics ?? new Metrics({ serviceName: SERVICE_NAME });
+  const counter = wiring.counter ?? powertoolsCounter(metrics);
+  const clock = wiring.clock ?? (() => new Date());
+
+  const handleRecord = async (record: SQSRecord, deadline: Date): Promise<void> => {
+    // One child logger per record: records run in parallel, each with its own keys.
+    const log = logger.createChild();
+    log.appendKeys({
+      messageId: record.messageId,
+      receiveCount: Number(record.attributes.ApproximateReceiveCount),
+    });
+    let message: ReturnType<typeof parseReportReadyMessage>;
+    try {
+      message = parseReportReadyMessage(record.body);
+    } catch (error) {
+      counter.count(DELIVERY_METRICS.unidentifiable, { reason: "bad-message" });
+      log.error("not a report-ready message: left for the dead-letter queue", {
+        error,
+        body: redactLinks(record.body.slice(0, 2000)),
+      });
+      throw error;
+    }
+    const deps: DeliverReportDeps = {
+      state: wiring.state,
+      customers: wiring.customers,
+      lasso: wiring.lasso,
+      fetchPdf: wiring.fetchPdf,
+      sendMail: wiring.sendMail,
+      clock,
+      metrics: counter,
+      logger: log,
+      config: wiring.config,
+    };
+    try {
+      const outcome = await deliverReport(message, deps, { deadline });
+      log.debug("delivery outcome", { outcome: outcome.outcome });
+    } catch (error) {
+      if (error instanceof UnidentifiableReportError) {
+        counter.count(DELIVERY_METRICS.unidentifiable, { reason: "unidentifiable" });
+        log.error("report cannot be identified: left for the dead-letter queue", { error: error.message });
+      } else if (!(error instanceof RetryLaterError)) {
+        log.error("delivery failed unexpectedly: will be retried", { error });
+      }
+      throw error;
+    }
+  };
+
+  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const deadline = new Date(Date.now() + context.getRemainingTimeInMillis());
+    // A processor per invocation: it holds the invocation's results.
+    const processor = new BatchProcessor(EventType.SQS);
+    return processPartialResponse(event, (record: SQSRecord) => handleRecord(record, deadline), processor, {
+      context,
+      // Every record failing is still a partial answer (all named), not a function error:
+      // a throttled batch must not look like a crash on the function's error alarm.
+      throwOnFullBatchFailure: false,
+    });
+  })
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics));
+}

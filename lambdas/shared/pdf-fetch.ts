@@ -1,0 +1,391 @@
+/**
+ * Downloads a report's PDF from a link that came from outside (a webhook body or an API
+ * answer), treating it as hostile (SSRF):
+ *
+ * - https only, unless `allowHttp` (local mode: the simulator's http origin);
+ * - the host (and port) must match the allow-list (`files.lassox.com`, `*.lassox.com`,
+ *   `127.0.0.1:4010`); a pattern without a port allows only the scheme's default port;
+ * - in production mode (`allowHttp` false) every address the host resolves to must be
+ *   public: loopback, private, link-local, CGNAT, multicast and reserved ranges are refused.
+ *   The check runs in the socket's own DNS lookup, so the address checked is the address
+ *   connected to (no rebinding between check and connect);
+ * - redirects are followed by hand, at most `maxRedirects`, each Location checked again;
+ * - a connect time limit, a total time limit, a byte cap (Content-Length and streamed);
+ * - the body must start with `%PDF-`.
+ *
+ * node:http(s) rather than fetch: fetch offers no hook into the connection's DNS lookup
+ * without an extra dependency (undici's Agent), and that hook is what closes rebinding.
+ *
+ * Failures are {@link PdfFetchError}s with a reason and `retryable` (timeouts, network
+ * errors, 408/429/5xx) or not (everything the link itself is to blame for).
+ */
+import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from "node:dns";
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { BlockList, isIP, type LookupFunction } from "node:net";
+
+export type PdfRefusalReason =
+  | "bad-url"
+  | "scheme"
+  | "host-not-allowed"
+  | "private-address"
+  | "too-many-redirects"
+  | "http-status"
+  | "too-large"
+  | "not-pdf"
+  | "timeout"
+  | "network";
+
+export class PdfFetchError extends Error {
+  override readonly name = "PdfFetchError";
+  readonly reason: PdfRefusalReason;
+  readonly retryable: boolean;
+  /** HTTP status, for reason "http-status". */
+  readonly status?: number;
+
+  constructor(
+    reason: PdfRefusalReason,
+    message: string,
+    options: { retryable?: boolean; status?: number } = {},
+  ) {
+    super(message);
+    this.reason = reason;
+    this.retryable = options.retryable ?? false;
+    if (options.status !== undefined) this.status = options.status;
+  }
+}
+
+export interface PdfFetchOptions {
+  /** Host patterns: `host`, `*.domain` (subdomains only), each with an optional `:port`. */
+  allowedHosts: readonly string[];
+  /** Local mode: http allowed, and private/loopback addresses too. */
+  allowHttp: boolean;
+  maxBytes: number;
+  /** Default 5000. */
+  connectTimeoutMs?: number;
+  /** The whole download, redirects included (default 60000). */
+  totalTimeoutMs?: number;
+  /** Default 3. */
+  maxRedirects?: number;
+  /** DNS resolution (default node:dns lookup); tests inject one. */
+  resolve?: (hostname: string) => Promise<LookupAddress[]>;
+}
+
+export interface FetchedPdf {
+  bytes: Buffer;
+  /** The URL the PDF came from (after redirects). */
+  finalUrl: string;
+  redirects: number;
+}
+
+const PDF_MAGIC = Buffer.from("%PDF-", "latin1");
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** Address ranges never fetched from in production mode. */
+const FORBIDDEN = new BlockList();
+for (const [network, prefix] of [
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["100.64.0.0", 10],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
+  ["192.0.2.0", 24],
+  ["192.88.99.0", 24],
+  ["192.168.0.0", 16],
+  ["198.18.0.0", 15],
+  ["198.51.100.0", 24],
+  ["203.0.113.0", 24],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
+] as const) {
+  FORBIDDEN.addSubnet(network, prefix, "ipv4");
+}
+for (const [network, prefix] of [
+  ["::", 128],
+  ["::1", 128],
+  ["64:ff9b::", 96],
+  ["64:ff9b:1::", 48],
+  ["100::", 64],
+  ["2001::", 23],
+  ["2001:db8::", 32],
+  ["2002::", 16],
+  ["fc00::", 7],
+  ["fe80::", 10],
+  ["fec0::", 10],
+  ["ff00::", 8],
+] as const) {
+  FORBIDDEN.addSubnet(network, prefix, "ipv6");
+}
+
+/** Whether an address is loopback, private, link-local or otherwise not a public host. */
+export function isForbiddenAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) return FORBIDDEN.check(address, "ipv4");
+  if (family !== 6) return true;
+  // IPv4-mapped and -compatible IPv6 (::ffff:10.0.0.1) are judged by their IPv4 address.
+  const mapped = /^(?:0*:)*(?:ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped !== undefined) return FORBIDDEN.check(mapped, "ipv4");
+  const hexMapped = /^(?:0*:)*ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+  if (hexMapped?.[1] !== undefined && hexMapped[2] !== undefined) {
+    const high = Number.parseInt(hexMapped[1], 16);
+    const low = Number.parseInt(hexMapped[2], 16);
+    return FORBIDDEN.check(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`, "ipv4");
+  }
+  return FORBIDDEN.check(address, "ipv6");
+}
+
+const defaultPort = (protocol: string): string => (protocol === "https:" ? "443" : "80");
+
+/** Whether the URL's host and port match one allow-list pattern. */
+export function isAllowedHost(url: URL, patterns: readonly string[]): boolean {
+  const host = url.hostname.toLowerCase().replace(/\.$/, "");
+  const port = url.port === "" ? defaultPort(url.protocol) : url.port;
+  return patterns.some((raw) => {
+    const pattern = raw.trim().toLowerCase();
+    const portMatch = /^(.*):(\d{1,5})$/.exec(pattern);
+    const patternHost = portMatch?.[1] ?? pattern;
+    const patternPort = portMatch?.[2] ?? defaultPort(url.protocol);
+    if (patternPort !== port) return false;
+    if (patternHost.startsWith("*.")) {
+      const domain = patternHost.slice(2);
+      return host.endsWith(`.${domain}`) && host.length > domain.length + 1;
+    }
+    return host === patternHost;
+  });
+}
+
+/** The URL without its query and path tail (pdf links are capabilities: not for logs). */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}/…`;
+  } catch {
+    return "(not a URL)";
+  }
+}
+
+/** Text with every http(s) link cut to its origin (for logs). */
+export function redactLinks(text: string): string {
+  return text.replace(/\bhttps?:\/\/[^\s"'<>\\]+/gi, (link) => redactUrl(link));
+}
+
+function checkUrl(raw: string, options: PdfFetchOptions): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new PdfFetchError("bad-url", "the pdf link is not a URL");
+  }
+  if (url.username !== "" || url.password !== "") {
+    throw new PdfFetchError("bad-url", "the pdf link carries credentials");
+  }
+  const schemeOk = url.protocol === "https:" || (options.allowHttp && url.protocol === "http:");
+  if (!schemeOk) {
+    throw new PdfFetchError("scheme", `the pdf link's scheme ${url.protocol} is not allowed (https only)`);
+  }
+  if (!isAllowedHost(url, options.allowedHosts)) {
+    throw new PdfFetchError("host-not-allowed", `the host ${url.host} is not on the pdf allow-list`);
+  }
+  const literal = url.hostname.replace(/^\[|\]$/g, "");
+  if (!options.allowHttp && isIP(literal) !== 0 && isForbiddenAddress(literal)) {
+    throw new PdfFetchError("private-address", `the host ${url.host} is not a public address`);
+  }
+  return url;
+}
+
+const systemResolve = (hostname: string): Promise<LookupAddress[]> =>
+  new Promise((resolve, reject) => {
+    const all: LookupAllOptions = { all: true };
+    dnsLookup(hostname, all, (error, addresses) => (error ? reject(error) : resolve(addresses)));
+  });
+
+class ForbiddenAddressError extends Error {}
+
+/** A socket lookup that refuses the host when any of its addresses is not public. */
+function guardedLookup(resolve: (hostname: string) => Promise<LookupAddress[]>): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname).then(
+      (addresses) => {
+        const wanted = options.family === 4 || options.family === 6 ? options.family : undefined;
+        const usable = addresses.filter((a) => wanted === undefined || a.family === wanted);
+        if (usable.length === 0) {
+          callback(Object.assign(new Error(`${hostname} has no address`), { code: "ENOTFOUND" }), "", 4);
+          return;
+        }
+        if (usable.some((a) => isForbiddenAddress(a.address))) {
+          callback(new ForbiddenAddressError(`${hostname} resolves to an address that is not public`), "", 4);
+          return;
+        }
+        if (options.all === true) {
+          callback(null, usable);
+        } else {
+          const first = usable[0] as LookupAddress;
+          callback(null, first.address, first.family);
+        }
+      },
+      (error: unknown) => callback(error as NodeJS.ErrnoException, "", 4),
+    );
+  };
+}
+
+interface Hop {
+  response: IncomingMessage;
+}
+
+function openHop(url: URL, options: PdfFetchOptions, signal: AbortSignal): Promise<Hop> {
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+  return new Promise((resolve, reject) => {
+    const requestOptions: RequestOptions = {
+      method: "GET",
+      headers: { accept: "application/pdf", "accept-encoding": "identity", "user-agent": "lasso-reports" },
+      signal,
+      // The default agent keeps nothing that matters here; a fresh connection per hop.
+      agent: false,
+    };
+    if (!options.allowHttp) requestOptions.lookup = guardedLookup(options.resolve ?? systemResolve);
+    else if (options.resolve !== undefined) {
+      const resolver = options.resolve;
+      requestOptions.lookup = (hostname, lookupOptions, callback) => {
+        resolver(hostname).then(
+          (addresses) => {
+            const first = addresses[0];
+            if (first === undefined) callback(new Error(`${hostname} has no address`), "", 4);
+            else if (lookupOptions.all === true) callback(null, addresses);
+            else callback(null, first.address, first.family);
+          },
+          (error: unknown) => callback(error as NodeJS.ErrnoException, "", 4),
+        );
+      };
+    }
+    const request = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, requestOptions);
+    let connectTimer: NodeJS.Timeout | undefined;
+    request.on("socket", (socket) => {
+      if (!socket.connecting) return;
+      connectTimer = setTimeout(
+        () =>
+          request.destroy(
+            new PdfFetchError("timeout", `connecting to ${url.host} timed out`, { retryable: true }),
+          ),
+        connectTimeoutMs,
+      );
+      socket.once("connect", () => clearTimeout(connectTimer));
+    });
+    request.on("response", (response) => {
+      clearTimeout(connectTimer);
+      resolve({ response });
+    });
+    request.on("error", (error) => {
+      clearTimeout(connectTimer);
+      reject(error);
+    });
+    request.end();
+  });
+}
+
+function readCapped(response: IncomingMessage, maxBytes: number, host: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let checkedMagic = false;
+    const fail = (error: PdfFetchError) => {
+      response.destroy();
+      reject(error);
+    };
+    response.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        fail(new PdfFetchError("too-large", `the pdf from ${host} is larger than ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+      if (!checkedMagic && size >= PDF_MAGIC.length) {
+        checkedMagic = true;
+        const head = Buffer.concat(chunks).subarray(0, PDF_MAGIC.length);
+        if (!head.equals(PDF_MAGIC)) fail(new PdfFetchError("not-pdf", `the body from ${host} is not a PDF`));
+      }
+    });
+    response.on("end", () => {
+      const body = Buffer.concat(chunks);
+      if (body.length < PDF_MAGIC.length || !body.subarray(0, PDF_MAGIC.length).equals(PDF_MAGIC)) {
+        reject(new PdfFetchError("not-pdf", `the body from ${host} is not a PDF`));
+        return;
+      }
+      resolve(body);
+    });
+    response.on("error", reject);
+  });
+}
+
+function classify(error: unknown, signal: AbortSignal, host: string): PdfFetchError {
+  if (error instanceof PdfFetchError) return error;
+  if (error instanceof ForbiddenAddressError) return new PdfFetchError("private-address", error.message);
+  if (signal.aborted) {
+    return new PdfFetchError("timeout", `downloading the pdf from ${host} timed out`, { retryable: true });
+  }
+  const code = error instanceof Error && "code" in error ? String(error.code) : "";
+  if (code === "ENOTFOUND") {
+    // A name that does not resolve may be a passing DNS failure: retried, bounded by the queue.
+    return new PdfFetchError("network", `${host} does not resolve`, { retryable: true });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new PdfFetchError("network", `downloading the pdf from ${host} failed: ${message}`, {
+    retryable: true,
+  });
+}
+
+/** Downloads and checks one PDF; throws {@link PdfFetchError}. */
+export async function fetchPdf(link: string, options: PdfFetchOptions): Promise<FetchedPdf> {
+  const maxRedirects = options.maxRedirects ?? 3;
+  const signal = AbortSignal.timeout(options.totalTimeoutMs ?? 60_000);
+  let url = checkUrl(link, options);
+  for (let redirects = 0; ; redirects++) {
+    let response: IncomingMessage;
+    try {
+      ({ response } = await openHop(url, options, signal));
+    } catch (error) {
+      throw classify(error, signal, url.host);
+    }
+    const status = response.statusCode ?? 0;
+    if (REDIRECT_STATUSES.has(status)) {
+      response.resume();
+      const location = response.headers.location;
+      if (location === undefined) {
+        throw new PdfFetchError("http-status", `${url.host} answered ${status} without a Location`, {
+          status,
+        });
+      }
+      if (redirects >= maxRedirects) {
+        throw new PdfFetchError("too-many-redirects", `more than ${maxRedirects} redirects from ${url.host}`);
+      }
+      let next: string;
+      try {
+        next = new URL(location, url).toString();
+      } catch {
+        throw new PdfFetchError("bad-url", `${url.host} redirected to something that is not a URL`);
+      }
+      url = checkUrl(next, options);
+      continue;
+    }
+    if (status !== 200) {
+      response.resume();
+      const retryable = status === 408 || status === 429 || status >= 500;
+      throw new PdfFetchError("http-status", `${url.host} answered ${status}`, { retryable, status });
+    }
+    const length = Number(response.headers["content-length"]);
+    if (Number.isFinite(length) && length > options.maxBytes) {
+      response.destroy();
+      throw new PdfFetchError(
+        "too-large",
+        `the pdf from ${url.host} is ${length} bytes, more than ${options.maxBytes}`,
+      );
+    }
+    try {
+      const bytes = await readCapped(response, options.maxBytes, url.host);
+      return { bytes, finalUrl: url.toString(), redirects };
+    } catch (error) {
+      throw classify(error, signal, url.host);
+    }
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Webhooks lost for about a third of the reports (Lasso gave up, or disabled our URL):
+ * the poller's messages deliver those, and still every report is mailed once.
+ */
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { type DeliveryRig, startDeliveryRig, startPoller } from "#test/support/delivery.ts";
+import { customerItem, testCvr, usePipeline } from "#test/support/pipeline.ts";
+
+const pipeline = usePipeline({
+  sim: { reportDelayMs: 3, webhooksEnabled: true, faults: { seed: 3, webhookDropRate: 1 / 3 } },
+});
+let rig: DeliveryRig;
+beforeAll(async () => {
+  rig = await startDeliveryRig(pipeline.current);
+});
+afterAll(async () => {
+  await rig?.close();
+});
+
+test("reports whose webhook was dropped are delivered from the poller's messages, once each", async () => {
+  const p = pipeline.current;
+  const customers = Array.from({ length: 30 }, (_, n) => ({ customerId: 1000 + n, cvr: testCvr(n) }));
+  await p.putCustomers(customers.map((c) => customerItem(c.customerId - 1000)));
+
+  const source = await rig.startDelivery();
+  const { batch } = await rig.submitBatch({ customers });
+  await p.sim.settle();
+  // Webhooks first (what arrived is delivered), then the poller catches up.
+  await source.idle(30_000);
+  const dropped = p.sim.webhookDeliveries().filter((d) => d.kind === "report" && d.outcome === "dropped");
+  expect(dropped.length).toBeGreaterThanOrEqual(5);
+  expect(dropped.length).toBeLessThanOrEqual(15);
+  expect(await rig.sentMails()).toHaveLength(30 - dropped.length);
+
+  const poller = startPoller(p);
+  for (let i = 0; i < 200 && poller.handedOn < 30; i++)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  await poller.stop();
+  await source.idle(30_000);
+  await source.stop();
+
+  const mails = await rig.sentMails();
+  expect(mails).toHaveLength(30);
+  expect(mails.flatMap((mail) => mail.destination.to).sort()).toEqual(
+    customers.map((c) => `kunde${c.customerId - 1000}@example.dk`).sort(),
+  );
+  const droppedCvrs = new Set(dropped.map((d) => String((JSON.parse(d.body) as { cvr: number }).cvr)));
+  for (const customer of customers) {
+    const record = await rig.report(batch.id, customer.cvr);
+    expect(record?.deliveryStatus).toBe("delivered");
+    // A report whose webhook was lost can only have come from the poller.
+    if (droppedCvrs.has(customer.cvr)) expect(record?.source).toBe("poll");
+  }
+  expect(rig.deliver.counter.total("ReportDelivered")).toBe(30);
+  expect(rig.deliver.counter.total("DuplicateSkipped")).toBe(30 - dropped.length);
+});

@@ -1,0 +1,169 @@
+import { describe, expect, test } from "vitest";
+import {
+  composeReportMail,
+  headerSafe,
+  type ReportMailInput,
+  safePdfFileName,
+} from "#shared/mail/compose.ts";
+import { renderReportMail } from "#shared/mail/templates.ts";
+
+const PDF = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.alloc(2048, 7), Buffer.from("\n%%EOF\n")]);
+
+const input = (overrides: Partial<ReportMailInput> = {}): ReportMailInput => ({
+  envelope: { from: "rapporter@revisor.dk", replyTo: "support@revisor.dk", to: ["a@kunde.dk", "b@kunde.dk"] },
+  content: {
+    language: "da",
+    reportType: "Revision",
+    itemStatus: "Completed",
+    companyName: "Nørregaard Revision ApS",
+    cvr: "34580820",
+  },
+  fileName: "1234_34580820-Nørregaard Revision ApS-Revision.pdf",
+  pdf: PDF,
+  pdfUrl: "https://files.lassox.com/files/1/token.pdf",
+  ...overrides,
+});
+
+/** Header block of a raw message, unfolded (continuation lines joined). */
+function headersOf(raw: Buffer): string[] {
+  const text = raw.toString("utf8");
+  const head = text.slice(0, text.indexOf("\r\n\r\n"));
+  return head.replace(/\r\n[ \t]+/g, " ").split("\r\n");
+}
+
+/** Decodes RFC 2047 encoded words (B and Q), as a mail client shows a header. */
+function decodeWords(value: string): string {
+  return value
+    .replace(/\?=\s+=\?/g, "?==?")
+    .replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_m, _charset: string, encoding: string, data: string) =>
+      encoding.toUpperCase() === "B"
+        ? Buffer.from(data, "base64").toString("utf8")
+        : Buffer.from(
+            data
+              .replace(/_/g, " ")
+              .replace(/=([0-9A-Fa-f]{2})/g, (_x, hex: string) =>
+                String.fromCharCode(Number.parseInt(hex, 16)),
+              ),
+            "latin1",
+          ).toString("utf8"),
+    );
+}
+
+const header = (raw: Buffer, name: string): string | undefined =>
+  headersOf(raw)
+    .find((line) => line.toLowerCase().startsWith(`${name.toLowerCase()}:`))
+    ?.slice(name.length + 1)
+    .trim();
+
+describe("renderReportMail", () => {
+  test("Danish by default: subject names the report type, company and cvr", () => {
+    const mail = renderReportMail({ ...input().content, fileName: "a.pdf" });
+    expect(mail.subject).toBe("Revisionsrapport: Nørregaard Revision ApS (CVR 34580820)");
+    expect(mail.text).toContain("Vedhæftet er revisionsrapport for Nørregaard Revision ApS (CVR 34580820)");
+    expect(mail.text).toContain("Filnavn: a.pdf");
+  });
+
+  test("English, every report type, and the warning of a Warning report", () => {
+    const subjects = (["Revision", "RevisionUdvidet", "ReelleEjere", "Finans"] as const).map(
+      (reportType) =>
+        renderReportMail({ ...input().content, language: "en", reportType, fileName: "a.pdf" }).subject,
+    );
+    expect(subjects).toEqual([
+      "Audit report: Nørregaard Revision ApS (CVR 34580820)",
+      "Extended audit report: Nørregaard Revision ApS (CVR 34580820)",
+      "Beneficial owners report: Nørregaard Revision ApS (CVR 34580820)",
+      "Financial report: Nørregaard Revision ApS (CVR 34580820)",
+    ]);
+    const warned = renderReportMail({
+      ...input().content,
+      itemStatus: "Warning",
+      warning: "Seneste regnskab mangler",
+      fileName: "a.pdf",
+    });
+    expect(warned.subject).toBe("Revisionsrapport: Nørregaard Revision ApS (CVR 34580820) (med advarsel)");
+    expect(warned.text).toContain("advarsel: Seneste regnskab mangler");
+  });
+
+  test("escapes names in the HTML body", () => {
+    const mail = renderReportMail({
+      ...input().content,
+      companyName: "<script>x</script> & Co",
+      fileName: "a.pdf",
+    });
+    expect(mail.html).not.toContain("<script>");
+    expect(mail.html).toContain("&#60;script&#62;x&#60;/script&#62; &#38; Co");
+  });
+});
+
+describe("composeReportMail", () => {
+  test("builds a MIME message with the PDF attached under Lasso's file name", async () => {
+    const mail = await composeReportMail(input());
+    expect(mail.pdfDelivery).toBe("attachment");
+    expect(decodeWords(header(mail.raw, "Subject") ?? "")).toBe(
+      "Revisionsrapport: Nørregaard Revision ApS (CVR 34580820)",
+    );
+    expect(header(mail.raw, "From")).toBe("rapporter@revisor.dk");
+    expect(header(mail.raw, "Reply-To")).toBe("support@revisor.dk");
+    expect(header(mail.raw, "To")).toBe("a@kunde.dk, b@kunde.dk");
+    expect(header(mail.raw, "Content-Type")).toMatch(/^multipart\/mixed/);
+    const text = mail.raw.toString("utf8");
+    expect(text).toContain("Content-Type: application/pdf");
+    // The attachment's bytes are in the message, base64-encoded.
+    expect(text.replace(/\r\n/g, "")).toContain(PDF.toString("base64"));
+    expect(mail.fileName).toBe("1234_34580820-Nørregaard Revision ApS-Revision.pdf");
+  });
+
+  test("names from the report cannot inject headers", async () => {
+    const mail = await composeReportMail(
+      input({
+        content: { ...input().content, companyName: "Evil\r\nBcc: victim@example.com\r\nX-Evil: 1" },
+        fileName: 'x"\r\nContent-Type: text/html\r\n\r\n<h1>.pdf',
+      }),
+    );
+    const names = headersOf(mail.raw).map((line) => line.slice(0, line.indexOf(":")).toLowerCase());
+    expect(names).not.toContain("bcc");
+    expect(names).not.toContain("x-evil");
+    expect(decodeWords(header(mail.raw, "Subject") ?? "")).toBe(
+      "Revisionsrapport: Evil Bcc: victim@example.com X-Evil: 1 (CVR 34580820)",
+    );
+    expect(mail.fileName).not.toMatch(/[\r\n"]/);
+    expect(mail.raw.toString("utf8")).not.toContain("\r\nContent-Type: text/html\r\n\r\n<h1>");
+  });
+
+  test("a message too large for SES carries a link instead of the PDF", async () => {
+    const big = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.alloc(300 * 1024, 1)]);
+    const mail = await composeReportMail(input({ pdf: big, maxMessageBytes: 256 * 1024 }));
+    expect(mail.pdfDelivery).toBe("link");
+    expect(mail.raw.length).toBeLessThan(256 * 1024);
+    expect(mail.raw.toString("utf8")).not.toContain("application/pdf");
+    expect(mail.raw.toString("utf8").replace(/=\r\n/g, "")).toContain(
+      "https://files.lassox.com/files/1/token.pdf",
+    );
+  });
+
+  test("attaches right up to the limit: the limit is on the encoded message", async () => {
+    const pdf = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.alloc(100 * 1024, 1)]);
+    const fits = await composeReportMail(input({ pdf, maxMessageBytes: 160 * 1024 }));
+    expect(fits.pdfDelivery).toBe("attachment");
+    // 100 KiB of PDF is ~137 KiB base64: a 130 KiB limit cannot carry it.
+    const tooBig = await composeReportMail(input({ pdf, maxMessageBytes: 130 * 1024 }));
+    expect(tooBig.pdfDelivery).toBe("link");
+  });
+});
+
+describe("header and file-name hygiene", () => {
+  test("headerSafe removes control characters and line breaks", () => {
+    expect(headerSafe("A\r\nB\tC\u0000D\u2028E")).toBe("A B C D E");
+  });
+
+  test("safePdfFileName keeps Lasso's name, minus paths and dangerous characters", () => {
+    expect(safePdfFileName("1234_34580820-Åbyhøj Byg A_S-Revision.pdf", "x")).toBe(
+      "1234_34580820-Åbyhøj Byg A_S-Revision.pdf",
+    );
+    expect(safePdfFileName("../../etc/passwd", "x")).toBe("passwd.pdf");
+    expect(safePdfFileName('a"b<c>.PDF', "x")).toBe("a_b_c_.pdf");
+    expect(safePdfFileName(undefined, "34580820-Revision")).toBe("34580820-Revision.pdf");
+    expect(safePdfFileName("   ", "34580820-Revision.pdf")).toBe("34580820-Revision.pdf");
+    expect(safePdfFileName(`${"a".repeat(400)}.pdf`, "x")).toHaveLength(200);
+  });
+});
