@@ -1,11 +1,13 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Two suites, both run by `npm test`:
+ * Three suites, all run by `npm test`:
  * - unit: pure logic, no sockets;
  * - integration: production code against real local emulators (dynalite, local-aws-sqs,
  *   aws-ses-v2-local) and the Lasso simulator over real HTTP, each test file starting its
- *   own stack on ephemeral loopback ports.
+ *   own stack on ephemeral loopback ports;
+ * - infra: the CDK app synthesized in memory (functions bundled once per file, cdk-nag
+ *   attached) and checked with CDK assertions.
  */
 export default defineConfig({
   test: {
@@ -22,6 +24,15 @@ export default defineConfig({
           include: ["test/integration/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          pool: "forks",
+        },
+      },
+      {
+        test: {
+          name: "infra",
+          include: ["test/infra/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
           pool: "forks",
         },
       },

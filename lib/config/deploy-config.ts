@@ -1,6 +1,7 @@
 /**
- * The deploy config: edit this file, then `npx cdk deploy`. It is validated at synth;
- * a mistake fails `cdk synth` with the name of the field. See docs/configuration.md.
+ * The deploy config: edit this file, then `npx cdk deploy --all`. It is validated at
+ * synth; a mistake fails `cdk synth` with the name of the field. The fields are described
+ * in lib/config/schema.ts and docs/deploy.md. This example synthesizes as it is.
  */
 import type { DeployConfigInput } from "./schema.ts";
 

@@ -15,6 +15,11 @@ const isTimeZone = (zone: string): boolean => {
   }
 };
 
+/** The retention periods CloudWatch Logs accepts (in days). */
+const LOG_RETENTION_DAYS: readonly number[] = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
 /** EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`. */
 const CRON = /^cron\(\s*(\S+\s+){5}\S+\s*\)$/;
 
@@ -51,6 +56,12 @@ export const scheduleSchema = z
     /** Listener batches keep every selected customer covered; only listenable types. */
     listener: z.object({ triggerNow: z.boolean().default(true) }).optional(),
     enabled: z.boolean().default(true),
+    /**
+     * EventBridge Scheduler may fire up to this many minutes after the cron time (spreads
+     * load; safe because the run is keyed on the scheduled time, not the firing time).
+     * 0 fires on the minute.
+     */
+    flexibleWindowMinutes: z.number().int().min(0).max(240).default(15),
   })
   .superRefine((schedule, ctx) => {
     if (schedule.listener && !LISTENABLE_REPORT_TYPES.has(schedule.reportType)) {
@@ -73,9 +84,28 @@ export const deployConfigSchema = z
       sender: z.email(),
       replyTo: z.email().optional(),
       /** The SES identity to verify: the sender's domain (recommended) or the address. */
-      identity: z.string().min(3),
+      identity: z
+        .string()
+        .regex(
+          /^([^\s@]+@)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/,
+          "must be the sender's domain (example.dk) or the sender address, lower case",
+        ),
+      /**
+       * Create the SES identity in the stack (false when the identity already exists in the
+       * account and region, for example because other systems send from the same domain).
+       */
+      createIdentity: z.boolean().default(true),
       defaultLanguage: z.enum(["da", "en"]).default("da"),
     }),
+    webhook: z
+      .object({
+        /** The header Lasso sends with the webhook secret (authConfig Method "Header"). */
+        headerName: z
+          .string()
+          .regex(/^[A-Za-z0-9-]{1,64}$/, "an HTTP header name: letters, digits and '-'")
+          .default("x-lasso-reports-secret"),
+      })
+      .prefault({}),
     /** Hosts PDFs may be fetched from (https only); `*.example.com` covers subdomains. */
     pdfHosts: z.array(hostPattern).min(1),
     schedules: z.array(scheduleSchema),
@@ -105,12 +135,33 @@ export const deployConfigSchema = z
           .default(50 * 1024 * 1024),
       })
       .prefault({}),
+    /** Who is told when an alarm fires (an SNS e-mail subscription; confirm its first mail). */
     alertEmail: z.email().optional(),
+    alarms: z
+      .object({
+        /** A report waiting this long on the report-ready queue needs a human. */
+        oldestMessageAgeMinutes: z
+          .number()
+          .int()
+          .min(5)
+          .max(24 * 60)
+          .default(60),
+        /** Refused (401) webhook calls in 5 minutes that count as a burst. */
+        webhookUnauthorizedBurst: z.number().int().min(1).default(10),
+      })
+      .prefault({}),
     retention: z
       .object({
         /** State records (runs, batches, reports) expire after this many days. */
         stateDays: z.number().int().min(7).max(3650).default(400),
-        logDays: z.number().int().min(1).default(90),
+        /** CloudWatch Logs retention of every function's log group. */
+        logDays: z
+          .number()
+          .int()
+          .refine((days) => LOG_RETENTION_DAYS.includes(days), {
+            message: `must be one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
+          })
+          .default(90),
       })
       .prefault({}),
   })
@@ -126,6 +177,24 @@ export const deployConfigSchema = z
       }
       seen.add(schedule.name);
     });
+    if (config.mail.identity.includes("@")) {
+      if (config.mail.identity !== config.mail.sender.toLowerCase()) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["mail", "identity"],
+          message: `an address identity must be the sender address ${config.mail.sender}`,
+        });
+      }
+    } else {
+      const senderDomain = config.mail.sender.split("@")[1]?.toLowerCase() ?? "";
+      if (senderDomain !== config.mail.identity && !senderDomain.endsWith(`.${config.mail.identity}`)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["mail", "identity"],
+          message: `the sender ${config.mail.sender} is not in the identity's domain ${config.mail.identity}`,
+        });
+      }
+    }
   });
 
 export type DeployConfigInput = z.input<typeof deployConfigSchema>;

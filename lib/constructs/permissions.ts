@@ -1,0 +1,52 @@
+/**
+ * Exact permissions: each function is given the actions its code calls, on the resources
+ * it calls them on, and on each index it queries by name (no `index/*`).
+ */
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+
+export type TableAction =
+  | "dynamodb:GetItem"
+  | "dynamodb:BatchGetItem"
+  | "dynamodb:PutItem"
+  | "dynamodb:UpdateItem"
+  | "dynamodb:DeleteItem"
+  | "dynamodb:Query";
+
+/** Item actions on the table; `dynamodb:Query` on each named index. */
+export function grantTable(
+  grantee: iam.IGrantable,
+  table: dynamodb.ITable,
+  actions: readonly TableAction[],
+  queriedIndexes: readonly string[] = [],
+): void {
+  if (actions.length > 0) {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: [...actions], resources: [table.tableArn] }),
+    );
+  }
+  if (queriedIndexes.length > 0) {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["dynamodb:Query"],
+        resources: queriedIndexes.map((index) => `${table.tableArn}/index/${index}`),
+      }),
+    );
+  }
+}
+
+/** GetSecretValue only: Powertools' SecretsProvider calls nothing else. */
+export function grantSecretValue(grantee: iam.IGrantable, secret: secretsmanager.ISecret): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [secret.secretArn] }),
+  );
+}
+
+/** SendMessage covers SendMessageBatch; SSE-SQS needs no KMS permission. */
+export function grantSend(grantee: iam.IGrantable, queue: sqs.IQueue): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [queue.queueArn] }),
+  );
+}

@@ -1,0 +1,128 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import type { EventBridgeEvent } from "aws-lambda";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createRecordSesEventHandler } from "#lambdas/record-ses-event/lambda.ts";
+import { lambdaContext } from "#local/function-url-server.ts";
+import { createTable } from "#local/provision.ts";
+import { RecordingCounter } from "#shared/metrics.ts";
+import { suppressionKey } from "#shared/state/keys.ts";
+import type { StateTable } from "#shared/state/state-table.ts";
+import { getSuppression, isSuppressed } from "#shared/state/suppression.ts";
+import { STATE_TABLE } from "#shared/tables.ts";
+import { useLocalAws } from "#test/support/local-aws.ts";
+
+// record-ses-event's handler, as Lambda runs it, against dynalite; then the delivery's
+// view of the result through isSuppressed.
+describe("record-ses-event against DynamoDB (dynalite)", () => {
+  useLocalAws();
+  const tableName = "ses-suppression-state";
+  let table: StateTable;
+  let counter: RecordingCounter;
+  let handle: (detail: unknown) => Promise<void>;
+
+  beforeAll(async () => {
+    const dynamo = new DynamoDBClient({});
+    await createTable(dynamo, tableName, STATE_TABLE);
+    const doc = DynamoDBDocumentClient.from(dynamo);
+    table = { doc, tableName, retentionDays: 30 };
+    counter = new RecordingCounter();
+    const handler = createRecordSesEventHandler({
+      config: { stateTable: tableName, retentionDays: 30 },
+      doc,
+      logger: new Logger({ serviceName: "record-ses-event", logLevel: "SILENT" }),
+      metrics: new Metrics({ namespace: "Test", serviceName: "record-ses-event" }),
+      counter,
+      clock: () => new Date("2025-03-01T07:00:00.000Z"),
+    });
+    handle = async (detail) => {
+      const event = {
+        version: "0",
+        id: "event-1",
+        "detail-type": "Email Bounced",
+        source: "aws.ses",
+        account: "000000000000",
+        time: "2025-03-01T06:01:03Z",
+        region: "eu-central-1",
+        resources: [],
+        detail,
+      } satisfies EventBridgeEvent<string, unknown>;
+      await handler(event, lambdaContext({ functionName: "record-ses-event", timeoutMs: 30_000 }));
+    };
+  });
+
+  const bounce = (bounceType: string, address: string, feedbackId: string) => ({
+    eventType: "Bounce",
+    bounce: {
+      bounceType,
+      bounceSubType: "General",
+      bouncedRecipients: [{ emailAddress: address, diagnosticCode: "smtp; 550 5.1.1 user unknown" }],
+      timestamp: "2025-03-01T06:01:02.669Z",
+      feedbackId,
+    },
+    mail: {
+      messageId: "ses-message-1",
+      tags: { "ses:configuration-set": ["set"], customer: ["42"] },
+    },
+  });
+
+  it("a hard bounce suppresses the address, once however often SES delivers the event", async () => {
+    await handle(bounce("Permanent", "Kunde@Firma.DK", "feedback-1"));
+    await handle(bounce("Permanent", "Kunde@Firma.DK", "feedback-1"));
+
+    expect(await isSuppressed(table, "kunde@firma.dk")).toBe(true);
+    expect(await isSuppressed(table, "KUNDE@firma.dk")).toBe(true);
+    const record = await getSuppression(table, "kunde@firma.dk");
+    expect(record).toMatchObject({
+      recordType: "suppression",
+      email: "kunde@firma.dk",
+      reason: "bounce",
+      detail: "Permanent/General: smtp; 550 5.1.1 user unknown",
+      sesMessageId: "ses-message-1",
+      mailTags: { customer: "42" },
+      createdAt: "2025-03-01T07:00:00.000Z",
+    });
+    expect([...(record?.feedbackIds ?? [])]).toEqual(["feedback-1"]);
+    // Suppressions do not expire: no TTL attribute.
+    const raw = await table.doc.send(
+      new GetCommand({ TableName: tableName, Key: suppressionKey("kunde@firma.dk") }),
+    );
+    expect(raw.Item).not.toHaveProperty("expiresAt");
+    expect(counter.total("MailBounced")).toBe(2);
+  });
+
+  it("a complaint after a bounce keeps the first time and takes the latest reason", async () => {
+    await handle({
+      eventType: "Complaint",
+      complaint: {
+        complainedRecipients: [{ emailAddress: "kunde@firma.dk" }],
+        complaintFeedbackType: "abuse",
+        feedbackId: "feedback-2",
+      },
+      mail: { messageId: "ses-message-2" },
+    });
+    const record = await getSuppression(table, "kunde@firma.dk");
+    expect(record).toMatchObject({ reason: "complaint", sesMessageId: "ses-message-2" });
+    expect(record?.createdAt).toBe("2025-03-01T07:00:00.000Z");
+    expect([...(record?.feedbackIds ?? [])].sort()).toEqual(["feedback-1", "feedback-2"]);
+    expect(counter.total("MailComplained")).toBe(1);
+  });
+
+  it("a transient bounce suppresses nothing", async () => {
+    await handle(bounce("Transient", "fuld@postkasse.dk", "feedback-3"));
+    expect(await isSuppressed(table, "fuld@postkasse.dk")).toBe(false);
+    expect(counter.total("MailSoftBounced")).toBe(1);
+  });
+
+  it("an address never reported is not suppressed", async () => {
+    expect(await isSuppressed(table, "ny@kunde.dk")).toBe(false);
+  });
+
+  it("an event it cannot read fails the invocation (Lambda retries, then the DLQ keeps it)", async () => {
+    await expect(handle({ eventType: "Bounce", mail: { messageId: "x" } })).rejects.toThrow(
+      /not an SES bounce, complaint or reject event/,
+    );
+  });
+});
