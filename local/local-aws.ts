@@ -49,6 +49,8 @@ export function awsEnvironment(endpoints: LocalAwsEndpoints): Record<string, str
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
+    // Local mode runs on the developer's Node.js; Lambda runs Node.js 22 or newer.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_SESV2: endpoints.ses,

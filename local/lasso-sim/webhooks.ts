@@ -11,6 +11,7 @@
  */
 
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import http from "node:http";
 import https from "node:https";
 import type { WebhookPlan } from "./faults.ts";
@@ -102,6 +103,8 @@ export class WebhookDispatcher {
 
   constructor(private readonly deps: WebhookDispatcherDeps) {
     this.monotonic = deps.monotonic ?? (() => performance.now());
+    // One signal aborts every delivery in flight on close: many listeners are expected.
+    setMaxListeners(0, this.abort.signal);
   }
 
   log(): WebhookDeliveryRecord[] {

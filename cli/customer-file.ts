@@ -1,0 +1,158 @@
+/**
+ * Customer spreadsheets and JSON files: read, decode and map to the customer table's
+ * attribute names, keeping each row's line number for error messages. Used by
+ * `lasso-reports customers import` and by `npm start -- --customers FILE`.
+ *
+ * Spreadsheets from Excel in a Danish locale are `;`-separated, Windows-1252 or UTF-8
+ * with a BOM, with CRLF line ends: all are accepted (csv-parse reads the CSV, iconv-lite
+ * decodes Windows-1252).
+ */
+import { readFile } from "node:fs/promises";
+import { extname } from "node:path";
+import { parse } from "csv-parse/sync";
+import iconv from "iconv-lite";
+import { type Customer, type CustomerParseResult, parseCustomerItem } from "#shared/customers.ts";
+
+export interface CustomerRow {
+  /** 1-based line in the file (CSV: the row's first line; JSON: the element's index + 1). */
+  line: number;
+  raw: Record<string, unknown>;
+}
+
+/** Header names accepted for each attribute (compared without case, spaces, `_` or `-`). */
+const HEADER_ALIASES: Record<string, readonly string[]> = {
+  customerId: ["customerid", "internalcustomerid", "kundenr", "kundenummer", "kundeid", "id"],
+  cvr: ["cvr", "cvrnr", "cvrnummer"],
+  name: ["name", "navn", "firmanavn", "virksomhed"],
+  emails: ["emails", "email", "e-mail", "mails", "modtagere", "mail"],
+  reportTypes: ["reporttypes", "reporttype", "rapporttyper", "rapporttype", "rapporter"],
+  group: ["group", "gruppe"],
+  enabled: ["enabled", "aktiv", "active"],
+  format: ["format", "filnavn", "filename"],
+  language: ["language", "sprog"],
+};
+
+const fold = (text: string): string => text.toLowerCase().replace(/[\s_-]/g, "");
+
+export function attributeForHeader(header: string): string | undefined {
+  const folded = fold(header.replace(/^\uFEFF/, ""));
+  for (const [attribute, aliases] of Object.entries(HEADER_ALIASES)) {
+    if (aliases.some((alias) => fold(alias) === folded)) return attribute;
+  }
+  return undefined;
+}
+
+/** UTF-8 (with or without BOM) when the bytes are valid UTF-8, else Windows-1252. */
+export function decodeText(bytes: Uint8Array): string {
+  const hasBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  const body = hasBom ? bytes.subarray(3) : bytes;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(body);
+  } catch {
+    return iconv.decode(Buffer.from(body), "win1252");
+  }
+}
+
+function detectDelimiter(text: string): "," | ";" {
+  const header = text.split(/\r?\n/, 1)[0] ?? "";
+  return (header.match(/;/g)?.length ?? 0) > (header.match(/,/g)?.length ?? 0) ? ";" : ",";
+}
+
+export class CustomerFileError extends Error {
+  override readonly name = "CustomerFileError";
+}
+
+export function parseCustomerCsv(text: string): CustomerRow[] {
+  const records = parse(text, {
+    delimiter: detectDelimiter(text),
+    bom: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    trim: true,
+    info: true,
+    // csv-parse's types do not model `info: true`, which wraps each record with its position.
+  }) as unknown as { record: string[]; info: { lines: number } }[];
+  const [header, ...rows] = records;
+  if (!header) throw new CustomerFileError("the file is empty");
+  const attributes = header.record.map(attributeForHeader);
+  const unknown = header.record.filter((_, index) => attributes[index] === undefined);
+  if (unknown.length > 0) {
+    throw new CustomerFileError(
+      `line 1: unknown column(s) ${unknown.map((name) => `"${name}"`).join(", ")}; known: ${Object.keys(HEADER_ALIASES).join(", ")}`,
+    );
+  }
+  return rows.map(({ record, info }) => {
+    const raw: Record<string, unknown> = {};
+    record.forEach((value, index) => {
+      const attribute = attributes[index];
+      if (attribute !== undefined && value !== "") raw[attribute] = value;
+    });
+    return { line: info.lines, raw };
+  });
+}
+
+export function parseCustomerJson(text: string): CustomerRow[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new CustomerFileError(`not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const list = Array.isArray(data) ? data : (data as { customers?: unknown })?.customers;
+  if (!Array.isArray(list))
+    throw new CustomerFileError("JSON must be an array of customers (or { customers: [...] })");
+  return list.map((element, index) => {
+    if (typeof element !== "object" || element === null || Array.isArray(element)) {
+      return { line: index + 1, raw: {} };
+    }
+    const raw: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(element)) raw[attributeForHeader(key) ?? key] = value;
+    return { line: index + 1, raw };
+  });
+}
+
+export async function readCustomerFile(path: string): Promise<CustomerRow[]> {
+  const text = decodeText(await readFile(path));
+  return extname(path).toLowerCase() === ".json" || /^\s*[[{]/.test(text)
+    ? parseCustomerJson(text)
+    : parseCustomerCsv(text);
+}
+
+export type CheckedRow = CustomerRow & { result: CustomerParseResult };
+
+/** Validates every row with the same rules a run applies, plus one id per file. */
+export function checkCustomerRows(rows: readonly CustomerRow[]): CheckedRow[] {
+  const firstLineOfId = new Map<number, number>();
+  return rows.map((row) => {
+    const result = parseCustomerItem(row.raw);
+    if (!result.ok) return { ...row, result };
+    const earlier = firstLineOfId.get(result.customer.customerId);
+    if (earlier !== undefined) {
+      return {
+        ...row,
+        result: {
+          ok: false,
+          customerId: result.customer.customerId,
+          reason: `duplicate customerId ${result.customer.customerId} (also on line ${earlier})`,
+        },
+      };
+    }
+    firstLineOfId.set(result.customer.customerId, row.line);
+    return { ...row, result };
+  });
+}
+
+/** The table item (document form: Sets become string sets) for a valid customer. */
+export function customerToItem(customer: Customer): Record<string, unknown> {
+  return {
+    customerId: customer.customerId,
+    cvr: customer.cvr,
+    name: customer.name,
+    emails: new Set(customer.emails),
+    reportTypes: new Set(customer.reportTypes),
+    group: customer.group,
+    enabled: customer.enabled,
+    language: customer.language,
+    ...(customer.format === undefined ? {} : { format: customer.format }),
+  };
+}

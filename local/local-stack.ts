@@ -1,0 +1,154 @@
+/**
+ * The local stack: everything a deployment has, on one machine, before any function
+ * runs: local AWS (dynalite, SQS, SES, Secrets Manager) with the stack's tables and
+ * queues, the Lasso simulator, the two secrets, and the function environment that every
+ * function's `config.ts` reads. Used by the local runner (`npm start`), the integration
+ * and end-to-end tests, and the benchmarks.
+ *
+ * It points `process.env` at the emulators and sets the function environment, so SDK
+ * clients and handler modules imported afterwards (`await import(...)`) use them: the
+ * handlers do not know they run locally.
+ */
+import { randomBytes } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { ENV } from "#shared/env-names.ts";
+import { startLassoSimulator } from "./lasso-sim/index.ts";
+import type { LassoSimulator, LassoSimulatorOptions } from "./lasso-sim/types.ts";
+import { type LocalAws, type LocalAwsPorts, startLocalAws } from "./local-aws.ts";
+import { type LocalResources, provisionLocalResources } from "./provision.ts";
+
+export const DEFAULT_WEBHOOK_HEADER = "x-lasso-reports-secret";
+
+export interface LocalStackOptions {
+  /** Fixed ports for `--serve`; ephemeral when absent. */
+  awsPorts?: LocalAwsPorts;
+  simPort?: number;
+  sim?: LassoSimulatorOptions;
+  /** Resource name prefix (default "lasso-reports"). */
+  prefix?: string;
+  webhookHeaderName?: string;
+  /** The webhook secret's value (default: random). */
+  webhookSecret?: string;
+  /** Queue settings, as the stack derives them from the deploy config. */
+  queue?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number };
+  /** Function environment over the defaults (e.g. CHUNK_SIZE). */
+  env?: Record<string, string>;
+}
+
+export interface LocalStack {
+  aws: LocalAws;
+  sim: LassoSimulator;
+  resources: LocalResources;
+  dynamo: DynamoDBClient;
+  sqs: SQSClient;
+  secrets: SecretsManagerClient;
+  lassoApiKeySecretId: string;
+  webhookSecretId: string;
+  /** What Lasso must send in `webhookHeaderName`. */
+  webhookSecret: string;
+  webhookHeaderName: string;
+  /** The function environment (table names, queue URL, secret ids, Lasso URL, ...). */
+  functionEnv: Record<string, string>;
+  /** Sets more of the function environment (e.g. WEBHOOK_URL once the webhook is served). */
+  setFunctionEnv(values: Record<string, string>): void;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const savedEnv = new Map<string, string | undefined>();
+  const setEnv = (values: Record<string, string>): void => {
+    for (const [name, value] of Object.entries(values)) {
+      if (!savedEnv.has(name)) savedEnv.set(name, process.env[name]);
+      process.env[name] = value;
+    }
+  };
+  const restoreEnv = (): void => {
+    for (const [name, value] of savedEnv) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+
+  const aws = await startLocalAws(options.awsPorts);
+  let sim: LassoSimulator | undefined;
+  const clients: { destroy(): void }[] = [];
+  try {
+    setEnv(aws.env);
+    sim = await startLassoSimulator({
+      ...(options.simPort === undefined ? {} : { port: options.simPort }),
+      ...options.sim,
+    });
+    const dynamo = new DynamoDBClient({});
+    const sqs = new SQSClient({});
+    const secrets = new SecretsManagerClient({});
+    clients.push(dynamo, sqs, secrets);
+    const resources = await provisionLocalResources(
+      { dynamo, sqs },
+      { prefix: options.prefix, ...options.queue },
+    );
+
+    const lassoApiKeySecretId = `${resources.names.customersTable}-lasso-api-key`;
+    const webhookSecretId = `${resources.names.customersTable}-webhook-secret`;
+    const webhookSecret = options.webhookSecret ?? randomBytes(24).toString("base64url");
+    await secrets.send(new CreateSecretCommand({ Name: lassoApiKeySecretId, SecretString: sim.apiKey }));
+    await secrets.send(new CreateSecretCommand({ Name: webhookSecretId, SecretString: webhookSecret }));
+
+    const webhookHeaderName = options.webhookHeaderName ?? DEFAULT_WEBHOOK_HEADER;
+    const functionEnv: Record<string, string> = {
+      [ENV.customersTable]: resources.names.customersTable,
+      [ENV.stateTable]: resources.names.stateTable,
+      [ENV.reportReadyQueueUrl]: resources.reportReadyQueueUrl,
+      [ENV.lassoBaseUrl]: sim.baseUrl,
+      [ENV.lassoApiKeySecretId]: lassoApiKeySecretId,
+      [ENV.lassoRequestTimeoutMs]: "5000",
+      [ENV.webhookSecretId]: webhookSecretId,
+      [ENV.webhookHeaderName]: webhookHeaderName,
+      [ENV.chunkSize]: "1000",
+      [ENV.stateRetentionDays]: "400",
+      [ENV.stalledAfterMinutes]: "360",
+      [ENV.defaultLanguage]: "da",
+      [ENV.mailSender]: "rapporter@lasso-reports.example.dk",
+      // The simulator serves PDFs from its own http origin on loopback: allowed only here.
+      [ENV.pdfAllowedHosts]: new URL(sim.baseUrl).host,
+      [ENV.pdfAllowHttp]: "true",
+      POWERTOOLS_METRICS_NAMESPACE: "LassoReports",
+      // EMF blobs and INFO lines would drown the runner's output and the test logs.
+      POWERTOOLS_METRICS_DISABLED: "true",
+      POWERTOOLS_LOG_LEVEL: "ERROR",
+      ...options.env,
+    };
+    setEnv(functionEnv);
+    const simulator = sim;
+    return {
+      aws,
+      sim: simulator,
+      resources,
+      dynamo,
+      sqs,
+      secrets,
+      lassoApiKeySecretId,
+      webhookSecretId,
+      webhookSecret,
+      webhookHeaderName,
+      functionEnv,
+      setFunctionEnv: (values) => {
+        Object.assign(functionEnv, values);
+        setEnv(values);
+      },
+      stop: async () => {
+        for (const client of clients) client.destroy();
+        await simulator.close();
+        await aws.stop();
+        restoreEnv();
+      },
+    };
+  } catch (error) {
+    for (const client of clients) client.destroy();
+    await sim?.close();
+    await aws.stop();
+    restoreEnv();
+    throw error;
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * The local runner: plays AWS's part around the production handlers.
+ * - starts the local stack (emulators, tables and queues from the stack's definitions,
+ *   the Lasso simulator, secrets) and seeds customers;
+ * - serves receive-webhook over HTTP as Function URL events (the simulator's webhooks);
+ * - feeds the report-ready queue to deliver-report as SQS events (batch size, partial
+ *   batch failures, visibility, redrive to the DLQ);
+ * - fires the schedules (submit-batches with `{ schedule, scheduledTime }`) and runs
+ *   poll-batches on its rate;
+ * - stops when every submitted report is delivered or recorded as failed, or at a timeout.
+ * The handlers are the modules CDK deploys; they learn where everything is from the
+ * standard environment variables only.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { Context } from "aws-lambda";
+import MailComposer from "nodemailer/lib/mail-composer";
+import { putCustomerItems } from "#cli/customer-store.ts";
+import type { ScheduleConfig } from "#lib/config/schema.ts";
+import { ENV } from "#shared/env-names.ts";
+import { type FunctionUrlServer, lambdaContext, serveFunctionUrl } from "./function-url-server.ts";
+import type { LassoSimulatorOptions } from "./lasso-sim/types.ts";
+import type { LocalAwsPorts } from "./local-aws.ts";
+import { LOCAL_SETTINGS } from "./local-config.ts";
+import { type LocalStack, startLocalStack } from "./local-stack.ts";
+import {
+  duplicateMails,
+  type PipelineStatus,
+  readPipelineStatus,
+  readSentMails,
+  type StoredMail,
+  settledReports,
+} from "./pipeline-status.ts";
+import { type SqsEventSource, startSqsEventSource } from "./sqs-event-source.ts";
+
+export interface RunnerOptions {
+  customers: readonly Record<string, unknown>[];
+  schedules: readonly ScheduleConfig[];
+  sim?: LassoSimulatorOptions;
+  /** Give up after this long (default 110 s: `npm start` promises two minutes). */
+  timeoutMs?: number;
+  pollIntervalMs?: number;
+  /** Fixed ports (`--serve`); ephemeral when absent. */
+  ports?: { aws?: LocalAwsPorts; sim?: number; webhook?: number };
+  /** Progress and log lines. */
+  onProgress?: (status: PipelineStatus, mailsSent: number) => void;
+  /** Called once everything is up, before the schedules fire. */
+  onStarted?: (pipeline: LocalPipeline) => void;
+  log?: (line: string) => void;
+}
+
+export interface RunSummary {
+  customers: number;
+  batches: number;
+  reportsFinished: number;
+  mailsSent: number;
+  reportsFailed: number;
+  unroutable: number;
+  duplicatesSkipped: number;
+  deadLetters: number;
+  elapsedMs: number;
+}
+
+export interface RunOutcome {
+  summary: RunSummary;
+  /** Why the run is not a success: lost, duplicated, timed out. Empty when all is well. */
+  problems: string[];
+  mails: StoredMail[];
+}
+
+export interface LocalPipeline {
+  stack: LocalStack;
+  webhook: FunctionUrlServer;
+  deliveries: SqsEventSource;
+  /** Fires one schedule now (as EventBridge Scheduler would at `scheduledTime`). */
+  fire(schedule: ScheduleConfig, scheduledTime?: Date): Promise<unknown>;
+  /** Runs one poll now. */
+  poll(): Promise<unknown>;
+  status(): Promise<PipelineStatus>;
+  mails(): Promise<StoredMail[]>;
+  /** Starts polling on the rate; returns a stop function. */
+  startPolling(intervalMs: number): () => Promise<void>;
+  stop(): Promise<void>;
+}
+
+type LambdaHandler<Event, Result> = (event: Event, context: Context) => Promise<Result>;
+
+const context = (functionName: string, timeoutSeconds: number): Context =>
+  lambdaContext({ functionName, timeoutMs: timeoutSeconds * 1000 });
+
+/** Starts the local stack and wires the production handlers into it. */
+export async function startLocalPipeline(
+  options: Pick<RunnerOptions, "sim" | "ports" | "log"> & { customers: readonly Record<string, unknown>[] },
+): Promise<LocalPipeline> {
+  const log = options.log ?? (() => undefined);
+  const stack = await startLocalStack({
+    ...(options.ports?.aws ? { awsPorts: options.ports.aws } : {}),
+    ...(options.ports?.sim === undefined ? {} : { simPort: options.ports.sim }),
+    sim: { reportDelayMs: 20, ...options.sim },
+    queue: {
+      visibilityTimeoutSeconds: LOCAL_SETTINGS.deliveryTimeoutSeconds * 6,
+      maxReceiveCount: LOCAL_SETTINGS.maxReceiveCount,
+    },
+    env: { [ENV.chunkSize]: String(LOCAL_SETTINGS.chunkSize) },
+  });
+  const stopped: (() => Promise<void>)[] = [() => stack.stop()];
+  try {
+    const doc = DynamoDBDocumentClient.from(stack.dynamo, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    await putCustomerItems(doc, stack.resources.names.customersTable, options.customers);
+
+    // Handlers read their configuration at import (cold start): import them only now that
+    // the environment is set, and submit-batches only once the webhook URL is known.
+    const receiveWebhook = (await import("#lambdas/receive-webhook/handler.ts")).handler;
+    const webhook = await serveFunctionUrl(receiveWebhook, {
+      functionName: "receive-webhook",
+      ...(options.ports?.webhook === undefined ? {} : { port: options.ports.webhook }),
+    });
+    stopped.unshift(() => webhook.close());
+    stack.setFunctionEnv({ [ENV.webhookUrl]: webhook.url });
+
+    const deliverReport = (await import("#lambdas/deliver-report/handler.ts")).handler;
+    const deliveries = await startSqsEventSource({
+      sqs: stack.sqs,
+      queueUrl: stack.resources.reportReadyQueueUrl,
+      handler: deliverReport,
+      batchSize: LOCAL_SETTINGS.deliveryBatchSize,
+      maxConcurrency: LOCAL_SETTINGS.deliveryConcurrency,
+      functionName: "deliver-report",
+      functionTimeoutMs: LOCAL_SETTINGS.deliveryTimeoutSeconds * 1000,
+      log,
+    });
+    stopped.unshift(() => deliveries.stop());
+
+    const submitBatches = (await import("#lambdas/submit-batches/handler.ts")).handler as LambdaHandler<
+      unknown,
+      unknown
+    >;
+    const pollBatches = (await import("#lambdas/poll-batches/handler.ts")).handler as LambdaHandler<
+      unknown,
+      unknown
+    >;
+
+    const status = (): Promise<PipelineStatus> =>
+      readPipelineStatus({
+        doc,
+        sqs: stack.sqs,
+        stateTable: stack.resources.names.stateTable,
+        queueUrl: stack.resources.reportReadyQueueUrl,
+        dlqUrl: stack.resources.reportReadyDlqUrl,
+      });
+    const poll = (): Promise<unknown> => pollBatches({}, context("poll-batches", 300));
+
+    return {
+      stack,
+      webhook,
+      deliveries,
+      fire: (schedule, scheduledTime = new Date()) =>
+        submitBatches(
+          { schedule, scheduledTime: scheduledTime.toISOString() },
+          context("submit-batches", 900),
+        ),
+      poll,
+      status,
+      mails: () => readSentMails(stack.aws.endpoints.ses),
+      startPolling: (intervalMs) => {
+        let running = true;
+        const loop = (async () => {
+          while (running) {
+            try {
+              await poll();
+            } catch (error) {
+              log(`poll-batches failed: ${error instanceof Error ? error.message : String(error)}`);
+            }
+            await new Promise((resolve) => setTimeout(resolve, intervalMs));
+          }
+        })();
+        return async () => {
+          running = false;
+          await loop;
+        };
+      },
+      stop: async () => {
+        for (const stop of stopped) await stop();
+      },
+    };
+  } catch (error) {
+    for (const stop of stopped) await stop();
+    throw error;
+  }
+}
+
+/** The whole run: fire every schedule once, now, and wait until every report is settled. */
+export async function runLocalPipeline(
+  options: RunnerOptions,
+): Promise<RunOutcome & { pipeline: LocalPipeline }> {
+  const started = Date.now();
+  const log = options.log ?? (() => undefined);
+  const timeoutMs = options.timeoutMs ?? 110_000;
+  const pipeline = await startLocalPipeline(options);
+  options.onStarted?.(pipeline);
+  const problems: string[] = [];
+  const stopPolling = pipeline.startPolling(options.pollIntervalMs ?? LOCAL_SETTINGS.pollIntervalMs);
+  try {
+    for (const schedule of options.schedules) {
+      try {
+        await pipeline.fire(schedule);
+      } catch (error) {
+        problems.push(`schedule ${schedule.name}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    let status = await pipeline.status();
+    for (;;) {
+      const mailsSent = (await pipeline.mails()).length;
+      options.onProgress?.(status, mailsSent);
+      const settled = settledReports(status);
+      if (
+        status.batches > 0 &&
+        settled >= status.expectedReports &&
+        status.inFlight === 0 &&
+        // Messages still invisible after a failed attempt are copies of settled reports:
+        // every report is settled, so they cannot deliver anything new.
+        status.queueVisible === 0 &&
+        // Listener batches stay open by design: they do not hold the run up.
+        status.openBatches === status.openListenerBatches
+      ) {
+        break;
+      }
+      if (status.batches === 0 && problems.length > 0) break;
+      if (Date.now() - started > timeoutMs) {
+        problems.push(
+          `timed out after ${Math.round(timeoutMs / 1000)} s: ${settled} of ${status.expectedReports} reports settled`,
+        );
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      status = await pipeline.status();
+    }
+    await stopPolling();
+    status = await pipeline.status();
+    const mails = await pipeline.mails();
+    for (const duplicate of duplicateMails(mails)) problems.push(`sent more than once: ${duplicate}`);
+    const lost = status.expectedReports - settledReports(status);
+    if (lost > 0) problems.push(`${lost} reports neither delivered nor recorded as failed`);
+    if (status.deadLetters > 0) problems.push(`${status.deadLetters} messages in the dead-letter queue`);
+    log(`run finished in ${Date.now() - started} ms`);
+    return {
+      pipeline,
+      problems,
+      mails,
+      summary: {
+        customers: options.customers.length,
+        batches: status.batches,
+        reportsFinished: status.reportsFinished,
+        mailsSent: mails.length,
+        reportsFailed: status.failed,
+        unroutable: status.unroutable,
+        duplicatesSkipped: status.duplicatesSkipped,
+        deadLetters: status.deadLetters,
+        elapsedMs: Date.now() - started,
+      },
+    };
+  } catch (error) {
+    await stopPolling();
+    await pipeline.stop();
+    throw error;
+  }
+}
+
+/**
+ * Writes every sent mail as an `.eml` file (MIME, PDF attached) into `dir`, rebuilt with
+ * nodemailer's MailComposer from what the SES emulator received (its own .eml export
+ * re-encodes attachments that are already base64).
+ */
+export async function writeMailFiles(mails: readonly StoredMail[], dir: string): Promise<number> {
+  await mkdir(dir, { recursive: true });
+  for (const mail of mails) {
+    const composer = new MailComposer({
+      from: mail.from,
+      to: mail.destination.to,
+      cc: mail.destination.cc,
+      subject: mail.subject,
+      ...(mail.body.text === undefined ? {} : { text: mail.body.text }),
+      ...(mail.body.html === undefined ? {} : { html: mail.body.html }),
+      attachments: mail.attachments.map((attachment) => ({
+        ...(attachment.filename === undefined ? {} : { filename: attachment.filename }),
+        contentType: attachment.contentType,
+        content: attachment.content,
+        encoding: "base64",
+      })),
+    });
+    const bytes = await composer.compile().build();
+    await writeFile(join(dir, `${mail.messageId.replace(/[^A-Za-z0-9._-]/g, "_")}.eml`), bytes);
+  }
+  return mails.length;
+}

@@ -1,0 +1,126 @@
+/**
+ * `npm start -- --serve`: after the run, keep the local pipeline up on fixed ports so
+ * people and tools can use it: the SES mail viewer, the DynamoDB endpoint for the AWS CLI,
+ * the webhook URL. Schedules fire on their cron times (croner, in their time zones); the
+ * poller runs on its rate; `npm run fire -- SCHEDULE` fires one now.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { dirname } from "node:path";
+import { Cron } from "croner";
+import type { ScheduleConfig } from "#lib/config/schema.ts";
+import { LOCAL_SETTINGS } from "./local-config.ts";
+import type { LocalPipeline } from "./runner.ts";
+
+/** The fixed ports of `--serve` (documented in README.md). */
+export const SERVE_PORTS = {
+  dynamodb: 8000,
+  sqs: 9324,
+  ses: 8005,
+  secretsManager: 8010,
+  lasso: 4010,
+  webhook: 8080,
+  control: 8090,
+} as const;
+
+export const ENDPOINTS_FILE = ".local/endpoints.json";
+
+/**
+ * EventBridge Scheduler's `cron(min hour day-of-month month day-of-week year)` as a croner
+ * pattern: the year field dropped (only `*` is supported locally), Quartz weekday numbers
+ * (1 = Sunday) kept through croner's `alternativeWeekdays`.
+ */
+export function croner(schedule: ScheduleConfig, onFire: (scheduledTime: Date) => void): Cron {
+  const fields = schedule.cron.replace(/^cron\(\s*|\s*\)$/g, "").split(/\s+/);
+  if (fields.length !== 6) throw new Error(`schedule ${schedule.name}: expected 6 cron fields`);
+  if (fields[5] !== "*")
+    throw new Error(`schedule ${schedule.name}: a year other than * is not supported locally`);
+  return new Cron(
+    fields.slice(0, 5).join(" "),
+    { timezone: schedule.timeZone, alternativeWeekdays: true, protect: true },
+    (job: Cron) => onFire(job.currentRun() ?? new Date()),
+  );
+}
+
+export async function serveLocalPipeline(
+  pipeline: LocalPipeline,
+  schedules: readonly ScheduleConfig[],
+  say: (line: string) => void,
+): Promise<void> {
+  const { stack } = pipeline;
+  const fire = async (schedule: ScheduleConfig, at: Date): Promise<unknown> => {
+    say(`firing ${schedule.name} for ${at.toISOString()}`);
+    try {
+      const result = await pipeline.fire(schedule, at);
+      say(`  ${schedule.name}: ${JSON.stringify(result)}`);
+      return result;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      say(`  ${schedule.name} failed: ${message}`);
+      return { error: message };
+    }
+  };
+  const jobs = schedules.map((schedule) => croner(schedule, (at) => void fire(schedule, at)));
+  const stopPolling = pipeline.startPolling(LOCAL_SETTINGS.pollIntervalMs);
+
+  const control = createServer((req, res) => {
+    const match = /^\/schedules\/([^/]+)\/fire$/.exec(req.url ?? "");
+    const schedule = match ? schedules.find((s) => s.name === decodeURIComponent(match[1] ?? "")) : undefined;
+    if (req.method !== "POST" || !schedule) {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({ error: "POST /schedules/{name}/fire", schedules: schedules.map((s) => s.name) }),
+      );
+      return;
+    }
+    void fire(schedule, new Date()).then((result) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(result));
+    });
+  });
+  await new Promise<void>((resolve) => control.listen(SERVE_PORTS.control, "127.0.0.1", resolve));
+
+  const endpoints = {
+    region: stack.aws.env.AWS_REGION,
+    dynamodb: stack.aws.endpoints.dynamodb,
+    sqs: stack.aws.endpoints.sqs,
+    ses: stack.aws.endpoints.ses,
+    sesMailViewer: `${stack.aws.endpoints.ses}/`,
+    secretsManager: stack.aws.endpoints.secretsManager,
+    lasso: stack.sim.baseUrl,
+    lassoApiKey: stack.sim.apiKey,
+    webhookUrl: pipeline.webhook.url,
+    webhookHeaderName: stack.webhookHeaderName,
+    webhookSecret: stack.webhookSecret,
+    customersTable: stack.resources.names.customersTable,
+    stateTable: stack.resources.names.stateTable,
+    reportReadyQueueUrl: stack.resources.reportReadyQueueUrl,
+    reportReadyDlqUrl: stack.resources.reportReadyDlqUrl,
+    control: `http://127.0.0.1:${SERVE_PORTS.control}`,
+    schedules: schedules.map((s) => s.name),
+    // For `lasso-reports --local` (cli/endpoints.ts): plan and run need the schedules themselves.
+    scheduleConfigs: schedules,
+    chunkSize: LOCAL_SETTINGS.chunkSize,
+  };
+  await mkdir(dirname(ENDPOINTS_FILE), { recursive: true });
+  await writeFile(ENDPOINTS_FILE, `${JSON.stringify(endpoints, null, 2)}\n`);
+
+  say("");
+  say(`Serving (endpoints in ${ENDPOINTS_FILE}); Ctrl-C stops.`);
+  say(`  Sent mails:   ${endpoints.sesMailViewer}`);
+  say(
+    `  DynamoDB:     aws dynamodb scan --endpoint-url ${endpoints.dynamodb} --table-name ${endpoints.customersTable}`,
+  );
+  say(`  Webhook:      ${endpoints.webhookUrl} (header ${endpoints.webhookHeaderName})`);
+  say(`  Fire now:     npm run fire -- ${schedules[0]?.name ?? "SCHEDULE"}`);
+  for (const job of jobs) say(`  next ${job.name ?? ""}${job.nextRun()?.toISOString() ?? "never"}`);
+
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  for (const job of jobs) job.stop();
+  await new Promise<void>((resolve) => control.close(() => resolve()));
+  await stopPolling();
+  await pipeline.stop();
+}

@@ -1,0 +1,185 @@
+/**
+ * `npm start`: the whole pipeline on this machine, on its embedded defaults, with no AWS
+ * account and no network. See `npm start -- --help` and README.md.
+ */
+import { Command, InvalidArgumentError, Option } from "commander";
+import { checkCustomerRows, customerToItem, readCustomerFile } from "#cli/customer-file.ts";
+import { demoCustomers } from "./demo-customers.ts";
+import { chaosFaults } from "./lasso-sim/index.ts";
+import type { LassoSimulatorOptions } from "./lasso-sim/types.ts";
+import { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES, schedulesForCustomers } from "./local-config.ts";
+import type { PipelineStatus } from "./pipeline-status.ts";
+import { type RunOutcome, runLocalPipeline, writeMailFiles } from "./runner.ts";
+import { SERVE_PORTS, serveLocalPipeline } from "./serve.ts";
+
+interface StartOptions {
+  demo: number;
+  customers?: string;
+  out?: string;
+  serve: boolean;
+  chaos?: number | true;
+  timeout: number;
+  quiet: boolean;
+}
+
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number of at least 1");
+  return n;
+};
+
+const program = new Command("npm start --")
+  .description(
+    "Run the Lasso reporting pipeline locally: emulated AWS, the Lasso simulator, the real handlers.",
+  )
+  .addOption(
+    new Option("--demo <n>", "number of generated demo customers").argParser(positiveInt).default(25),
+  )
+  .option(
+    "--customers <file>",
+    "load customers from a CSV or JSON file (the table's attribute names) instead of the demo",
+  )
+  .option("--out <dir>", "write every sent mail as an .eml file (with its PDF) into this folder")
+  .option("--serve", `keep running on fixed ports after the run (${describePorts()})`, false)
+  .addOption(
+    new Option("--chaos [seed]", "turn on the simulator's fault injection (seeded)").argParser((value) =>
+      positiveInt(value),
+    ),
+  )
+  .addOption(new Option("--timeout <seconds>", "give up after this long").argParser(positiveInt).default(110))
+  .option("--quiet", "print only the summary", false)
+  .addHelpText(
+    "after",
+    `
+The last line is machine-readable:
+  SUMMARY {"customers":N,"batches":B,"reportsFinished":R,"mailsSent":M,"reportsFailed":F,"unroutable":U,"duplicatesSkipped":D,"deadLetters":L,"elapsedMs":T}
+Exit code 0 when every report was delivered or recorded as failed, exactly once; 1 otherwise.`,
+  );
+
+function describePorts(): string {
+  return Object.entries(SERVE_PORTS)
+    .map(([name, port]) => `${name} ${port}`)
+    .join(", ");
+}
+
+async function loadCustomers(options: StartOptions): Promise<{
+  items: Record<string, unknown>[];
+  schedules: typeof LOCAL_SCHEDULES;
+  invalid: string[];
+}> {
+  if (!options.customers) {
+    return {
+      items: demoCustomers(options.demo, DEMO_GROUP, DEMO_REPORT_TYPES).map((item) => ({ ...item })),
+      schedules: LOCAL_SCHEDULES,
+      invalid: [],
+    };
+  }
+  const checked = checkCustomerRows(await readCustomerFile(options.customers));
+  const invalid = checked.flatMap((row) => (row.result.ok ? [] : [`line ${row.line}: ${row.result.reason}`]));
+  const valid = checked.flatMap((row) => (row.result.ok ? [row.result.customer] : []));
+  const wanted = valid
+    .filter((customer) => customer.enabled)
+    .flatMap((customer) => customer.reportTypes.map((reportType) => ({ group: customer.group, reportType })));
+  // Invalid rows go into the table too, as a hand edit would leave them: the run skips
+  // them with a reason, which is what an operator would see.
+  const items = checked.map((row) => (row.result.ok ? customerToItem(row.result.customer) : row.raw));
+  return { items, schedules: schedulesForCustomers(wanted), invalid };
+}
+
+function simOptions(options: StartOptions): LassoSimulatorOptions {
+  if (options.chaos === undefined) return {};
+  const seed = options.chaos === true ? 1 : options.chaos;
+  return { faults: chaosFaults(seed) };
+}
+
+function progressLine(status: PipelineStatus, mailsSent: number): string {
+  return (
+    `batches ${status.batches} (${status.openBatches} open) · reports finished ${status.reportsFinished}/${status.expectedReports}` +
+    ` · mails sent ${mailsSent} · failed ${status.failed} · unroutable ${status.unroutable} · queue ${status.queueDepth}`
+  );
+}
+
+function printSummary(outcome: RunOutcome): void {
+  const { summary, problems } = outcome;
+  console.log("");
+  console.log(
+    `Customers ${summary.customers}, batches ${summary.batches}, reports finished ${summary.reportsFinished}.`,
+  );
+  console.log(
+    `Mails sent ${summary.mailsSent}; failed reports ${summary.reportsFailed} (to operators, not customers); ` +
+      `unroutable ${summary.unroutable}; duplicates skipped ${summary.duplicatesSkipped}; dead letters ${summary.deadLetters}.`,
+  );
+  for (const problem of problems) console.log(`PROBLEM: ${problem}`);
+  console.log(`SUMMARY ${JSON.stringify(summary)}`);
+}
+
+async function main(): Promise<number> {
+  const options = program.parse().opts<StartOptions>();
+  const say = (line: string): void => {
+    if (!options.quiet) console.log(line);
+  };
+  const { items, schedules, invalid } = await loadCustomers(options);
+  for (const line of invalid) say(`skipped row, ${line}`);
+  say(
+    `Local pipeline: ${items.length} customers, schedules ${schedules.map((s) => `${s.name} (${s.reportType})`).join(", ")}` +
+      (options.chaos === undefined ? "" : `, chaos seed ${options.chaos === true ? 1 : options.chaos}`),
+  );
+  let lastLine = "";
+  let lastPrinted = 0;
+  const outcome = await runLocalPipeline({
+    customers: items,
+    schedules,
+    sim: simOptions(options),
+    timeoutMs: options.timeout * 1000,
+    ...(options.serve ? { ports: SERVE_PORTS_OPTION } : {}),
+    log: (line) => say(`  ${line}`),
+    onStarted: (pipeline) => {
+      say(`  DynamoDB  ${pipeline.stack.aws.endpoints.dynamodb}`);
+      say(`  SQS       ${pipeline.stack.aws.endpoints.sqs}`);
+      say(`  SES       ${pipeline.stack.aws.endpoints.ses}  (sent mails: open it in a browser)`);
+      say(`  Lasso sim ${pipeline.stack.sim.baseUrl}`);
+      say(`  Webhook   ${pipeline.webhook.url}`);
+    },
+    onProgress: (status, mailsSent) => {
+      const line = progressLine(status, mailsSent);
+      if (line !== lastLine && Date.now() - lastPrinted > 1000) {
+        say(`  ${line}`);
+        lastLine = line;
+        lastPrinted = Date.now();
+      }
+    },
+  });
+  if (options.out) {
+    const written = await writeMailFiles(outcome.mails, options.out);
+    say(`Wrote ${written} .eml files to ${options.out}`);
+  }
+  printSummary(outcome);
+  const exitCode = outcome.problems.length === 0 ? 0 : 1;
+  if (options.serve) {
+    await serveLocalPipeline(outcome.pipeline, schedules, say);
+    return exitCode;
+  }
+  await outcome.pipeline.stop();
+  return exitCode;
+}
+
+const SERVE_PORTS_OPTION = {
+  aws: {
+    dynamodb: SERVE_PORTS.dynamodb,
+    sqs: SERVE_PORTS.sqs,
+    ses: SERVE_PORTS.ses,
+    secretsManager: SERVE_PORTS.secretsManager,
+  },
+  sim: SERVE_PORTS.lasso,
+  webhook: SERVE_PORTS.webhook,
+};
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exitCode = 1;
+  },
+);

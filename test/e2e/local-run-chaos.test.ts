@@ -1,0 +1,53 @@
+/**
+ * End to end under chaos: the simulator answers some API calls with 500/503 or too late,
+ * fails or warns some reports, and duplicates, drops and reorders webhooks. Still: every
+ * report delivered or recorded as failed, and none twice.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { demoCustomers } from "#local/demo-customers.ts";
+import { chaosFaults } from "#local/lasso-sim/index.ts";
+import { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } from "#local/local-config.ts";
+import { type LocalPipeline, type RunOutcome, runLocalPipeline } from "#local/runner.ts";
+import { expectOneMailPerReport, finishedReports } from "#test/support/e2e.ts";
+
+const customers = demoCustomers(50, DEMO_GROUP, DEMO_REPORT_TYPES);
+const recipientsOf = (customerId: number): string[] => [
+  ...(customers.find((customer) => customer.customerId === customerId)?.emails ?? []),
+];
+
+describe("npm start -- --chaos: 50 customers, two schedules, faults injected", () => {
+  let outcome: RunOutcome & { pipeline: LocalPipeline };
+
+  beforeAll(async () => {
+    outcome = await runLocalPipeline({
+      customers: customers.map((customer) => ({ ...customer })),
+      schedules: LOCAL_SCHEDULES,
+      sim: { faults: chaosFaults(7) },
+      timeoutMs: 150_000,
+    });
+  }, 170_000);
+  afterAll(async () => {
+    await outcome?.pipeline.stop();
+  });
+
+  test("the run reports success despite the faults", () => {
+    expect(outcome.problems).toEqual([]);
+    expect(outcome.summary.deadLetters).toBe(0);
+    expect(outcome.summary.reportsFinished).toBe(100);
+  });
+
+  test("the faults really happened", () => {
+    const reports = finishedReports(outcome.pipeline.stack.sim);
+    const webhooks = outcome.pipeline.stack.sim.webhookDeliveries();
+    expect(reports.some((report) => report.status !== "Completed")).toBe(true);
+    expect(webhooks.some((delivery) => delivery.outcome === "dropped")).toBe(true);
+    expect(webhooks.some((delivery) => delivery.duplicate)).toBe(true);
+  });
+
+  test("every deliverable report went out exactly once; failed ones were recorded, not mailed", async () => {
+    await expectOneMailPerReport(outcome.pipeline.stack.sim, outcome.mails, recipientsOf);
+    const failed = finishedReports(outcome.pipeline.stack.sim).filter((report) => report.status === "Failed");
+    expect(outcome.summary.reportsFailed).toBe(failed.length);
+    expect(outcome.summary.mailsSent + outcome.summary.reportsFailed).toBe(100);
+  });
+});

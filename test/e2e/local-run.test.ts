@@ -1,0 +1,71 @@
+/**
+ * End to end: the local runner (`npm start`'s engine) in-process, with the production
+ * handlers, webhooks on: 50 demo customers, two schedules, two report types.
+ */
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { demoCustomers } from "#local/demo-customers.ts";
+import { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } from "#local/local-config.ts";
+import { type LocalPipeline, type RunOutcome, runLocalPipeline, writeMailFiles } from "#local/runner.ts";
+import { expectEmlFilesWithPdfs, expectOneMailPerReport } from "#test/support/e2e.ts";
+
+const customers = demoCustomers(50, DEMO_GROUP, DEMO_REPORT_TYPES);
+const recipientsOf = (customerId: number): string[] => [
+  ...(customers.find((customer) => customer.customerId === customerId)?.emails ?? []),
+];
+
+describe("npm start on its defaults: 50 customers, two schedules", () => {
+  let outcome: RunOutcome & { pipeline: LocalPipeline };
+
+  beforeAll(async () => {
+    outcome = await runLocalPipeline({
+      customers: customers.map((customer) => ({ ...customer })),
+      schedules: LOCAL_SCHEDULES,
+      timeoutMs: 100_000,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await outcome?.pipeline.stop();
+  });
+
+  test("the run reports success: nothing lost, nothing twice, nothing dead", () => {
+    expect(outcome.problems).toEqual([]);
+    expect(outcome.summary).toMatchObject({
+      customers: 50,
+      batches: 2,
+      reportsFinished: 100,
+      mailsSent: 100,
+      reportsFailed: 0,
+      unroutable: 0,
+      deadLetters: 0,
+    });
+  });
+
+  test("every report reached exactly its customer's recipients once, with the simulator's PDF", async () => {
+    await expectOneMailPerReport(outcome.pipeline.stack.sim, outcome.mails, recipientsOf);
+  });
+
+  test("both paths delivered: webhooks arrived, and their duplicates of the poller's messages were skipped", () => {
+    const deliveries = outcome.pipeline.stack.sim.webhookDeliveries();
+    expect(deliveries.filter((delivery) => delivery.outcome === "delivered")).toHaveLength(100);
+    expect(outcome.summary.duplicatesSkipped).toBeGreaterThan(0);
+  });
+
+  test("subjects are in each customer's language", () => {
+    for (const mail of outcome.mails) {
+      const customer = customers.find((c) => mail.destination.to.some((to) => c.emails.has(to)));
+      expect(customer, mail.subject).toBeDefined();
+      expect(mail.subject).toContain(customer?.cvr);
+      expect(mail.subject).toMatch(customer?.language === "en" ? /report/i : /rapport/i);
+    }
+  });
+
+  test("--out writes one .eml per mail, each with a PDF that opens", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "lasso-e2e-"));
+    const written = await writeMailFiles(outcome.mails, dir);
+    expect(written).toBe(100);
+    await expectEmlFilesWithPdfs(dir, 100);
+  });
+});

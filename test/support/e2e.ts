@@ -1,0 +1,90 @@
+/**
+ * End-to-end assertions on a local run, made from what really went out (the SES
+ * emulator's store and the .eml files), never from our own records.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { simpleParser } from "mailparser";
+import { PDFDocument } from "pdf-lib";
+import { expect } from "vitest";
+import type { LassoSimulator } from "#local/lasso-sim/types.ts";
+import type { StoredMail } from "#local/pipeline-status.ts";
+
+export interface ExpectedReport {
+  batchId: string;
+  itemId: string;
+  fileName: string;
+  cvr: string;
+  internalCustomerId: number | null;
+  status: string;
+}
+
+/** Every finished report the simulator produced, over all batches. */
+export function finishedReports(sim: LassoSimulator): ExpectedReport[] {
+  return sim.batches().flatMap((batch) =>
+    batch.items.map((item) => ({
+      batchId: batch.id,
+      itemId: item.id,
+      fileName: item.fileName,
+      cvr: String(item.cvr),
+      internalCustomerId: item.internalCustomerId,
+      status: item.status,
+    })),
+  );
+}
+
+/**
+ * Each Completed or Warning report went out in exactly one mail, to exactly the customer's
+ * recipients, with the simulator's PDF bytes attached under Lasso's file name; Failed ones
+ * went to nobody.
+ */
+export async function expectOneMailPerReport(
+  sim: LassoSimulator,
+  mails: readonly StoredMail[],
+  recipientsOf: (customerId: number) => readonly string[],
+): Promise<void> {
+  const reports = finishedReports(sim);
+  const deliverable = reports.filter((report) => report.status !== "Failed");
+  const byFileName = new Map<string, StoredMail[]>();
+  for (const mail of mails) {
+    for (const attachment of mail.attachments) {
+      const name = attachment.filename ?? "";
+      byFileName.set(name, [...(byFileName.get(name) ?? []), mail]);
+    }
+  }
+  expect(mails).toHaveLength(deliverable.length);
+  for (const report of deliverable) {
+    const sent = byFileName.get(report.fileName) ?? [];
+    expect(sent, `mails for ${report.fileName}`).toHaveLength(1);
+    const mail = sent[0] as StoredMail;
+    expect([...mail.destination.to].sort()).toEqual(
+      [...recipientsOf(Number(report.internalCustomerId))].sort(),
+    );
+    const attachment = mail.attachments.find((a) => a.filename === report.fileName);
+    const expected = await sim.pdfBytes(report.itemId);
+    expect(expected, `simulator PDF of ${report.itemId}`).toBeDefined();
+    expect(
+      Buffer.from(attachment?.content ?? "", "base64").equals(Buffer.from(expected ?? new Uint8Array())),
+    ).toBe(true);
+  }
+  for (const report of reports.filter((r) => r.status === "Failed")) {
+    expect(
+      byFileName.get(report.fileName) ?? [],
+      `failed report ${report.fileName} must not be mailed`,
+    ).toEqual([]);
+  }
+}
+
+/** The .eml files parse as mails whose PDF attachment opens. */
+export async function expectEmlFilesWithPdfs(dir: string, count: number): Promise<void> {
+  const files = (await readdir(dir)).filter((name) => name.endsWith(".eml"));
+  expect(files).toHaveLength(count);
+  for (const file of files) {
+    const parsed = await simpleParser(await readFile(join(dir, file)));
+    const pdfs = parsed.attachments.filter((a) => a.contentType === "application/pdf");
+    expect(pdfs, file).toHaveLength(1);
+    const pdf = pdfs[0];
+    expect(pdf?.content.subarray(0, 5).toString("latin1")).toBe("%PDF-");
+    await PDFDocument.load(new Uint8Array(pdf?.content ?? Buffer.alloc(0)));
+  }
+}
