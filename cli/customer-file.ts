@@ -11,7 +11,12 @@ import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parse } from "csv-parse/sync";
 import iconv from "iconv-lite";
-import { type Customer, type CustomerParseResult, parseCustomerItem } from "#shared/customers.ts";
+import {
+  type Customer,
+  type CustomerParseResult,
+  type ParseCustomerOptions,
+  parseCustomerItem,
+} from "#shared/customers.ts";
 
 export interface CustomerRow {
   /** 1-based line in the file (CSV: the row's first line; JSON: the element's index + 1). */
@@ -85,7 +90,9 @@ export function parseCustomerCsv(text: string): CustomerRow[] {
     const raw: Record<string, unknown> = {};
     record.forEach((value, index) => {
       const attribute = attributes[index];
-      if (attribute !== undefined && value !== "") raw[attribute] = value;
+      // An apostrophe before a formula character is how exports keep Excel from running
+      // a cell as a formula (cli/customer-views.ts): it is not part of the value.
+      if (attribute !== undefined && value !== "") raw[attribute] = value.replace(/^'(?=[=+\-@\t\r])/, "");
     });
     return { line: info.lines, raw };
   });
@@ -120,11 +127,17 @@ export async function readCustomerFile(path: string): Promise<CustomerRow[]> {
 
 export type CheckedRow = CustomerRow & { result: CustomerParseResult };
 
-/** Validates every row with the same rules a run applies, plus one id per file. */
-export function checkCustomerRows(rows: readonly CustomerRow[]): CheckedRow[] {
+/**
+ * Validates every row with the same rules a run applies, plus one id per file. `options`
+ * as for parseCustomerItem (the deployment's default language for rows without one).
+ */
+export function checkCustomerRows(
+  rows: readonly CustomerRow[],
+  options: ParseCustomerOptions = {},
+): CheckedRow[] {
   const firstLineOfId = new Map<number, number>();
   return rows.map((row) => {
-    const result = parseCustomerItem(row.raw);
+    const result = parseCustomerItem(row.raw, options);
     if (!result.ok) return { ...row, result };
     const earlier = firstLineOfId.get(result.customer.customerId);
     if (earlier !== undefined) {

@@ -1,0 +1,254 @@
+/**
+ * `resend` and `redrive`: the two ways an operator puts reports back on the report-ready
+ * queue. Both go through the one delivery path (deliver-report), so its claim keeps the
+ * guarantees: a re-driven report already delivered is skipped, and a resend mails once per
+ * resend message (docs/delivery.md, "Re-send").
+ */
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { paginateQuery } from "@aws-sdk/lib-dynamodb";
+import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
+import { sendReportReady } from "#shared/report-ready-queue.ts";
+import { getBatchRecord } from "#shared/state/batches.ts";
+import type { ReportRecord } from "#shared/state/records.ts";
+import { getReportRecord } from "#shared/state/report-delivery.ts";
+import type { StateTable } from "#shared/state/state-table.ts";
+import { CliFailure, UsageError } from "./errors.ts";
+import type { ProgressFactory } from "./progress.ts";
+import { type ReportView, reportView } from "./state-views.ts";
+
+// ---------------------------------------------------------------------------------------
+// resend
+// ---------------------------------------------------------------------------------------
+
+/** The report records of one batch for one customer (a listener batch may hold several). */
+export async function findReportsOfCustomerInBatch(
+  state: StateTable,
+  lassoBatchId: string,
+  customerId: number,
+): Promise<ReportRecord[]> {
+  const out: ReportRecord[] = [];
+  const pages = paginateQuery(
+    { client: state.doc },
+    {
+      TableName: state.tableName,
+      IndexName: "reportsByCustomer",
+      KeyConditionExpression: "customerId = :id",
+      FilterExpression: "lassoBatchId = :batch",
+      ExpressionAttributeValues: { ":id": customerId, ":batch": lassoBatchId },
+    },
+  );
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) if (item.recordType === "report") out.push(item as ReportRecord);
+  }
+  if (out.length > 0) return out;
+  // An unroutable report may carry no customer id; the batch's manifest still names its cvr.
+  const batch = await getBatchRecord(state, lassoBatchId);
+  const entry = batch?.manifest.find((candidate) => candidate.customerId === customerId);
+  if (batch === undefined || entry === undefined || batch.isListener) return out;
+  const record = await getReportRecord(
+    state,
+    reportIdentity(
+      { batchId: lassoBatchId, cvr: entry.cvr, reportType: batch.reportType },
+      { isListener: false },
+    ),
+  );
+  return record === undefined ? out : [record];
+}
+
+/** The report-ready message of an operator's re-send: `seenAt` is unique, it is the resend key. */
+export function resendMessage(record: ReportRecord, customerId: number, now: Date): ReportReadyMessage {
+  return {
+    version: 1,
+    batchId: record.lassoBatchId,
+    cvr: record.cvr,
+    reportType: record.reportType,
+    itemStatus: record.itemStatus,
+    internalCustomerId: customerId,
+    ...(record.reportId === undefined ? {} : { reportId: record.reportId }),
+    ...(record.fileName === undefined ? {} : { fileName: record.fileName }),
+    // No pdfUrl: the delivery asks Lasso's item list for a fresh link (old links expire).
+    source: "resend",
+    seenAt: now.toISOString(),
+  };
+}
+
+/** Why a report cannot be re-sent now, or undefined when it can. */
+export function resendRefusal(record: ReportRecord, now: Date): string | undefined {
+  if (record.itemStatus === "Failed") return "Lasso failed this report: there is no PDF to mail";
+  if (record.deliveryStatus === undefined) {
+    return "it has not been delivered yet: the pipeline delivers it (see `status --batch`)";
+  }
+  if (record.deliveryStatus === "claimed" && (record.claimUntil ?? "") >= now.toISOString()) {
+    return "a delivery is working on it right now: try again in a minute";
+  }
+  return undefined;
+}
+
+export interface ResendOutcome {
+  identity: string;
+  resendKey: string;
+  before: ReportView;
+  /** The record once the delivery took the resend (absent without waiting, or on timeout). */
+  after?: ReportView;
+  /** True when the delivery took the resend before the timeout. */
+  settled: boolean;
+}
+
+export async function resendReport(
+  ports: { state: StateTable; sqs: SQSClient; queueUrl: string },
+  request: { lassoBatchId: string; customerId: number; reportId?: string },
+  options: {
+    wait: boolean;
+    timeoutMs: number;
+    pollMs?: number;
+    clock?: () => Date;
+    progress: ProgressFactory;
+  },
+): Promise<ResendOutcome> {
+  const clock = options.clock ?? (() => new Date());
+  const all = await findReportsOfCustomerInBatch(ports.state, request.lassoBatchId, request.customerId);
+  const matching =
+    request.reportId === undefined ? all : all.filter((record) => record.reportId === request.reportId);
+  if (matching.length === 0) {
+    throw new CliFailure(
+      `no report of batch ${request.lassoBatchId} for customer ${request.customerId}${
+        request.reportId === undefined ? "" : ` with report id ${request.reportId}`
+      } in the state table (not finished yet? see \`status --batch ${request.lassoBatchId}\`)`,
+    );
+  }
+  if (matching.length > 1) {
+    throw new UsageError(
+      `batch ${request.lassoBatchId} holds ${matching.length} reports for customer ${request.customerId} (a listener batch): choose one with --report-id (${matching
+        .map((record) => record.reportId ?? "?")
+        .join(", ")})`,
+    );
+  }
+  const record = matching[0] as ReportRecord;
+  const now = clock();
+  const refusal = resendRefusal(record, now);
+  if (refusal !== undefined) throw new CliFailure(`cannot re-send ${record.identity}: ${refusal}`);
+
+  const message = resendMessage(record, request.customerId, now);
+  await sendReportReady({ sqs: ports.sqs, queueUrl: ports.queueUrl }, [message]);
+  const outcome: ResendOutcome = {
+    identity: record.identity,
+    resendKey: message.seenAt,
+    before: reportView(record, now),
+    settled: false,
+  };
+  if (!options.wait) return outcome;
+
+  const bar = options.progress("waiting for the delivery");
+  const deadline = Date.now() + options.timeoutMs;
+  try {
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+      bar.tick();
+      const current = await getReportRecord(ports.state, record.identity);
+      if (current?.resendKey === message.seenAt && current.deliveryStatus !== "claimed") {
+        outcome.after = reportView(current, clock());
+        outcome.settled = true;
+        return outcome;
+      }
+    }
+  } finally {
+    bar.done();
+  }
+  return outcome;
+}
+
+// ---------------------------------------------------------------------------------------
+// redrive
+// ---------------------------------------------------------------------------------------
+
+export interface RedriveOutcome {
+  /** Messages now on the report-ready queue (and gone from the DLQ). */
+  moved: number;
+  /** Sent to the queue but not deleted from the DLQ: they come back there (a later redrive is safe). */
+  notDeleted: number;
+  /** Refused by the queue: still in the DLQ. */
+  failed: number;
+  /** The DLQ's approximate depth before. */
+  before: number;
+}
+
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
+  );
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}
+
+/**
+ * Moves the DLQ's messages back to the queue: receive up to 10, send them (body and
+ * attributes as they are), delete from the DLQ only what the queue accepted. A crash in
+ * between leaves a message in both: the delivery's claim makes that harmless. Stops when a
+ * receive comes back empty or after `max` messages.
+ */
+export async function redriveDeadLetters(
+  ports: { sqs: SQSClient; queueUrl: string; dlqUrl: string },
+  options: { max?: number; progress: ProgressFactory; visibilityTimeoutSeconds?: number },
+): Promise<RedriveOutcome> {
+  const before = await queueDepth(ports.sqs, ports.dlqUrl);
+  const outcome: RedriveOutcome = { moved: 0, notDeleted: 0, failed: 0, before };
+  const max = options.max ?? Number.POSITIVE_INFINITY;
+  const bar = options.progress("moving dead letters", Math.min(before, max));
+  try {
+    while (outcome.moved + outcome.failed + outcome.notDeleted < max) {
+      const wanted = Math.min(10, max - outcome.moved - outcome.failed - outcome.notDeleted);
+      const { Messages = [] } = await ports.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: ports.dlqUrl,
+          MaxNumberOfMessages: wanted,
+          WaitTimeSeconds: 1,
+          // Long enough that a message cannot come round again while this loop runs.
+          VisibilityTimeout: options.visibilityTimeoutSeconds ?? 300,
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      if (Messages.length === 0) break;
+      const sent = await ports.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: ports.queueUrl,
+          Entries: Messages.map((message, index) => ({
+            Id: String(index),
+            MessageBody: message.Body ?? "",
+            ...(message.MessageAttributes && Object.keys(message.MessageAttributes).length > 0
+              ? { MessageAttributes: message.MessageAttributes }
+              : {}),
+          })),
+        }),
+      );
+      outcome.failed += sent.Failed?.length ?? 0;
+      const accepted = (sent.Successful ?? []).flatMap((entry) => {
+        const message = Messages[Number(entry.Id)];
+        return message?.ReceiptHandle === undefined
+          ? []
+          : [{ Id: entry.Id, ReceiptHandle: message.ReceiptHandle }];
+      });
+      if (accepted.length > 0) {
+        const deleted = await ports.sqs.send(
+          new DeleteMessageBatchCommand({ QueueUrl: ports.dlqUrl, Entries: accepted }),
+        );
+        outcome.moved += deleted.Successful?.length ?? 0;
+        outcome.notDeleted += deleted.Failed?.length ?? 0;
+      }
+      bar.tick(Messages.length);
+    }
+  } finally {
+    bar.done();
+  }
+  return outcome;
+}

@@ -1,0 +1,187 @@
+/**
+ * `plan` and `run`: a schedule's dry run, and firing it now.
+ *
+ * - `plan` is submit-batches' own `planSchedule` (reads customers, and coverage for listener
+ *   schedules; writes nothing, calls no Lasso).
+ * - `run` fires the schedule with a scheduled time of its own (now, to the second, unless
+ *   `--scheduled-time` names a firing to finish): that time is the run's idempotency key,
+ *   printed so the same run can be finished later. Deployed: submit-batches is invoked
+ *   asynchronously with exactly the scheduler's event `{ schedule, scheduledTime }`, then the
+ *   run record is watched until the invocation is done. Local: the CLI runs the same use
+ *   case (`submitScheduledRun`) itself against the local endpoints, because the local
+ *   runner's control endpoint fires with a time of its own choosing.
+ */
+import { randomUUID } from "node:crypto";
+import { InvokeCommand } from "@aws-sdk/client-lambda";
+import { LASSO_CALL_BUDGET_MS } from "#lambdas/submit-batches/config.ts";
+import { canonicalScheduledTime, planSchedule, type SchedulePlan } from "#lambdas/submit-batches/plan.ts";
+import type { CustomerSource, RunLogger } from "#lambdas/submit-batches/ports.ts";
+import { type SubmitOutcome, submitScheduledRun } from "#lambdas/submit-batches/submit-run.ts";
+import type { ScheduleConfig } from "#lib/config/schema.ts";
+import { queryCustomersOfGroup } from "#shared/customers.ts";
+import { runKey } from "#shared/state/keys.ts";
+import { getRun, type RunRecord } from "#shared/state/runs.ts";
+import { CliFailure, UsageError } from "./errors.ts";
+import type { ProgressFactory } from "./progress.ts";
+import { type RunView, readRunView } from "./state-views.ts";
+import type { Target } from "./target.ts";
+
+/** `--scheduled-time`, or now to the second (readable, and a double Enter is the same run). */
+export function resolveScheduledTime(given: string | undefined, now: Date): string {
+  if (given === undefined) return canonicalScheduledTime(new Date(Math.floor(now.getTime() / 1000) * 1000));
+  try {
+    return canonicalScheduledTime(given);
+  } catch {
+    throw new UsageError(
+      `--scheduled-time "${given}" is not a date-time (ISO 8601, e.g. 2025-05-01T04:00:00Z)`,
+    );
+  }
+}
+
+const customerSource = (target: Target): CustomerSource => ({
+  readGroup: (group) => queryCustomersOfGroup(target.customersDoc, target.customersTable, group),
+});
+
+export function planRun(
+  target: Target,
+  schedule: ScheduleConfig,
+  scheduledTime: string,
+): Promise<SchedulePlan> {
+  return planSchedule(
+    { customers: customerSource(target), state: target.state },
+    { schedule, scheduledTime },
+    { chunkSize: target.chunkSize, defaultLanguage: target.defaultLanguage },
+  );
+}
+
+export interface RunReport {
+  schedule: string;
+  scheduledTime: string;
+  runPk: string;
+  /** How the schedule was fired. */
+  via: "in-process" | "lambda";
+  /** The use case's answer (in-process), or what the watched run record says (lambda). */
+  outcome: SubmitOutcome | "invoked" | "still-running";
+  run?: RunView;
+}
+
+/** Statuses after which nobody works on the run until the next invocation. */
+const RESTING = new Set(["submitted", "partial", "incomplete"]);
+
+export function isRunSettled(run: RunRecord | undefined, invocationsBefore: number, now: Date): boolean {
+  if (run === undefined || !RESTING.has(run.status)) return false;
+  if (run.leaseOwner !== undefined && (run.leaseUntil ?? "") >= now.toISOString()) return false;
+  return run.invocations > invocationsBefore || run.status === "submitted";
+}
+
+export async function fireRun(
+  target: Target,
+  schedule: ScheduleConfig,
+  scheduledTime: string,
+  options: { wait: boolean; timeoutMs: number; pollMs?: number; progress: ProgressFactory },
+): Promise<RunReport> {
+  if (!schedule.enabled) {
+    throw new UsageError(`schedule ${schedule.name} is disabled (enabled: false): it submits nothing`);
+  }
+  const key = runKey(schedule.name, scheduledTime);
+  const base = { schedule: schedule.name, scheduledTime, runPk: key.pk };
+
+  if (target.submitter.kind === "in-process") {
+    const webhook = await target.webhook();
+    const bar = options.progress("submitting batches");
+    // The use case logs each step; the bar follows the two that count.
+    const log: RunLogger = {
+      info: (message, attributes) => {
+        if (message === "run planned" && typeof attributes?.chunks === "number")
+          bar.setTotal(attributes.chunks);
+        if (message === "batch submitted") bar.tick();
+      },
+      warn: () => {},
+      error: () => {},
+    };
+    let outcome: SubmitOutcome;
+    try {
+      const result = await submitScheduledRun(
+        {
+          state: target.state,
+          customers: customerSource(target),
+          lasso: await target.lasso(),
+          webhook: {
+            url: webhook.url,
+            auth: async () => ({ Method: "Header", Key: webhook.headerName, Value: webhook.secret }),
+          },
+          clock: () => new Date(),
+          log,
+          invocationId: `${target.submitter.invocationPrefix}-${randomUUID()}`,
+        },
+        { schedule, scheduledTime },
+        {
+          chunkSize: target.chunkSize,
+          reserveMs: LASSO_CALL_BUDGET_MS + 25_000,
+          defaultLanguage: target.defaultLanguage,
+        },
+      );
+      outcome = result.outcome;
+    } finally {
+      bar.done();
+    }
+    const run = await getRun(target.state, key);
+    return {
+      ...base,
+      via: "in-process",
+      outcome,
+      ...(run === undefined ? {} : { run: await readRunView(target.state, run) }),
+    };
+  }
+
+  const before = await getRun(target.state, key);
+  if (before?.status === "submitted") {
+    return {
+      ...base,
+      via: "lambda",
+      outcome: "already-submitted",
+      run: await readRunView(target.state, before),
+    };
+  }
+  const answer = await target.submitter.lambda.send(
+    new InvokeCommand({
+      FunctionName: target.submitter.functionName,
+      InvocationType: "Event",
+      Payload: new TextEncoder().encode(JSON.stringify({ schedule, scheduledTime })),
+    }),
+  );
+  if (answer.StatusCode !== 202) {
+    throw new CliFailure(
+      `Lambda did not accept the invocation of ${target.submitter.functionName} (status ${answer.StatusCode})`,
+    );
+  }
+  if (!options.wait) return { ...base, via: "lambda", outcome: "invoked" };
+
+  const invocationsBefore = before?.invocations ?? 0;
+  const bar = options.progress("submitting batches");
+  const deadline = Date.now() + options.timeoutMs;
+  let run: RunRecord | undefined;
+  let shown = 0;
+  try {
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 2000));
+      run = await getRun(target.state, key);
+      if (run?.chunkCount !== undefined) bar.setTotal(run.chunkCount);
+      const submitted = run?.batchesSubmitted ?? 0;
+      if (submitted > shown) {
+        bar.tick(submitted - shown);
+        shown = submitted;
+      }
+      if (isRunSettled(run, invocationsBefore, new Date())) break;
+    }
+  } finally {
+    bar.done();
+  }
+  const settled = isRunSettled(run, invocationsBefore, new Date());
+  return {
+    ...base,
+    via: "lambda",
+    outcome: settled && run !== undefined ? run.status : "still-running",
+    ...(run === undefined ? {} : { run: await readRunView(target.state, run) }),
+  };
+}

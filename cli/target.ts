@@ -1,0 +1,287 @@
+/**
+ * What the CLI works on: a deployed stack, or the local pipeline.
+ *
+ * - Deployed: the stacks `<stackName>-Stateful` and `<stackName>-Stateless` (stackName from
+ *   lib/config/deploy-config.ts, or `--stack`); table, queue, function and secret names and
+ *   the webhook URL come from their CloudFormation outputs; the schedules, the Lasso base
+ *   URL, the webhook header name and the chunk size from the deploy config (the same file
+ *   that was deployed). Credentials and region: the AWS SDK's usual chain (`--profile`,
+ *   `--region`, AWS_PROFILE, ...).
+ * - Local (`--local`): the endpoints file of `npm start -- --serve` (or `--endpoints FILE`),
+ *   with dummy credentials.
+ */
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { deployConfig } from "#lib/config/deploy-config.ts";
+import { type DeployConfig, parseDeployConfig, type ScheduleConfig } from "#lib/config/schema.ts";
+import { LOCAL_SCHEDULES, LOCAL_SETTINGS } from "#local/local-config.ts";
+import { CUSTOMERS_TRANSLATE_CONFIG, type Language } from "#shared/customers.ts";
+import { LassoClient } from "#shared/lasso/client.ts";
+import type { StateTable } from "#shared/state/state-table.ts";
+import { DEFAULT_ENDPOINTS_FILE, type LocalEndpoints, readLocalEndpoints } from "./endpoints.ts";
+import { CliFailure, UsageError } from "./errors.ts";
+
+export interface TargetOptions {
+  local?: boolean;
+  endpoints?: string;
+  stack?: string;
+  region?: string;
+  profile?: string;
+}
+
+export interface WebhookInfo {
+  url: string;
+  headerName: string;
+  /** The webhook secret's current value (what Lasso must send in `headerName`). */
+  secret: string;
+}
+
+/** How `run` fires a schedule. */
+export type Submitter =
+  /** Local: the CLI runs submit-batches' use case itself, against the local endpoints. */
+  | { kind: "in-process"; invocationPrefix: string }
+  /** Deployed: the submit-batches function, invoked asynchronously like the scheduler does. */
+  | { kind: "lambda"; lambda: LambdaClient; functionName: string };
+
+export interface Target {
+  kind: "local" | "deployed";
+  /** For humans: where the CLI is looking. */
+  label: string;
+  /** Document client for the customers table (reads hand-edited numbers safely). */
+  customersDoc: DynamoDBDocumentClient;
+  customersTable: string;
+  state: StateTable;
+  sqs: SQSClient;
+  queueUrl(): Promise<string>;
+  dlqUrl(): Promise<string>;
+  schedules: readonly ScheduleConfig[];
+  chunkSize: number;
+  defaultLanguage: Language;
+  lasso(): Promise<LassoClient>;
+  webhook(): Promise<WebhookInfo>;
+  submitter: Submitter;
+  /** The SES emulator (local only): its store holds what was really sent. */
+  sesEndpoint?: string;
+  destroy(): void;
+}
+
+const once = <T>(make: () => Promise<T>): (() => Promise<T>) => {
+  let value: Promise<T> | undefined;
+  return () => {
+    value ??= make();
+    return value;
+  };
+};
+
+const LASSO_RETRY = { retries: 6, maxTotalMs: 60_000 };
+
+/** The repository root (where `.local/` lives when the CLI runs from elsewhere). */
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+export function findSchedule(target: Pick<Target, "schedules" | "label">, name: string): ScheduleConfig {
+  const schedule = target.schedules.find((candidate) => candidate.name === name);
+  if (schedule === undefined) {
+    const known = target.schedules.map((candidate) => candidate.name).join(", ") || "none";
+    throw new UsageError(`no schedule "${name}" in ${target.label} (known: ${known})`);
+  }
+  return schedule;
+}
+
+export async function openTarget(options: TargetOptions): Promise<Target> {
+  if (options.local || options.endpoints !== undefined) {
+    if (options.stack !== undefined) throw new UsageError("--stack and --local cannot be used together");
+    return openLocal(options.endpoints);
+  }
+  return openDeployed(options);
+}
+
+function endpointsPath(given: string | undefined): string {
+  if (given !== undefined) return resolve(given);
+  const here = resolve(DEFAULT_ENDPOINTS_FILE);
+  if (existsSync(here)) return here;
+  const inRepo = resolve(REPO_ROOT, DEFAULT_ENDPOINTS_FILE);
+  return existsSync(inRepo) ? inRepo : here;
+}
+
+async function openLocal(given: string | undefined): Promise<Target> {
+  const path = endpointsPath(given);
+  const endpoints: LocalEndpoints = await readLocalEndpoints(path);
+  const base = {
+    region: endpoints.region,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  };
+  const dynamo = new DynamoDBClient({ ...base, endpoint: endpoints.dynamodb } satisfies DynamoDBClientConfig);
+  const sqs = new SQSClient({ ...base, endpoint: endpoints.sqs });
+  return {
+    kind: "local",
+    label: `the local pipeline (${path})`,
+    customersDoc: DynamoDBDocumentClient.from(dynamo, CUSTOMERS_TRANSLATE_CONFIG),
+    customersTable: endpoints.customersTable,
+    state: {
+      doc: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+      tableName: endpoints.stateTable,
+      retentionDays: endpoints.stateRetentionDays ?? 400,
+    },
+    sqs,
+    queueUrl: async () => endpoints.reportReadyQueueUrl,
+    dlqUrl: async () => endpoints.reportReadyDlqUrl,
+    schedules: endpoints.scheduleConfigs ?? LOCAL_SCHEDULES,
+    chunkSize: endpoints.chunkSize ?? LOCAL_SETTINGS.chunkSize,
+    defaultLanguage: endpoints.defaultLanguage ?? "da",
+    lasso: once(
+      async () =>
+        new LassoClient({
+          baseUrl: endpoints.lasso,
+          apiKey: endpoints.lassoApiKey,
+          timeoutMs: 10_000,
+          retry: LASSO_RETRY,
+        }),
+    ),
+    webhook: async () => ({
+      url: endpoints.webhookUrl,
+      headerName: endpoints.webhookHeaderName,
+      secret: endpoints.webhookSecret,
+    }),
+    submitter: { kind: "in-process", invocationPrefix: "cli-local" },
+    sesEndpoint: endpoints.ses,
+    destroy: () => {
+      dynamo.destroy();
+      sqs.destroy();
+    },
+  };
+}
+
+/** The CloudFormation outputs the CLI needs, by stack. */
+export const STACK_OUTPUTS = {
+  stateful: [
+    "CustomersTableName",
+    "StateTableName",
+    "ReportReadyQueueName",
+    "ReportReadyDlqName",
+    "LassoApiKeySecretArn",
+    "WebhookSecretArn",
+  ],
+  stateless: ["WebhookUrl", "SubmitBatchesFunctionName"],
+} as const;
+
+type OutputName = (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS][number];
+
+/** The named outputs of one stack; a missing stack or output is a failure that says which. */
+export async function stackOutputs(
+  cloudFormation: Pick<CloudFormationClient, "send">,
+  stackName: string,
+  wanted: readonly OutputName[],
+): Promise<Record<string, string>> {
+  let outputs: { OutputKey?: string; OutputValue?: string }[];
+  try {
+    const answer = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+    outputs = answer.Stacks?.[0]?.Outputs ?? [];
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new CliFailure(
+      /does not exist/i.test(message)
+        ? `stack ${stackName} does not exist in this account and region (deploy it first, or give --stack / --region)`
+        : `cannot read stack ${stackName}: ${message}`,
+    );
+  }
+  const values: Record<string, string> = {};
+  for (const name of wanted) {
+    // The stacks declare these outputs at their top level: the key is the construct id.
+    const output = outputs.find((candidate) => candidate.OutputKey === name);
+    if (output?.OutputValue === undefined) {
+      throw new CliFailure(`stack ${stackName} has no output ${name} (deployed from an older version?)`);
+    }
+    values[name] = output.OutputValue;
+  }
+  return values;
+}
+
+async function openDeployed(options: TargetOptions): Promise<Target> {
+  if (options.profile !== undefined) process.env.AWS_PROFILE = options.profile;
+  let config: DeployConfig;
+  try {
+    config = parseDeployConfig(deployConfig);
+  } catch (error) {
+    throw new CliFailure((error as Error).message);
+  }
+  const stackName = options.stack ?? config.stackName;
+  const clientConfig = options.region === undefined ? {} : { region: options.region };
+  const cloudFormation = new CloudFormationClient(clientConfig);
+  let stateful: Record<string, string>;
+  let stateless: Record<string, string>;
+  try {
+    [stateful, stateless] = await Promise.all([
+      stackOutputs(cloudFormation, `${stackName}-Stateful`, STACK_OUTPUTS.stateful),
+      stackOutputs(cloudFormation, `${stackName}-Stateless`, STACK_OUTPUTS.stateless),
+    ]);
+  } finally {
+    cloudFormation.destroy();
+  }
+  const output = (values: Record<string, string>, name: OutputName): string => values[name] as string;
+
+  const dynamo = new DynamoDBClient(clientConfig);
+  const sqs = new SQSClient(clientConfig);
+  const secrets = new SecretsManagerClient(clientConfig);
+  const lambda = new LambdaClient(clientConfig);
+  const secretValue = async (arn: string, what: string): Promise<string> => {
+    try {
+      const answer = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+      if (!answer.SecretString) throw new Error("the secret has no string value");
+      return answer.SecretString;
+    } catch (error) {
+      throw new CliFailure(`cannot read the ${what} (${arn}): ${(error as Error).message}`);
+    }
+  };
+  const queueUrl = (queueName: string) =>
+    once(async () => {
+      const answer = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+      if (!answer.QueueUrl) throw new CliFailure(`queue ${queueName} has no URL`);
+      return answer.QueueUrl;
+    });
+
+  return {
+    kind: "deployed",
+    label: `stack ${stackName}`,
+    customersDoc: DynamoDBDocumentClient.from(dynamo, CUSTOMERS_TRANSLATE_CONFIG),
+    customersTable: output(stateful, "CustomersTableName"),
+    state: {
+      doc: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+      tableName: output(stateful, "StateTableName"),
+      retentionDays: config.retention.stateDays,
+    },
+    sqs,
+    queueUrl: queueUrl(output(stateful, "ReportReadyQueueName")),
+    dlqUrl: queueUrl(output(stateful, "ReportReadyDlqName")),
+    schedules: config.schedules,
+    chunkSize: config.submission.chunkSize,
+    defaultLanguage: config.mail.defaultLanguage,
+    lasso: once(
+      async () =>
+        new LassoClient({
+          baseUrl: config.lasso.baseUrl,
+          apiKey: await secretValue(output(stateful, "LassoApiKeySecretArn"), "Lasso API key"),
+          timeoutMs: config.lasso.requestTimeoutMs,
+          retry: LASSO_RETRY,
+        }),
+    ),
+    webhook: once(async () => ({
+      url: output(stateless, "WebhookUrl"),
+      headerName: config.webhook.headerName,
+      secret: await secretValue(output(stateful, "WebhookSecretArn"), "webhook secret"),
+    })),
+    submitter: { kind: "lambda", lambda, functionName: output(stateless, "SubmitBatchesFunctionName") },
+    destroy: () => {
+      dynamo.destroy();
+      sqs.destroy();
+      secrets.destroy();
+      lambda.destroy();
+    },
+  };
+}
