@@ -1,13 +1,15 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Three suites, all run by `npm test`:
+ * Four suites, all run by `npm test`:
  * - unit: pure logic, no sockets;
  * - integration: production code against real local emulators (dynalite, local-aws-sqs,
  *   aws-ses-v2-local) and the Lasso simulator over real HTTP, each test file starting its
  *   own stack on ephemeral loopback ports;
  * - infra: the CDK app synthesized in memory (functions bundled once per file, cdk-nag
- *   attached) and checked with CDK assertions.
+ *   attached) and checked with CDK assertions;
+ * - e2e: the local runner (`npm start`'s engine) in-process, asserting from the SES
+ *   emulator's store and the .eml files.
  */
 export default defineConfig({
   test: {
@@ -33,6 +35,15 @@ export default defineConfig({
           include: ["test/infra/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+          pool: "forks",
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 200_000,
           pool: "forks",
         },
       },

@@ -65,13 +65,13 @@ async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<{ visible:
       ],
     }),
   );
-  const visible = Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+  // local-aws-sqs counts in-flight messages in ApproximateNumberOfMessages too (real SQS
+  // counts visible ones only); the runner only ever talks to the emulator.
+  const stored = Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+  const inFlight = Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
   return {
-    visible,
-    total:
-      visible +
-      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) +
-      Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0),
+    visible: Math.max(0, stored - inFlight),
+    total: stored + Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0),
   };
 }
 

@@ -231,7 +231,9 @@ export async function runLocalPipeline(
       if (status.batches === 0 && problems.length > 0) break;
       if (Date.now() - started > timeoutMs) {
         problems.push(
-          `timed out after ${Math.round(timeoutMs / 1000)} s: ${settled} of ${status.expectedReports} reports settled`,
+          `timed out after ${Math.round(timeoutMs / 1000)} s: ${settled} of ${status.expectedReports} reports settled, ` +
+            `${status.openBatches - status.openListenerBatches} batches open, ${status.inFlight} deliveries in flight, ` +
+            `${status.queueVisible} messages waiting`,
         );
         break;
       }
