@@ -84,6 +84,7 @@ for (let start = 0; start < cvrs.length; start += 25) {
 }
 
 const settings = readDeliverReportSettings({
+  REPORT_READY_QUEUE_URL: resources.reportReadyQueueUrl,
   STATE_TABLE_NAME: resources.names.stateTable,
   CUSTOMERS_TABLE_NAME: resources.names.customersTable,
   MAIL_SENDER: "rapporter@revisor.example.dk",
@@ -98,6 +99,7 @@ const wiring = buildDeliverReportWiring(settings, {
   customersDoc,
   ses,
   lassoApiKey: async () => sim.apiKey,
+  sqs,
 });
 const quiet = {
   debug: () => undefined,

@@ -192,6 +192,9 @@ export class StatelessStack extends Stack {
         [ENV.sesConfigurationSet]: this.mail.configurationSet.configurationSetName,
         [ENV.pdfAllowedHosts]: config.pdfHosts.join(","),
         [ENV.maxPdfBytes]: String(config.delivery.maxPdfBytes),
+        // Its own queue: a retry the other side timed (retry-after) is deferred by
+        // ChangeMessageVisibility, which the event source's grant already allows.
+        [ENV.reportReadyQueueUrl]: stateful.reportReadyQueue.queueUrl,
         ...lassoEnv,
       },
       logRetention,

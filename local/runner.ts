@@ -44,7 +44,7 @@ export interface RunnerOptions {
   /** Fixed ports (`--serve`); ephemeral when absent. */
   ports?: { aws?: LocalAwsPorts; sim?: number; webhook?: number };
   /** Progress and log lines. */
-  onProgress?: (status: PipelineStatus, mailsSent: number) => void;
+  onProgress?: (status: PipelineStatus) => void;
   /** Called once everything is up, before the schedules fire. */
   onStarted?: (pipeline: LocalPipeline) => void;
   log?: (line: string) => void;
@@ -121,11 +121,17 @@ export async function startLocalPipeline(
     stopped.unshift(() => webhook.close());
     stack.setFunctionEnv({ [ENV.webhookUrl]: webhook.url });
 
-    const deliverReport = (await import("#lambdas/deliver-report/handler.ts")).handler;
+    // One module instance per concurrent invocation: separate warm containers, as on Lambda.
+    const deliverContainers = await Promise.all(
+      Array.from({ length: LOCAL_SETTINGS.deliveryConcurrency }, async (_, index) => {
+        const url = new URL(`../lambdas/deliver-report/handler.ts?container=${index + 1}`, import.meta.url);
+        return ((await import(url.href)) as typeof import("#lambdas/deliver-report/handler.ts")).handler;
+      }),
+    );
     const deliveries = await startSqsEventSource({
       sqs: stack.sqs,
       queueUrl: stack.resources.reportReadyQueueUrl,
-      handler: deliverReport,
+      handler: deliverContainers,
       batchSize: LOCAL_SETTINGS.deliveryBatchSize,
       maxConcurrency: LOCAL_SETTINGS.deliveryConcurrency,
       functionName: "deliver-report",
@@ -213,8 +219,7 @@ export async function runLocalPipeline(
     }
     let status = await pipeline.status();
     for (;;) {
-      const mailsSent = (await pipeline.mails()).length;
-      options.onProgress?.(status, mailsSent);
+      options.onProgress?.(status);
       const settled = settledReports(status);
       if (
         status.batches > 0 &&
@@ -237,7 +242,8 @@ export async function runLocalPipeline(
         );
         break;
       }
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      // Reading the status scans the state table: once a second keeps it cheap.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       status = await pipeline.status();
     }
     await stopPolling();

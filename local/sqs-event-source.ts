@@ -26,7 +26,12 @@ export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatch
 export interface SqsEventSourceOptions {
   sqs: SQSClient;
   queueUrl: string;
-  handler: SqsHandler;
+  /**
+   * The function. Several (one module instance each) act as separate warm containers, one
+   * per concurrent invocation, as Lambda runs them: Powertools' per-container state
+   * (metrics, logger keys) is never shared by two invocations at once.
+   */
+  handler: SqsHandler | readonly SqsHandler[];
   /** Messages per invocation, 1..10 (default 10). */
   batchSize?: number;
   /** Invocations at once (default 2). */
@@ -146,14 +151,20 @@ export async function startSqsEventSource(options: SqsEventSourceOptions): Promi
   let running = true;
   let inFlight = 0;
 
-  const invoke = async (records: SQSRecord[]): Promise<SQSBatchResponse | undefined | "error"> => {
+  const handlers = typeof options.handler === "function" ? [options.handler] : options.handler;
+  if (handlers.length === 0) throw new RangeError("no handler to invoke");
+
+  const invoke = async (
+    handler: SqsHandler,
+    records: SQSRecord[],
+  ): Promise<SQSBatchResponse | undefined | "error"> => {
     const context = lambdaContext({ functionName, timeoutMs: functionTimeoutMs });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), functionTimeoutMs);
     });
     try {
-      const result = await Promise.race([options.handler({ Records: records }, context), timeout]);
+      const result = await Promise.race([handler({ Records: records }, context), timeout]);
       if (result === "timeout") {
         log(`${functionName}: timed out after ${functionTimeoutMs} ms`);
         return "error";
@@ -167,7 +178,7 @@ export async function startSqsEventSource(options: SqsEventSourceOptions): Promi
     }
   };
 
-  const worker = async (): Promise<void> => {
+  const worker = async (handler: SqsHandler): Promise<void> => {
     while (running) {
       let messages: Message[];
       try {
@@ -195,7 +206,7 @@ export async function startSqsEventSource(options: SqsEventSourceOptions): Promi
       try {
         const records = messages.map((message) => sqsRecordOf(message, queueArn, region));
         stats.invocations++;
-        const result = await invoke(records);
+        const result = await invoke(handler, records);
         const done = messagesToDelete(records, result);
         stats.succeeded += done.length;
         stats.failed += records.length - done.length;
@@ -220,7 +231,9 @@ export async function startSqsEventSource(options: SqsEventSourceOptions): Promi
     }
   };
 
-  const workers = Array.from({ length: concurrency }, () => worker());
+  const workers = Array.from({ length: concurrency }, (_, index) =>
+    worker(handlers[index % handlers.length] as SqsHandler),
+  );
 
   return {
     stats,

@@ -18,7 +18,7 @@ interface StartOptions {
   out?: string;
   serve: boolean;
   chaos?: number | true;
-  timeout: number;
+  timeout?: number;
   quiet: boolean;
 }
 
@@ -46,7 +46,12 @@ const program = new Command("npm start --")
       positiveInt(value),
     ),
   )
-  .addOption(new Option("--timeout <seconds>", "give up after this long").argParser(positiveInt).default(110))
+  .addOption(
+    new Option(
+      "--timeout <seconds>",
+      "give up after this long (default: 110, or more for large runs: Lasso's 500 calls a minute bound them)",
+    ).argParser(positiveInt),
+  )
   .option("--quiet", "print only the summary", false)
   .addHelpText(
     "after",
@@ -86,16 +91,25 @@ async function loadCustomers(options: StartOptions): Promise<{
   return { items, schedules: schedulesForCustomers(wanted), invalid };
 }
 
+/**
+ * Every report costs at least one Lasso call (its PDF) out of 500 a minute, so a large run
+ * cannot finish in the two minutes a small one takes.
+ */
+function defaultTimeoutSeconds(customers: number, schedules: number): number {
+  const reports = customers * schedules;
+  return Math.max(110, Math.ceil(60 + (reports * 60) / 400));
+}
+
 function simOptions(options: StartOptions): LassoSimulatorOptions {
   if (options.chaos === undefined) return {};
   const seed = options.chaos === true ? 1 : options.chaos;
   return { faults: chaosFaults(seed) };
 }
 
-function progressLine(status: PipelineStatus, mailsSent: number): string {
+function progressLine(status: PipelineStatus): string {
   return (
     `batches ${status.batches} (${status.openBatches} open) · reports finished ${status.reportsFinished}/${status.expectedReports}` +
-    ` · mails sent ${mailsSent} · failed ${status.failed} · unroutable ${status.unroutable} · queue ${status.queueDepth}`
+    ` · delivered ${status.delivered} · failed ${status.failed} · unroutable ${status.unroutable} · queue ${status.queueDepth}`
   );
 }
 
@@ -130,7 +144,7 @@ async function main(): Promise<number> {
     customers: items,
     schedules,
     sim: simOptions(options),
-    timeoutMs: options.timeout * 1000,
+    timeoutMs: (options.timeout ?? defaultTimeoutSeconds(items.length, schedules.length)) * 1000,
     ...(options.serve ? { ports: SERVE_PORTS_OPTION } : {}),
     log: (line) => say(`  ${line}`),
     onStarted: (pipeline) => {
@@ -140,8 +154,8 @@ async function main(): Promise<number> {
       say(`  Lasso sim ${pipeline.stack.sim.baseUrl}`);
       say(`  Webhook   ${pipeline.webhook.url}`);
     },
-    onProgress: (status, mailsSent) => {
-      const line = progressLine(status, mailsSent);
+    onProgress: (status) => {
+      const line = progressLine(status);
       if (line !== lastLine && Date.now() - lastPrinted > 1000) {
         say(`  ${line}`);
         lastLine = line;

@@ -6,6 +6,8 @@ import { ENV } from "#shared/env-names.ts";
 import { SES_MAX_MESSAGE_BYTES } from "#shared/mail/compose.ts";
 
 export interface DeliverReportSettings {
+  /** The report-ready queue this function consumes (to defer timed retries). */
+  queueUrl: string;
   stateTable: string;
   stateRetentionDays: number;
   customersTable: string;
@@ -53,6 +55,7 @@ export function readDeliverReportSettings(env: NodeJS.ProcessEnv = process.env):
   if (allowedHosts.length === 0)
     throw new MissingConfigError(`environment variable ${ENV.pdfAllowedHosts} lists no host`);
   return {
+    queueUrl: requireEnv(ENV.reportReadyQueueUrl, env),
     stateTable: requireEnv(ENV.stateTable, env),
     stateRetentionDays: intEnv(ENV.stateRetentionDays, { default: 400, min: 1 }, env),
     customersTable: requireEnv(ENV.customersTable, env),

@@ -101,11 +101,21 @@ export type DeliveryOutcome =
 export class RetryLaterError extends Error {
   override readonly name = "RetryLaterError";
   readonly reason: string;
+  /** How long the other side asked us to wait (`retry-after`), when it said. */
+  readonly retryAfterMs?: number;
 
-  constructor(reason: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(reason: string, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.reason = reason;
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
+}
+
+/** Lasso's `retry-after` of a 429, as RetryLaterError options. */
+function retryAfterOf(error: unknown): { retryAfterMs?: number } {
+  return error instanceof LassoApiError && error.retryAfterMs !== undefined
+    ? { retryAfterMs: error.retryAfterMs }
+    : {};
 }
 
 /** The message names no report we can identify (no batch anywhere, listener report without id). */
@@ -148,6 +158,7 @@ async function batchFacts(message: ReportReadyMessage, deps: DeliverReportDeps):
     if (isRetryableLasso(error)) {
       throw new RetryLaterError("lasso", `Lasso getBatch failed: ${(error as Error).message}`, {
         cause: error,
+        ...retryAfterOf(error),
       });
     }
     throw error;
@@ -170,6 +181,7 @@ async function lookUpPdfUrl(
     if (isRetryableLasso(error)) {
       throw new RetryLaterError("lasso", `Lasso listItems failed: ${(error as Error).message}`, {
         cause: error,
+        ...retryAfterOf(error),
       });
     }
     if (isNotFound(error)) return undefined;
@@ -325,7 +337,12 @@ export async function deliverReport(
       pdf = await deps.fetchPdf(pdfUrl);
     } catch (error) {
       if (!(error instanceof PdfFetchError)) throw error;
-      if (error.retryable) throw new RetryLaterError(`pdf-${error.reason}`, error.message, { cause: error });
+      if (error.retryable) {
+        throw new RetryLaterError(`pdf-${error.reason}`, error.message, {
+          cause: error,
+          ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+        });
+      }
       const reason = `pdf refused (${error.reason}): ${error.message}`;
       await outcome({ status: "failed", reason, customerId: customer.customerId, source: message.source });
       metrics.count(DELIVERY_METRICS.pdfRefused, { reason: error.reason });

@@ -4,6 +4,7 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { CUSTOMERS_TRANSLATE_CONFIG } from "#shared/customers.ts";
 import { cachedSecret } from "#shared/secrets.ts";
@@ -19,5 +20,6 @@ export const handler = createDeliverReportHandler(
     customersDoc: DynamoDBDocumentClient.from(dynamo, CUSTOMERS_TRANSLATE_CONFIG),
     ses: new SESv2Client({}),
     lassoApiKey: cachedSecret(settings.lasso.apiKeySecretId),
+    sqs: new SQSClient({}),
   }),
 );

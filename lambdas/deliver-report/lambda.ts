@@ -10,13 +10,14 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
+import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { findCustomersByCvr, getCustomer, type Language } from "#shared/customers.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import { type Counter, powertoolsCounter } from "#shared/metrics.ts";
-import { type FetchedPdf, fetchPdf, redactLinks } from "#shared/pdf-fetch.ts";
+import { type FetchedPdf, fetchPdfPatiently, redactLinks } from "#shared/pdf-fetch.ts";
 import { parseReportReadyMessage } from "#shared/report-ready.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import type { DeliverReportSettings } from "./config.ts";
@@ -46,6 +47,35 @@ export interface DeliverReportWiring {
   /** Overrides the Powertools counter (tests read what was counted). */
   counter?: Counter;
   clock?: () => Date;
+  /**
+   * Brings a message back after `seconds` instead of the queue's visibility timeout: for a
+   * retry the other side timed (`retry-after`), which is minutes sooner.
+   */
+  deferRetry?: DeferRetry;
+}
+
+export type DeferRetry = (record: SQSRecord, seconds: number) => Promise<void>;
+
+/** The longest deferral SQS allows is 12 hours; ours stay far below. */
+const MAX_DEFER_SECONDS = 15 * 60;
+
+/** retry-after plus up to a third more, so a herd of throttled messages comes back spread out. */
+export function deferSeconds(retryAfterMs: number, random: () => number = Math.random): number {
+  const base = Math.ceil(retryAfterMs / 1000);
+  return Math.min(MAX_DEFER_SECONDS, Math.max(1, base + Math.ceil((base * random()) / 3)));
+}
+
+/** The deferral through SQS ChangeMessageVisibility on the function's own queue. */
+export function sqsDeferRetry(sqs: SQSClient, queueUrl: string): DeferRetry {
+  return async (record, seconds) => {
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: queueUrl,
+        ReceiptHandle: record.receiptHandle,
+        VisibilityTimeout: seconds,
+      }),
+    );
+  };
 }
 
 export function customerDirectory(
@@ -84,6 +114,8 @@ export interface DeliverReportClients {
   customersDoc: DynamoDBDocumentClient;
   ses: SESv2Client;
   lassoApiKey: () => Promise<string>;
+  /** The report-ready queue's client, for deferring timed retries. */
+  sqs: SQSClient;
 }
 
 export function buildDeliverReportWiring(
@@ -103,7 +135,7 @@ export function buildDeliverReportWiring(
     ),
     lasso: lassoReader(settings.lasso.baseUrl, clients.lassoApiKey, settings.lasso.timeoutMs),
     fetchPdf: (url) =>
-      fetchPdf(url, {
+      fetchPdfPatiently(url, {
         allowedHosts: settings.pdf.allowedHosts,
         allowHttp: settings.pdf.allowHttp,
         maxBytes: settings.pdf.maxBytes,
@@ -122,6 +154,7 @@ export function buildDeliverReportWiring(
       defaultLanguage: settings.mail.defaultLanguage,
       maxMessageBytes: settings.mail.maxMessageBytes,
     },
+    deferRetry: sqsDeferRetry(clients.sqs, settings.queueUrl),
   };
 }
 
@@ -167,7 +200,16 @@ export function createDeliverReportHandler(wiring: DeliverReportWiring) {
       if (error instanceof UnidentifiableReportError) {
         counter.count(DELIVERY_METRICS.unidentifiable, { reason: "unidentifiable" });
         log.error("report cannot be identified: left for the dead-letter queue", { error: error.message });
-      } else if (!(error instanceof RetryLaterError)) {
+      } else if (error instanceof RetryLaterError) {
+        if (error.retryAfterMs !== undefined && wiring.deferRetry) {
+          const seconds = deferSeconds(error.retryAfterMs);
+          // Best effort: without it the message comes back after the visibility timeout.
+          await wiring.deferRetry(record, seconds).then(
+            () => log.info("retry deferred as asked", { reason: error.reason, seconds }),
+            (deferError: unknown) => log.warn("could not defer the retry", { error: deferError }),
+          );
+        }
+      } else {
         log.error("delivery failed unexpectedly: will be retried", { error });
       }
       throw error;

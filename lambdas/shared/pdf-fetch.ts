@@ -23,6 +23,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from "
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { BlockList, isIP, type LookupFunction } from "node:net";
+import pRetry, { AbortError } from "p-retry";
 
 export type PdfRefusalReason =
   | "bad-url"
@@ -42,16 +43,19 @@ export class PdfFetchError extends Error {
   readonly retryable: boolean;
   /** HTTP status, for reason "http-status". */
   readonly status?: number;
+  /** The host's `retry-after` (429, 503), in milliseconds. */
+  readonly retryAfterMs?: number;
 
   constructor(
     reason: PdfRefusalReason,
     message: string,
-    options: { retryable?: boolean; status?: number } = {},
+    options: { retryable?: boolean; status?: number; retryAfterMs?: number } = {},
   ) {
     super(message);
     this.reason = reason;
     this.retryable = options.retryable ?? false;
     if (options.status !== undefined) this.status = options.status;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -371,7 +375,12 @@ export async function fetchPdf(link: string, options: PdfFetchOptions): Promise<
     if (status !== 200) {
       response.resume();
       const retryable = status === 408 || status === 429 || status >= 500;
-      throw new PdfFetchError("http-status", `${url.host} answered ${status}`, { retryable, status });
+      const retryAfterMs = parseRetryAfterMs(response.headers["retry-after"]);
+      throw new PdfFetchError("http-status", `${url.host} answered ${status}`, {
+        retryable,
+        status,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      });
     }
     const length = Number(response.headers["content-length"]);
     if (Number.isFinite(length) && length > options.maxBytes) {
@@ -388,4 +397,65 @@ export async function fetchPdf(link: string, options: PdfFetchOptions): Promise<
       throw classify(error, signal, url.host);
     }
   }
+}
+
+/** `retry-after` as seconds or an HTTP date, in milliseconds; undefined when absent or unreadable. */
+export function parseRetryAfterMs(header: string | undefined, now = Date.now()): number | undefined {
+  if (header === undefined || header.trim() === "") return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export interface PdfRetryPolicy {
+  /** Retries after the first attempt. */
+  retries: number;
+  /** The longest single wait; a longer `retry-after` is left to the queue's redelivery. */
+  maxWaitMs: number;
+  /** All waits together. */
+  budgetMs: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** A few seconds of patience inside the invocation: far cheaper than the queue's visibility timeout. */
+export const DEFAULT_PDF_RETRY: PdfRetryPolicy = { retries: 3, maxWaitMs: 10_000, budgetMs: 20_000 };
+
+/**
+ * `fetchPdf`, retrying a transient failure (429, 5xx, timeouts, network) a few times within
+ * the invocation, after the host's `retry-after` or an exponential backoff with jitter (p-retry).
+ * Past the policy's budget the last error is thrown, and the queue retries the message later.
+ */
+export async function fetchPdfPatiently(
+  link: string,
+  options: PdfFetchOptions,
+  policy: PdfRetryPolicy = DEFAULT_PDF_RETRY,
+): Promise<FetchedPdf> {
+  const sleep = policy.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let waitedMs = 0;
+  return pRetry(
+    async () => {
+      try {
+        return await fetchPdf(link, options);
+      } catch (error) {
+        if (error instanceof PdfFetchError && error.retryable) throw error;
+        throw new AbortError(error instanceof Error ? error : new Error(String(error)));
+      }
+    },
+    {
+      retries: policy.retries,
+      // The waits happen in onFailedAttempt, where retry-after is known.
+      minTimeout: 0,
+      maxTimeout: 0,
+      onFailedAttempt: async (error) => {
+        if (error.retriesLeft === 0) return;
+        const backoff = 250 * 2 ** (error.attemptNumber - 1) * (0.5 + Math.random());
+        const retryAfter = error instanceof PdfFetchError ? error.retryAfterMs : undefined;
+        const wait = retryAfter ?? backoff;
+        if (wait > policy.maxWaitMs || waitedMs + wait > policy.budgetMs) throw error;
+        waitedMs += wait;
+        await sleep(wait);
+      },
+    },
+  );
 }

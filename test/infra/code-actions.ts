@@ -25,6 +25,7 @@ const ACTION_OF: Record<string, string | string[]> = {
   TransactWriteCommand: "dynamodb:TransactWriteItems",
   SendMessageCommand: "sqs:SendMessage",
   SendMessageBatchCommand: "sqs:SendMessage",
+  ChangeMessageVisibilityCommand: "sqs:ChangeMessageVisibility",
   // SESv2 SendEmail is authorised as ses:SendRawEmail when its content is raw MIME.
   SendEmailCommand: ["ses:SendEmail", "ses:SendRawEmail"],
   SendRawEmailCommand: "ses:SendRawEmail",

@@ -266,6 +266,7 @@ describe("functions", () => {
       [ENV.sesConfigurationSet]: ref(app.stateless.mail.configurationSet),
       [ENV.pdfAllowedHosts]: config.pdfHosts.join(","),
       [ENV.maxPdfBytes]: String(config.delivery.maxPdfBytes),
+      [ENV.reportReadyQueueUrl]: ref(app.stateful.reportReadyQueue),
       [ENV.lassoBaseUrl]: config.lasso.baseUrl,
       [ENV.lassoApiKeySecretId]: ref(app.stateful.lassoApiKeySecret),
       [ENV.lassoRequestTimeoutMs]: String(config.lasso.requestTimeoutMs),
@@ -367,7 +368,7 @@ describe("permissions against the code", () => {
     "logs:PutLogEvents",
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
-    "sqs:ChangeMessageVisibility",
+    // (sqs:ChangeMessageVisibility is not only the event source's: deliver-report calls it.)
     "sqs:GetQueueAttributes",
     "sqs:GetQueueUrl",
   ]);

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { fetchPdf, PdfFetchError, type PdfFetchOptions } from "#shared/pdf-fetch.ts";
+import { fetchPdf, fetchPdfPatiently, PdfFetchError, type PdfFetchOptions } from "#shared/pdf-fetch.ts";
 
 const PDF = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.alloc(10_000, 0x41), Buffer.from("\n%%EOF\n")]);
 
@@ -28,6 +28,9 @@ async function start(
 let allowed: Awaited<ReturnType<typeof start>>;
 let outside: Awaited<ReturnType<typeof start>>;
 const requests: string[] = [];
+let throttledOnceCalls = 0;
+let throttledLongCalls = 0;
+let goneCalls = 0;
 
 beforeAll(async () => {
   outside = await start({
@@ -70,6 +73,19 @@ beforeAll(async () => {
     "/gone": (_req, res) => res.writeHead(410).end(),
     "/busy": (_req, res) => res.writeHead(503).end(),
     "/throttled": (_req, res) => res.writeHead(429).end(),
+    "/throttled-once": (_req, res) => {
+      throttledOnceCalls += 1;
+      if (throttledOnceCalls === 1) res.writeHead(429, { "retry-after": "1" }).end();
+      else res.writeHead(200, { "content-type": "application/pdf" }).end(PDF);
+    },
+    "/throttled-long": (_req, res) => {
+      throttledLongCalls += 1;
+      res.writeHead(429, { "retry-after": "120" }).end();
+    },
+    "/gone-counted": (_req, res) => {
+      goneCalls += 1;
+      res.writeHead(410).end();
+    },
     "/stall": (_req, res) => {
       res.writeHead(200);
       res.write("%PDF-1.7\n");
@@ -175,5 +191,43 @@ describe("fetchPdf over HTTP", () => {
       (e: unknown) => e,
     );
     expect(error).toMatchObject({ reason: "private-address", retryable: false });
+  });
+});
+
+describe("fetchPdfPatiently: a few seconds of patience inside the invocation", () => {
+  test("waits out a short retry-after and then downloads", async () => {
+    const waits: number[] = [];
+    const sleep = (ms: number) => {
+      waits.push(ms);
+      return Promise.resolve();
+    };
+    const pdf = await fetchPdfPatiently(`${allowed.origin}/throttled-once`, local(), {
+      retries: 3,
+      maxWaitMs: 10_000,
+      budgetMs: 20_000,
+      sleep,
+    });
+    expect(pdf.bytes.equals(PDF)).toBe(true);
+    expect(throttledOnceCalls).toBe(2);
+    expect(waits).toEqual([1000]);
+  });
+
+  test("leaves a long retry-after to the queue: one request, the 429 thrown at once", async () => {
+    const error = await fetchPdfPatiently(`${allowed.origin}/throttled-long`, local(), {
+      retries: 3,
+      maxWaitMs: 10_000,
+      budgetMs: 20_000,
+      sleep: () => Promise.resolve(),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PdfFetchError);
+    expect((error as PdfFetchError).retryable).toBe(true);
+    expect((error as PdfFetchError).retryAfterMs).toBe(120_000);
+    expect(throttledLongCalls).toBe(1);
+  });
+
+  test("does not retry a permanent refusal", async () => {
+    const error = await fetchPdfPatiently(`${allowed.origin}/gone-counted`, local()).catch((e: unknown) => e);
+    expect((error as PdfFetchError).status).toBe(410);
+    expect(goneCalls).toBe(1);
   });
 });

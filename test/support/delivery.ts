@@ -165,6 +165,7 @@ export async function startDeliveryRig(
       customersDoc: pipeline.customersDoc,
       ses,
       lassoApiKey: async () => pipeline.sim.apiKey,
+      sqs: pipeline.sqs,
     }),
     logger: testLogger("deliver-report"),
     metrics: silentMetrics(),
