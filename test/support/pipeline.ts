@@ -10,16 +10,17 @@
  * Both point `process.env` at the emulators and set the function environment, so SDK
  * clients and handler modules imported afterwards (`await import(...)`) use them.
  */
-import { type AttributeValue, BatchWriteItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SQSClient } from "@aws-sdk/client-sqs";
-import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type AttributeValue, BatchWriteItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll } from "vitest";
+import { putCustomerItems } from "#cli/customer-store.ts";
 import type { SubmitPorts } from "#lambdas/submit-batches/ports.ts";
-import { startLassoSimulator } from "#local/lasso-sim/index.ts";
 import type { LassoSimulator, LassoSimulatorOptions } from "#local/lasso-sim/types.ts";
-import { type LocalAws, startLocalAws } from "#local/local-aws.ts";
-import { type LocalResources, provisionLocalResources } from "#local/provision.ts";
+import type { LocalAws } from "#local/local-aws.ts";
+import { DEFAULT_WEBHOOK_HEADER, startLocalStack } from "#local/local-stack.ts";
+import type { LocalResources } from "#local/provision.ts";
 import { CUSTOMERS_TRANSLATE_CONFIG, queryCustomersOfGroup } from "#shared/customers.ts";
 import { ENV } from "#shared/env-names.ts";
 import { LassoClient, type LassoClientOptions } from "#shared/lasso/client.ts";
@@ -71,8 +72,6 @@ export interface Pipeline {
   putRawCustomers(items: readonly Record<string, AttributeValue>[]): Promise<void>;
   stop(): Promise<void>;
 }
-
-const DEFAULT_HEADER = "x-lasso-reports-secret";
 
 const validCvrs: string[] = [];
 let nextBase = 2_000_000;
@@ -131,59 +130,21 @@ async function writeAll(
 }
 
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
-  const savedEnv = new Map<string, string | undefined>();
-  const setEnv = (values: Record<string, string>): void => {
-    for (const [name, value] of Object.entries(values)) {
-      if (!savedEnv.has(name)) savedEnv.set(name, process.env[name]);
-      process.env[name] = value;
-    }
-  };
-  const restoreEnv = (): void => {
-    for (const [name, value] of savedEnv) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
-
-  const aws = await startLocalAws();
-  let sim: LassoSimulator | undefined;
-  try {
-    setEnv(aws.env);
-    sim = await startLassoSimulator({ reportDelayMs: 5, webhooksEnabled: false, ...options.sim });
-    const dynamo = new DynamoDBClient({});
-    const sqs = new SQSClient({});
-    const secrets = new SecretsManagerClient({});
-    const resources = await provisionLocalResources({ dynamo, sqs }, { prefix: options.prefix });
-
-    const lassoApiKeySecretId = `${resources.names.customersTable}-lasso-api-key`;
-    const webhookSecretId = `${resources.names.customersTable}-webhook-secret`;
-    const webhookSecret = "local-webhook-secret-0123456789abcdef";
-    await secrets.send(new CreateSecretCommand({ Name: lassoApiKeySecretId, SecretString: sim.apiKey }));
-    await secrets.send(new CreateSecretCommand({ Name: webhookSecretId, SecretString: webhookSecret }));
-
-    const webhookHeaderName = options.webhookHeaderName ?? DEFAULT_HEADER;
-    const webhookUrl = options.webhookUrl ?? "http://127.0.0.1:9/lasso-webhook";
-    const functionEnv: Record<string, string> = {
-      [ENV.customersTable]: resources.names.customersTable,
-      [ENV.stateTable]: resources.names.stateTable,
-      [ENV.reportReadyQueueUrl]: resources.reportReadyQueueUrl,
-      [ENV.lassoBaseUrl]: sim.baseUrl,
-      [ENV.lassoApiKeySecretId]: lassoApiKeySecretId,
-      [ENV.lassoRequestTimeoutMs]: "5000",
-      [ENV.webhookSecretId]: webhookSecretId,
-      [ENV.webhookHeaderName]: webhookHeaderName,
+  const webhookUrl = options.webhookUrl ?? "http://127.0.0.1:9/lasso-webhook";
+  const stack = await startLocalStack({
+    sim: { reportDelayMs: 5, webhooksEnabled: false, ...options.sim },
+    ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+    webhookHeaderName: options.webhookHeaderName ?? DEFAULT_WEBHOOK_HEADER,
+    webhookSecret: "local-webhook-secret-0123456789abcdef",
+    env: {
       [ENV.webhookUrl]: webhookUrl,
       [ENV.chunkSize]: String(options.chunkSize ?? 1000),
-      [ENV.stateRetentionDays]: "400",
-      [ENV.defaultLanguage]: "da",
-      POWERTOOLS_METRICS_NAMESPACE: "LassoReports",
-      // EMF blobs and INFO lines would drown the test output.
-      POWERTOOLS_METRICS_DISABLED: "true",
-      POWERTOOLS_LOG_LEVEL: "ERROR",
       ...options.env,
-    };
-    setEnv(functionEnv);
-
+    },
+  });
+  try {
+    const { aws, sim, resources, dynamo, sqs, secrets, functionEnv } = stack;
+    const { lassoApiKeySecretId, webhookSecretId, webhookSecret, webhookHeaderName } = stack;
     const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
     const customersDoc = DynamoDBDocumentClient.from(dynamo, CUSTOMERS_TRANSLATE_CONFIG);
     const state: StateTable = { doc, tableName: resources.names.stateTable, retentionDays: 400 };
@@ -229,20 +190,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
         invocationId: `test-${Math.random().toString(36).slice(2)}`,
         ...overrides,
       }),
-      putCustomers: (items) =>
-        writeAll(
-          items.map((Item) => ({ PutRequest: { Item } })),
-          async (chunk) => {
-            const answer = await doc.send(
-              new BatchWriteCommand({
-                RequestItems: {
-                  [customersTable]: chunk as { PutRequest: { Item: Record<string, unknown> } }[],
-                },
-              }),
-            );
-            return answer.UnprocessedItems?.[customersTable];
-          },
-        ),
+      putCustomers: (items) => putCustomerItems(doc, customersTable, items),
       putRawCustomers: (items) =>
         writeAll(
           items.map((Item) => ({ PutRequest: { Item } })),
@@ -257,19 +205,10 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
             return answer.UnprocessedItems?.[customersTable];
           },
         ),
-      stop: async () => {
-        dynamo.destroy();
-        sqs.destroy();
-        secrets.destroy();
-        await simulator.close();
-        await aws.stop();
-        restoreEnv();
-      },
+      stop: () => stack.stop(),
     };
   } catch (error) {
-    await sim?.close();
-    await aws.stop();
-    restoreEnv();
+    await stack.stop();
     throw error;
   }
 }
