@@ -14,12 +14,12 @@
  * requires to be at least the function's timeout. So a live claim of someone else means
  * "being delivered", and an expired one can be taken over.
  */
-import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ItemStatus, ReportType } from "../lasso/enums.ts";
 import type { ReportReadySource } from "../report-ready.ts";
 import { reportKey } from "./keys.ts";
 import type { DeliveryStatus, ReportRecord } from "./records.ts";
-import { expiresAt, isConditionalCheckFailed, type StateTable } from "./state-table.ts";
+import { expiresAt, getRecord, isConditionalCheckFailed, type StateTable } from "./state-table.ts";
 
 export interface ClaimRequest {
   identity: string;
@@ -68,10 +68,7 @@ export async function getReportRecord(
   table: StateTable,
   identity: string,
 ): Promise<ReportRecord | undefined> {
-  const { Item } = await table.doc.send(
-    new GetCommand({ TableName: table.tableName, Key: reportKey(identity), ConsistentRead: true }),
-  );
-  return Item?.recordType === "report" ? (Item as ReportRecord) : undefined;
+  return getRecord<ReportRecord>(table, reportKey(identity), "report");
 }
 
 /**

@@ -11,7 +11,6 @@
 import {
   BatchGetCommand,
   DeleteCommand,
-  GetCommand,
   PutCommand,
   paginateQuery,
   UpdateCommand,
@@ -19,7 +18,7 @@ import {
 import type { ReportType } from "../lasso/enums.ts";
 import { chunkKey, listenerCoverageKey, type RUNS_PARTITION, type StateKey } from "./keys.ts";
 import type { ManifestEntry, RecordBase } from "./records.ts";
-import { isConditionalCheckFailed, type StateTable } from "./state-table.ts";
+import { conditionalWrite, getRecord, isConditionalCheckFailed, type StateTable } from "./state-table.ts";
 
 // ---------------------------------------------------------------------------------------
 // Records
@@ -163,27 +162,20 @@ export const MAX_ROWS_KEPT = 500;
 // ---------------------------------------------------------------------------------------
 
 export async function getRun(table: StateTable, key: StateKey): Promise<RunRecord | undefined> {
-  const { Item } = await table.doc.send(
-    new GetCommand({ TableName: table.tableName, Key: key, ConsistentRead: true }),
-  );
-  return Item?.recordType === "run" ? (Item as RunRecord) : undefined;
+  return getRecord<RunRecord>(table, key, "run");
 }
 
 /** Creates the run once; false when it exists (another invocation of the same firing). */
 export async function createRun(table: StateTable, record: RunRecord): Promise<boolean> {
-  try {
-    await table.doc.send(
+  return conditionalWrite(() =>
+    table.doc.send(
       new PutCommand({
         TableName: table.tableName,
         Item: record,
         ConditionExpression: "attribute_not_exists(pk)",
       }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+    ),
+  );
 }
 
 /**
@@ -348,8 +340,8 @@ async function leaseHolderUpdate(
  * (`planned`), never one that was sent. False when a sent chunk is in the way.
  */
 export async function putPlannedChunk(table: StateTable, chunk: ChunkRecord): Promise<boolean> {
-  try {
-    await table.doc.send(
+  return conditionalWrite(() =>
+    table.doc.send(
       new PutCommand({
         TableName: table.tableName,
         Item: chunk,
@@ -357,12 +349,8 @@ export async function putPlannedChunk(table: StateTable, chunk: ChunkRecord): Pr
         ExpressionAttributeNames: { "#status": "status" },
         ExpressionAttributeValues: { ":planned": "planned" },
       }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+    ),
+  );
 }
 
 export async function getChunk(
@@ -370,14 +358,7 @@ export async function getChunk(
   runPk: string,
   chunkIndex: number,
 ): Promise<ChunkRecord | undefined> {
-  const { Item } = await table.doc.send(
-    new GetCommand({
-      TableName: table.tableName,
-      Key: chunkKey({ pk: runPk, sk: "RUN" }, chunkIndex),
-      ConsistentRead: true,
-    }),
-  );
-  return Item?.recordType === "chunk" ? (Item as ChunkRecord) : undefined;
+  return getRecord<ChunkRecord>(table, chunkKey({ pk: runPk, sk: "RUN" }, chunkIndex), "chunk");
 }
 
 /** Every chunk of a run's current plan, in order. */
@@ -535,14 +516,11 @@ export async function getCoverage(
   reportType: ReportType,
   customerId: number,
 ): Promise<ListenerCoverageRecord | undefined> {
-  const { Item } = await table.doc.send(
-    new GetCommand({
-      TableName: table.tableName,
-      Key: listenerCoverageKey(reportType, customerId),
-      ConsistentRead: true,
-    }),
+  return getRecord<ListenerCoverageRecord>(
+    table,
+    listenerCoverageKey(reportType, customerId),
+    "listenerCoverage",
   );
-  return Item?.recordType === "listenerCoverage" ? (Item as ListenerCoverageRecord) : undefined;
 }
 
 /**

@@ -5,9 +5,9 @@
  * address is fixed (docs/operations.md). Suppressions do not expire: an address that
  * bounced stays skipped until a human says otherwise.
  */
-import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { suppressionKey } from "./keys.ts";
-import type { StateTable } from "./state-table.ts";
+import { getRecord, type StateTable } from "./state-table.ts";
 
 export const SUPPRESSION_REASONS = ["bounce", "complaint"] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
@@ -116,14 +116,7 @@ export async function getSuppression(
   table: StateTable,
   email: string,
 ): Promise<SuppressionRecord | undefined> {
-  const { Item } = await table.doc.send(
-    new GetCommand({
-      TableName: table.tableName,
-      Key: suppressionKey(normaliseEmailAddress(email)),
-      ConsistentRead: true,
-    }),
-  );
-  return Item?.recordType === "suppression" ? (Item as SuppressionRecord) : undefined;
+  return getRecord<SuppressionRecord>(table, suppressionKey(normaliseEmailAddress(email)), "suppression");
 }
 
 /** True when the delivery must skip this address. */
