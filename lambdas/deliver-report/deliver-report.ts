@@ -71,7 +71,8 @@ export interface DeliverReportDeps {
   state: StateTable;
   customers: CustomerDirectory;
   lasso: () => Promise<LassoReader>;
-  fetchPdf: (url: string) => Promise<FetchedPdf>;
+  /** Fetches a report's PDF, giving up (retryably) in time for the invocation's deadline. */
+  fetchPdf: (url: string, deadline: Date) => Promise<FetchedPdf>;
   sendMail: SendMail;
   clock: () => Date;
   metrics: Counter;
@@ -215,6 +216,7 @@ export async function deliverReport(
   logger.appendKeys({ reportIdentity: identity, reportType: facts.reportType });
 
   const claimToken = (deps.newClaimToken ?? randomUUID)();
+  const resendKey = message.source === "resend" ? message.seenAt : undefined;
   const claim = await claimReport(deps.state, {
     identity,
     lassoBatchId: message.batchId,
@@ -225,7 +227,7 @@ export async function deliverReport(
     ...(message.fileName === undefined ? {} : { fileName: message.fileName }),
     source: message.source,
     // An operator's re-send overrides an earlier outcome, once per resend message.
-    ...(message.source === "resend" ? { resendKey: `${message.seenAt}` } : {}),
+    ...(resendKey === undefined ? {} : { resendKey }),
     claimToken,
     now: deps.clock(),
     claimUntil: new Date(context.deadline.getTime() + CLAIM_SKEW_MS),
@@ -242,8 +244,14 @@ export async function deliverReport(
   }
 
   let sent: { messageId: string } | undefined;
-  const outcome = async (request: Omit<OutcomeRequest, "identity" | "claimToken" | "now">) => {
-    const result = await recordOutcome(deps.state, { ...request, identity, claimToken, now: deps.clock() });
+  const outcome = async (request: Omit<OutcomeRequest, "identity" | "claimToken" | "now" | "resendKey">) => {
+    const result = await recordOutcome(deps.state, {
+      ...request,
+      identity,
+      claimToken,
+      now: deps.clock(),
+      ...(resendKey === undefined ? {} : { resendKey }),
+    });
     if (result === "already-recorded") {
       logger.warn("another delivery recorded an outcome first", { outcome: request.status });
     }
@@ -334,7 +342,7 @@ export async function deliverReport(
 
     let pdf: FetchedPdf;
     try {
-      pdf = await deps.fetchPdf(pdfUrl);
+      pdf = await deps.fetchPdf(pdfUrl, context.deadline);
     } catch (error) {
       if (!(error instanceof PdfFetchError)) throw error;
       if (error.retryable) {
@@ -450,6 +458,12 @@ export async function deliverReport(
     if (error instanceof RetryLaterError) {
       metrics.count(DELIVERY_METRICS.retried, { reason: error.reason });
       logger.warn("delivery will be retried", { reason: error.reason, error: error.message, released });
+      // A claim we could not give back stays live until its deadline: a message brought
+      // back sooner (retry-after) would find it and be skipped. The visibility timeout,
+      // longer than any claim, is the safe retry then.
+      if (!released && error.retryAfterMs !== undefined) {
+        throw new RetryLaterError(error.reason, error.message, { cause: error });
+      }
     }
     throw error;
   }

@@ -17,7 +17,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { findCustomersByCvr, getCustomer, type Language } from "#shared/customers.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import { type Counter, powertoolsCounter } from "#shared/metrics.ts";
-import { type FetchedPdf, fetchPdfPatiently, redactLinks } from "#shared/pdf-fetch.ts";
+import { DEFAULT_PDF_RETRY, type FetchedPdf, fetchPdfPatiently, redactLinks } from "#shared/pdf-fetch.ts";
 import { parseReportReadyMessage } from "#shared/report-ready.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import type { DeliverReportSettings } from "./config.ts";
@@ -39,7 +39,7 @@ export interface DeliverReportWiring {
   state: StateTable;
   customers: CustomerDirectory;
   lasso: () => Promise<LassoReader>;
-  fetchPdf: (url: string) => Promise<FetchedPdf>;
+  fetchPdf: (url: string, deadline: Date) => Promise<FetchedPdf>;
   sendMail: SendMail;
   config: DeliverReportConfig;
   logger?: Logger;
@@ -134,14 +134,18 @@ export function buildDeliverReportWiring(
       settings.mail.defaultLanguage,
     ),
     lasso: lassoReader(settings.lasso.baseUrl, clients.lassoApiKey, settings.lasso.timeoutMs),
-    fetchPdf: (url) =>
-      fetchPdfPatiently(url, {
-        allowedHosts: settings.pdf.allowedHosts,
-        allowHttp: settings.pdf.allowHttp,
-        maxBytes: settings.pdf.maxBytes,
-        connectTimeoutMs: settings.pdf.connectTimeoutMs,
-        totalTimeoutMs: settings.pdf.totalTimeoutMs,
-      }),
+    fetchPdf: (url, deadline) =>
+      fetchPdfPatiently(
+        url,
+        {
+          allowedHosts: settings.pdf.allowedHosts,
+          allowHttp: settings.pdf.allowHttp,
+          maxBytes: settings.pdf.maxBytes,
+          connectTimeoutMs: settings.pdf.connectTimeoutMs,
+          totalTimeoutMs: settings.pdf.totalTimeoutMs,
+        },
+        { ...DEFAULT_PDF_RETRY, deadline },
+      ),
     sendMail: sesMailer(
       clients.ses,
       settings.mail.configurationSet === undefined

@@ -34,7 +34,8 @@ export function handOffEntryForItem(
   item: LassoItem,
   seenAt: Date,
 ): EntryResult {
-  const reportType = item.printType ?? record.reportType;
+  // The batch's type, as the delivery takes it: both paths must compute the same identity.
+  const reportType = record.reportType;
   let identity: string;
   try {
     identity = reportIdentity(

@@ -415,6 +415,13 @@ export interface PdfRetryPolicy {
   maxWaitMs: number;
   /** All waits together. */
   budgetMs: number;
+  /**
+   * The invocation's deadline: no attempt or wait runs into the last `reserveMs` before it
+   * (what follows the fetch, composing, sending and recording, needs that time).
+   */
+  deadline?: Date;
+  /** Default: a quarter of the time left, at most 15 s. */
+  reserveMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -432,11 +439,28 @@ export async function fetchPdfPatiently(
   policy: PdfRetryPolicy = DEFAULT_PDF_RETRY,
 ): Promise<FetchedPdf> {
   const sleep = policy.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const deadline = policy.deadline?.getTime();
+  // By default a quarter of the time left, at most 15 s, stays for what follows the fetch.
+  const reserveMs =
+    policy.reserveMs ?? (deadline === undefined ? 0 : Math.min(15_000, (deadline - Date.now()) / 4));
+  const timeLeft = (): number =>
+    deadline === undefined ? Number.POSITIVE_INFINITY : deadline - reserveMs - Date.now();
   let waitedMs = 0;
   return pRetry(
     async () => {
+      const left = timeLeft();
+      if (left < 200) {
+        throw new AbortError(
+          new PdfFetchError("timeout", "no time left in this invocation to fetch the pdf", {
+            retryable: true,
+          }),
+        );
+      }
       try {
-        return await fetchPdf(link, options);
+        return await fetchPdf(link, {
+          ...options,
+          totalTimeoutMs: Math.floor(Math.min(options.totalTimeoutMs ?? 60_000, left)),
+        });
       } catch (error) {
         if (error instanceof PdfFetchError && error.retryable) throw error;
         throw new AbortError(error instanceof Error ? error : new Error(String(error)));
@@ -452,7 +476,8 @@ export async function fetchPdfPatiently(
         const backoff = 250 * 2 ** (error.attemptNumber - 1) * (0.5 + Math.random());
         const retryAfter = error instanceof PdfFetchError ? error.retryAfterMs : undefined;
         const wait = retryAfter ?? backoff;
-        if (wait > policy.maxWaitMs || waitedMs + wait > policy.budgetMs) throw error;
+        if (wait > policy.maxWaitMs || waitedMs + wait > policy.budgetMs || wait + 200 > timeLeft())
+          throw error;
         waitedMs += wait;
         await sleep(wait);
       },

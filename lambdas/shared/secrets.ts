@@ -45,9 +45,13 @@ export function rotatingSecret(secretId: string, options: SecretOptions = {}): R
   const currentProvider = new SecretsProvider(clientOptions);
   const previousProvider = new SecretsProvider(clientOptions);
   const maxAge = options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+  // "No previous value" is cached too: otherwise every request with a wrong secret would
+  // cost a Secrets Manager call, which anyone who can reach the endpoint could drive.
+  let noPreviousUntil = 0;
   return {
     current: async () => asText(await currentProvider.get(secretId, { maxAge }), secretId),
     previous: async () => {
+      if (Date.now() < noPreviousUntil) return undefined;
       try {
         const value = await previousProvider.get(secretId, {
           maxAge,
@@ -57,6 +61,7 @@ export function rotatingSecret(secretId: string, options: SecretOptions = {}): R
       } catch (error) {
         // A secret never rotated has no AWSPREVIOUS stage: that is not an error.
         if (error instanceof Error && /ResourceNotFound|can't find/i.test(`${error.name} ${error.message}`)) {
+          noPreviousUntil = Date.now() + maxAge * 1000;
           return undefined;
         }
         throw error;

@@ -279,6 +279,40 @@ describe("deliver-report and the claim", () => {
     });
   });
 
+  test("a re-send whose first attempt is throttled is delivered when the message comes back", async () => {
+    const message = await finishedReport(75);
+    expect(await invoke(rig.deliver.handler, [message])).toEqual({ batchItemFailures: [] });
+    let throttle = true;
+    const throttled = await startDeliveryRig(pipeline.current, {
+      wiring: {
+        sendMail: async (mail) => {
+          if (throttle)
+            throw new MailSendError("TooManyRequestsException", "Maximum sending rate exceeded", true);
+          return rig.deliver.wiring.sendMail(mail);
+        },
+      },
+    });
+    try {
+      await rig.clearMails();
+      const resend: ReportReadyMessage = { ...message, source: "resend", seenAt: new Date().toISOString() };
+      expect(await invoke(throttled.deliver.handler, [resend])).toEqual({
+        batchItemFailures: [{ itemIdentifier: "m-0" }],
+      });
+      throttle = false;
+      // SQS brings the same resend message back: it must still claim, once.
+      expect(await invoke(throttled.deliver.handler, [resend])).toEqual({ batchItemFailures: [] });
+      expect(await invoke(throttled.deliver.handler, [resend])).toEqual({ batchItemFailures: [] });
+      expect((await rig.sentMails()).map((mail) => mail.destination.to)).toEqual([["kunde75@example.dk"]]);
+      expect(await rig.report(message.batchId, message.cvr)).toMatchObject({
+        deliveryStatus: "delivered",
+        source: "resend",
+        resendKey: resend.seenAt,
+      });
+    } finally {
+      await throttled.close();
+    }
+  });
+
   test("the deployed handler.ts builds itself from the environment and delivers", async () => {
     const p = pipeline.current;
     const message = await finishedReport(73);

@@ -225,6 +225,34 @@ describe("fetchPdfPatiently: a few seconds of patience inside the invocation", (
     expect(throttledLongCalls).toBe(1);
   });
 
+  test("never runs into the invocation's deadline: a stalled download gives up in time, retryably", async () => {
+    const started = Date.now();
+    const error = await fetchPdfPatiently(`${allowed.origin}/stall`, local({ totalTimeoutMs: 60_000 }), {
+      retries: 3,
+      maxWaitMs: 10_000,
+      budgetMs: 20_000,
+      deadline: new Date(Date.now() + 1500 + 500),
+      reserveMs: 500,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PdfFetchError);
+    expect((error as PdfFetchError).reason).toBe("timeout");
+    expect((error as PdfFetchError).retryable).toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  test("starts no download when the invocation has no time left for it", async () => {
+    const before = requests.length;
+    const error = await fetchPdfPatiently(`${allowed.origin}/report.pdf`, local(), {
+      retries: 3,
+      maxWaitMs: 10_000,
+      budgetMs: 20_000,
+      deadline: new Date(Date.now() + 5000),
+      reserveMs: 15_000,
+    }).catch((e: unknown) => e);
+    expect((error as PdfFetchError).reason).toBe("timeout");
+    expect(requests.length).toBe(before);
+  });
+
   test("does not retry a permanent refusal", async () => {
     const error = await fetchPdfPatiently(`${allowed.origin}/gone-counted`, local()).catch((e: unknown) => e);
     expect((error as PdfFetchError).status).toBe(410);

@@ -95,7 +95,6 @@ export async function claimReport(table: StateTable, request: ClaimRequest): Pro
       claimUntil: request.claimUntil.toISOString(),
       claimToken: request.claimToken,
       source: request.source,
-      resendKey: request.resendKey,
     },
     ["createdAt", "expiresAt"],
   );
@@ -192,6 +191,11 @@ export interface OutcomeRequest {
   source?: ReportReadySource;
   fileName?: string;
   pdfDelivery?: "attachment" | "link";
+  /**
+   * The operator resend this outcome settles. Written with the outcome, not the claim: a
+   * resend whose attempt failed and was released must be able to claim again.
+   */
+  resendKey?: string;
 }
 
 export type OutcomeResult = "recorded" | "recorded-after-takeover" | "already-recorded";
@@ -215,6 +219,7 @@ export async function recordOutcome(table: StateTable, request: OutcomeRequest):
     source: request.source,
     fileName: request.fileName,
     pdfDelivery: request.pdfDelivery,
+    resendKey: request.resendKey,
   });
   const write = (condition: string, extraValues: Record<string, unknown>) =>
     table.doc.send(

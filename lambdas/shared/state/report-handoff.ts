@@ -1,7 +1,7 @@
 /**
  * Hand-off of finished reports to the report-ready queue, once per report identity
- * (docs/polling.md). Used by the poller (many reports) and the webhook (one), so both paths
- * decide "already handed on" the same way:
+ * (docs/polling.md). Used by the poller. (The webhook enqueues what arrives without a
+ * lookup, to answer fast: the delivery's claim makes its copies harmless.)
  *
  * 1. read the report records' `handedOnAt` (consistent reads): reports already handed on
  *    are not sent again;
