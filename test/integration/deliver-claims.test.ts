@@ -191,8 +191,8 @@ describe("deliver-report and the claim", () => {
       lambdaContext({ functionName: "deliver-report", timeoutMs: 30_000 }),
     );
 
-  test("SES throttling: the item fails, the claim is given back, and the retry sends once", async () => {
-    const message = await finishedReport(70);
+  /** A delivery whose SES answers "too many requests" until `stopThrottling()`. */
+  async function throttledSesRig(): Promise<{ rig: DeliveryRig; stopThrottling: () => void }> {
     let throttle = true;
     const throttled = await startDeliveryRig(pipeline.current, {
       wiring: {
@@ -203,6 +203,17 @@ describe("deliver-report and the claim", () => {
         },
       },
     });
+    return {
+      rig: throttled,
+      stopThrottling: () => {
+        throttle = false;
+      },
+    };
+  }
+
+  test("SES throttling: the item fails, the claim is given back, and the retry sends once", async () => {
+    const message = await finishedReport(70);
+    const { rig: throttled, stopThrottling } = await throttledSesRig();
     try {
       await rig.clearMails();
       const first = await invoke(throttled.deliver.handler, [message]);
@@ -214,7 +225,7 @@ describe("deliver-report and the claim", () => {
         throttled.deliver.counter.total("DeliveryRetried", { reason: "ses-TooManyRequestsException" }),
       ).toBe(1);
 
-      throttle = false;
+      stopThrottling();
       expect(await invoke(throttled.deliver.handler, [message, message])).toEqual({ batchItemFailures: [] });
       expect(await rig.sentMails()).toHaveLength(1);
       expect(throttled.deliver.counter.total("ReportDelivered")).toBe(1);
@@ -282,23 +293,14 @@ describe("deliver-report and the claim", () => {
   test("a re-send whose first attempt is throttled is delivered when the message comes back", async () => {
     const message = await finishedReport(75);
     expect(await invoke(rig.deliver.handler, [message])).toEqual({ batchItemFailures: [] });
-    let throttle = true;
-    const throttled = await startDeliveryRig(pipeline.current, {
-      wiring: {
-        sendMail: async (mail) => {
-          if (throttle)
-            throw new MailSendError("TooManyRequestsException", "Maximum sending rate exceeded", true);
-          return rig.deliver.wiring.sendMail(mail);
-        },
-      },
-    });
+    const { rig: throttled, stopThrottling } = await throttledSesRig();
     try {
       await rig.clearMails();
       const resend: ReportReadyMessage = { ...message, source: "resend", seenAt: new Date().toISOString() };
       expect(await invoke(throttled.deliver.handler, [resend])).toEqual({
         batchItemFailures: [{ itemIdentifier: "m-0" }],
       });
-      throttle = false;
+      stopThrottling();
       // SQS brings the same resend message back: it must still claim, once.
       expect(await invoke(throttled.deliver.handler, [resend])).toEqual({ batchItemFailures: [] });
       expect(await invoke(throttled.deliver.handler, [resend])).toEqual({ batchItemFailures: [] });

@@ -19,7 +19,13 @@ import type { ItemStatus, ReportType } from "../lasso/enums.ts";
 import type { ReportReadySource } from "../report-ready.ts";
 import { reportKey } from "./keys.ts";
 import type { DeliveryStatus, ReportRecord } from "./records.ts";
-import { expiresAt, getRecord, isConditionalCheckFailed, type StateTable } from "./state-table.ts";
+import {
+  conditionalWrite,
+  expiresAt,
+  getRecord,
+  isConditionalCheckFailed,
+  type StateTable,
+} from "./state-table.ts";
 
 export interface ClaimRequest {
   identity: string;
@@ -150,8 +156,8 @@ export async function releaseClaim(
   now: Date,
   lastError: string,
 ): Promise<boolean> {
-  try {
-    await table.doc.send(
+  return conditionalWrite(() =>
+    table.doc.send(
       new UpdateCommand({
         TableName: table.tableName,
         Key: reportKey(identity),
@@ -171,12 +177,8 @@ export async function releaseClaim(
           ":claimed": "claimed",
         },
       }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+    ),
+  );
 }
 
 export interface OutcomeRequest {

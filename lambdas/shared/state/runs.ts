@@ -457,8 +457,8 @@ export async function supersedeRejectedChunk(
   chunkIndex: number,
   now: string,
 ): Promise<boolean> {
-  try {
-    await table.doc.send(
+  return conditionalWrite(() =>
+    table.doc.send(
       new UpdateCommand({
         TableName: table.tableName,
         Key: chunkKey({ pk: runPk, sk: "RUN" }, chunkIndex),
@@ -467,12 +467,8 @@ export async function supersedeRejectedChunk(
         ExpressionAttributeNames: { "#status": "status" },
         ExpressionAttributeValues: { ":superseded": "superseded", ":rejected": "rejected", ":now": now },
       }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -540,20 +536,16 @@ export async function claimListenerCoverage(
     values[":oldRunPk"] = takeOverFrom.runPk;
     values[":oldChunk"] = takeOverFrom.chunkIndex;
   }
-  try {
-    await table.doc.send(
+  return conditionalWrite(() =>
+    table.doc.send(
       new PutCommand({
         TableName: table.tableName,
         Item: record,
         ConditionExpression: condition,
         ExpressionAttributeValues: values,
       }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+    ),
+  );
 }
 
 /**
