@@ -18,7 +18,7 @@ import { canonicalScheduledTime, planSchedule, type SchedulePlan } from "#lambda
 import type { CustomerSource, RunLogger } from "#lambdas/submit-batches/ports.ts";
 import { type SubmitOutcome, submitScheduledRun } from "#lambdas/submit-batches/submit-run.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
-import { queryCustomersOfGroup } from "#shared/customers.ts";
+import { readCustomersOfGroup } from "#shared/customers.ts";
 import { runKey } from "#shared/state/keys.ts";
 import { getRun, type RunRecord } from "#shared/state/runs.ts";
 import { CliFailure, UsageError } from "./errors.ts";
@@ -39,7 +39,7 @@ export function resolveScheduledTime(given: string | undefined, now: Date): stri
 }
 
 const customerSource = (target: Target): CustomerSource => ({
-  readGroup: (group) => queryCustomersOfGroup(target.customersDoc, target.customersTable, group),
+  readGroup: (group) => readCustomersOfGroup(target.customersDoc, target.customersTable, group),
 });
 
 export function planRun(

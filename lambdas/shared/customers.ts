@@ -48,6 +48,14 @@ export type CustomerParseResult =
 export interface ParseCustomerOptions {
   /** Language of a customer without one (default "da"). */
   defaultLanguage?: Language;
+  /**
+   * Where the row comes from. `table` (default): an item as stored, judged as a run judges
+   * it: a `group` that is not in its normalised form (surrounding spaces, another attribute
+   * spelling) is a problem, because the `byGroup` index compares the stored value exactly.
+   * `file`: a row our tools are about to write (import, `npm start -- --customers`): such
+   * values are normalised instead, and the item written is {@link customerToItem}'s.
+   */
+  origin?: "table" | "file";
 }
 
 /** Largest `internalCustomerId` Lasso accepts (int32). */
@@ -55,6 +63,8 @@ export const MAX_CUSTOMER_ID = 2_147_483_647;
 const MAX_NAME_LENGTH = 200;
 const MAX_FORMAT_LENGTH = 200;
 const MAX_EMAILS = 50;
+/** RFC 5321 4.5.3.1.1: the local part of an address is at most 64 octets. */
+export const MAX_EMAIL_LOCAL_PART = 64;
 const FORMAT_VARIABLES = new Set(["name", "balanceday", "cvr", "type", "rundate"]);
 
 /** Attribute names as documented, and the spellings a hand edit may produce. */
@@ -165,6 +175,56 @@ function formatWarnings(format: string): string[] {
       ];
 }
 
+/** Why `address` cannot be a recipient ("" when it is simply not an address), or undefined. */
+function emailProblem(address: string): string | undefined {
+  if (!emailSchema.safeParse(address).success) return "";
+  const at = address.lastIndexOf("@");
+  if (at > MAX_EMAIL_LOCAL_PART) return `local part over ${MAX_EMAIL_LOCAL_PART} characters`;
+  return undefined;
+}
+
+/** The attribute names of `raw` that hold its group (any letter case), in stored order. */
+function groupKeys(raw: Record<string, unknown>): string[] {
+  return Object.keys(raw).filter(
+    (key) => key.toLowerCase() === "group" && raw[key] !== undefined && raw[key] !== null,
+  );
+}
+
+/**
+ * The group a stored item is meant for, normalised (trimmed), under any spelling of the
+ * attribute; undefined when it has none. A run takes part in this group's decision for every
+ * item whose meant group is its own, also when the stored form keeps the index from finding
+ * it ({@link readCustomersOfGroup}).
+ */
+export function meantGroup(raw: Record<string, unknown>): string | undefined {
+  for (const key of groupKeys(raw)) {
+    const text = scalarText(raw[key]);
+    if (text !== undefined && text !== "") return text;
+  }
+  return undefined;
+}
+
+/**
+ * Problems of a stored group value that the `byGroup` index compares exactly: a schedule of
+ * group "default" queries the index for "default" and would never see "default " or an
+ * attribute named "Group". The run finds such rows anyway and skips them with this reason.
+ */
+function storedGroupProblems(raw: Record<string, unknown>): string[] {
+  const value = raw.group;
+  if (value === undefined || value === null) {
+    const key = groupKeys(raw)[0] ?? "group";
+    return [
+      `group is stored as attribute "${clip(key)}": it must be named "group" (the byGroup index reads only that name)`,
+    ];
+  }
+  if (typeof value === "string" && value !== value.trim()) {
+    return [
+      `group ${JSON.stringify(clip(value))} has surrounding spaces (a run of group ${JSON.stringify(clip(value.trim()))} compares it exactly)`,
+    ];
+  }
+  return [];
+}
+
 /** Removes control characters and line breaks (names reach e-mail headers) and collapses spaces. */
 function cleanText(text: string): string {
   return text
@@ -223,13 +283,15 @@ export function parseCustomerItem(
     const seen = new Set<string>();
     for (const address of emailList) {
       const candidate = address.replace(/^mailto:/i, "");
-      if (!emailSchema.safeParse(candidate).success) invalid.push(address);
+      const problem = emailProblem(candidate);
+      if (problem !== undefined)
+        invalid.push(problem === "" ? `"${clip(address, 80)}"` : `"${clip(address, 80)}" (${problem})`);
       else if (!seen.has(candidate.toLowerCase())) {
         seen.add(candidate.toLowerCase());
         emails.push(candidate);
       }
     }
-    const shown = invalid.map((address) => `"${clip(address, 80)}"`).join(", ");
+    const shown = invalid.join(", ");
     if (emails.length === 0) {
       problems.push(
         invalid.length === 0 ? "emails is empty (no recipient)" : `no valid e-mail address (${shown})`,
@@ -261,6 +323,7 @@ export function parseCustomerItem(
   const groupText = fields.group === undefined ? undefined : scalarText(fields.group);
   if (fields.group === undefined) problems.push("group is missing");
   else if (groupText === undefined || groupText === "") problems.push("group must be a non-empty text");
+  else if ((options.origin ?? "table") === "table") problems.push(...storedGroupProblems(raw));
 
   const { enabled, problem: enabledProblem } = parseEnabled(fields.enabled);
   if (enabledProblem) problems.push(enabledProblem);
@@ -394,6 +457,40 @@ export async function* queryCustomersOfGroup(
     },
   );
   for await (const page of pages) yield page.Items ?? [];
+}
+
+/**
+ * The raw items a run of `group` judges, page by page: first the group's items through the
+ * `byGroup` index, then the items the index cannot find although they are meant for this
+ * group: a stored group with surrounding spaces ("default "), or the attribute spelled
+ * another way ("Group"). Those are found by one filtered scan of the table (DynamoDB has no
+ * index lookup for "equal after trimming"); the parser skips them with the reason, so a
+ * hand-edit mistake is a visible skipped row instead of a silent drop. The scan reads the
+ * whole table once per run (customer tables are small: 10 000 rows of 500 bytes are about
+ * 1 250 read units); see docs/customers.md, "Groups and the table's indexes".
+ *
+ * Of the scan, only the items whose {@link meantGroup} is `group` are yielded (a group
+ * "default-nord" contains "default" but is another group).
+ */
+export async function* readCustomersOfGroup(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  group: string,
+): AsyncGenerator<Record<string, unknown>[], void, void> {
+  yield* queryCustomersOfGroup(doc, tableName, group);
+  const strays = paginateScan(
+    { client: doc },
+    {
+      TableName: tableName,
+      FilterExpression: "attribute_not_exists(#group) OR (contains(#group, :group) AND #group <> :group)",
+      ExpressionAttributeNames: { "#group": "group" },
+      ExpressionAttributeValues: { ":group": group },
+    },
+  );
+  for await (const page of strays) {
+    const meant = (page.Items ?? []).filter((item) => meantGroup(item) === group);
+    if (meant.length > 0) yield meant;
+  }
 }
 
 /** Every raw item of the table, page by page (a full scan: for listings and exports). */

@@ -18,7 +18,7 @@ import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { z } from "zod";
 import { scheduleSchema } from "#lib/config/schema.ts";
-import { CUSTOMERS_TRANSLATE_CONFIG, queryCustomersOfGroup } from "#shared/customers.ts";
+import { CUSTOMERS_TRANSLATE_CONFIG, readCustomersOfGroup } from "#shared/customers.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import { LassoApiError } from "#shared/lasso/errors.ts";
 import type { CreateBatchRequest } from "#shared/lasso/schemas.ts";
@@ -139,7 +139,7 @@ export async function submitBatches(
 
   const ports: SubmitPorts = {
     state,
-    customers: { readGroup: (group) => queryCustomersOfGroup(customersDoc, config.customersTable, group) },
+    customers: { readGroup: (group) => readCustomersOfGroup(customersDoc, config.customersTable, group) },
     lasso,
     webhook: {
       url: config.webhookUrl,

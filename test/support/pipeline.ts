@@ -21,7 +21,7 @@ import type { LassoSimulator, LassoSimulatorOptions } from "#local/lasso-sim/typ
 import type { LocalAws } from "#local/local-aws.ts";
 import { DEFAULT_WEBHOOK_HEADER, startLocalStack } from "#local/local-stack.ts";
 import type { LocalResources } from "#local/provision.ts";
-import { CUSTOMERS_TRANSLATE_CONFIG, queryCustomersOfGroup } from "#shared/customers.ts";
+import { CUSTOMERS_TRANSLATE_CONFIG, readCustomersOfGroup } from "#shared/customers.ts";
 import { ENV } from "#shared/env-names.ts";
 import { LassoClient, type LassoClientOptions } from "#shared/lasso/client.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
@@ -180,7 +180,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       lassoClient,
       submitPorts: (overrides = {}) => ({
         state,
-        customers: { readGroup: (group) => queryCustomersOfGroup(customersDoc, customersTable, group) },
+        customers: { readGroup: (group) => readCustomersOfGroup(customersDoc, customersTable, group) },
         lasso: lassoClient(),
         webhook: {
           url: webhookUrl,

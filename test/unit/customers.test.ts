@@ -1,5 +1,10 @@
 import { describe, expect, test } from "vitest";
-import { CUSTOMERS_TRANSLATE_CONFIG, isExplicitlyDisabled, parseCustomerItem } from "#shared/customers.ts";
+import {
+  CUSTOMERS_TRANSLATE_CONFIG,
+  isExplicitlyDisabled,
+  meantGroup,
+  parseCustomerItem,
+} from "#shared/customers.ts";
 
 const valid = {
   customerId: 1234,
@@ -66,7 +71,7 @@ describe("parseCustomerItem: tolerant of hand edits", () => {
       Name: "X ApS",
       Emails: "x@example.dk",
       ReportTypes: "Finans",
-      Group: "g",
+      group: "g",
     });
     expect(result.ok && result.customer).toMatchObject({
       customerId: 7,
@@ -197,5 +202,47 @@ describe("CUSTOMERS_TRANSLATE_CONFIG", () => {
     expect(wrap("99999999999999999999")).toBe("99999999999999999999");
     expect(wrap("1234")).toBe(1234);
     expect(wrap("12.5")).toBe(12.5);
+  });
+});
+
+describe("the group, which the byGroup index compares exactly", () => {
+  test("a stored group with surrounding spaces is refused with the reason, not read as trimmed", () => {
+    expect(reasonOf({ ...valid, group: "default " })).toBe(
+      'group "default " has surrounding spaces (a run of group "default" compares it exactly)',
+    );
+    expect(reasonOf({ ...valid, group: "\tdefault" })).toMatch(/^group "\\tdefault" has surrounding spaces/);
+  });
+
+  test("a stored group under another attribute spelling is refused: the index reads only `group`", () => {
+    expect(reasonOf({ ...valid, group: undefined, Group: "default" })).toBe(
+      'group is stored as attribute "Group": it must be named "group" (the byGroup index reads only that name)',
+    );
+  });
+
+  test("a row from a file (origin file) is normalised instead: our tools write the trimmed group", () => {
+    const result = parseCustomerItem({ ...valid, group: "  default " }, { origin: "file" });
+    expect(result.ok && result.customer.group).toBe("default");
+  });
+
+  test("meantGroup: the trimmed group under any spelling, or undefined", () => {
+    expect(meantGroup({ group: " nord " })).toBe("nord");
+    expect(meantGroup({ Group: "nord" })).toBe("nord");
+    expect(meantGroup({ group: "" })).toBeUndefined();
+    expect(meantGroup({})).toBeUndefined();
+  });
+});
+
+describe("e-mail addresses", () => {
+  test("a local part over 64 characters (RFC 5321) is no recipient; 64 is fine", () => {
+    const long = `${"a".repeat(65)}@example.dk`;
+    const limit = `${"a".repeat(64)}@example.dk`;
+    expect(reasonOf({ ...valid, emails: long })).toBe(
+      `no valid e-mail address ("${long.slice(0, 80)}" (local part over 64 characters))`,
+    );
+    const mixed = parseCustomerItem({ ...valid, emails: [limit, long] });
+    expect(mixed.ok && mixed.customer.emails).toEqual([limit]);
+    expect(mixed.ok && mixed.warnings).toEqual([
+      `invalid e-mail address(es) ignored: "${long}" (local part over 64 characters)`,
+    ]);
   });
 });

@@ -38,6 +38,40 @@ describe("selectCustomers", () => {
     ]);
   });
 
+  test("a row meant for the group but stored unnormalised is skipped with its reason; other groups are ignored", async () => {
+    const source = pagesOf([
+      row(1),
+      row(2, { group: "g " }),
+      row(3, { group: undefined, Group: "g" }),
+      row(4, { group: "g-nord" }),
+      row(5, { group: "g ", enabled: false }),
+    ]);
+    const selection = await selectCustomers(source, { group: "g", reportType: "Revision" });
+    expect(selection.selected.map((c) => c.customerId)).toEqual([1]);
+    expect(selection).toMatchObject({ customersRead: 4, disabled: 1 });
+    expect(selection.skipped).toEqual([
+      {
+        customerId: 2,
+        cvr: "34580820",
+        reason: 'group "g " has surrounding spaces (a run of group "g" compares it exactly)',
+      },
+      {
+        customerId: 3,
+        cvr: "34580820",
+        reason:
+          'group is stored as attribute "Group": it must be named "group" (the byGroup index reads only that name)',
+      },
+    ]);
+  });
+
+  test("an unusable table key still names the skipped row", async () => {
+    const selection = await selectCustomers(pagesOf([row(0), row(1.5)]), {
+      group: "g",
+      reportType: "Revision",
+    });
+    expect(selection.skipped.map((r) => r.customerId)).toEqual([0, 1.5]);
+  });
+
   test("the default language applies to customers without one", async () => {
     const selection = await selectCustomers(
       pagesOf([row(1), row(2, { language: "da" })]),
