@@ -182,7 +182,7 @@ export class StatelessStack extends Stack {
       folder: "deliver-report",
       description: "Claims a finished report, routes it to its customer, fetches the PDF and mails it",
       timeout: DELIVER_TIMEOUT,
-      memorySize: 1024,
+      memorySize: config.delivery.memoryMb,
       environment: {
         ...stateEnv,
         [ENV.customersTable]: stateful.customersTable.tableName,

@@ -17,7 +17,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { z } from "zod";
-import { scheduleSchema } from "#lib/config/schema.ts";
+import { scheduleSchema } from "#lib/config/schedule-schema.ts";
 import { CUSTOMERS_TRANSLATE_CONFIG, readCustomersOfGroup } from "#shared/customers.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import { LassoApiError } from "#shared/lasso/errors.ts";

@@ -15,7 +15,9 @@ export const deployConfig: DeployConfigInput = {
     identity: "example.dk",
     defaultLanguage: "da",
   },
-  pdfHosts: ["*.lassox.com", "*.blob.core.windows.net"],
+  // Exact host names where you can (lasso-reports status --batch ID shows the hosts Lasso
+  // links to); never a wildcard over a shared storage or CDN platform (docs/deploy.md).
+  pdfHosts: ["*.lassox.com"],
   schedules: [
     {
       name: "monthly-revision",

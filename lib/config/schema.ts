@@ -4,74 +4,46 @@
  * secret are in Secrets Manager.
  */
 import { z } from "zod";
-import { LISTENABLE_REPORT_TYPES, REPORT_TYPES } from "#shared/lasso/enums.ts";
+import { maxPdfBytesFor, PDF_COPIES_IN_MEMORY, PDF_MEMORY_SHARE } from "#shared/pdf-budget.ts";
+import { judgePdfHostPattern } from "./pdf-hosts.ts";
+import { scheduleSchema } from "./schedule-schema.ts";
 
-const isTimeZone = (zone: string): boolean => {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-};
+export { type ScheduleConfig, scheduleSchema } from "./schedule-schema.ts";
 
 /** The retention periods CloudWatch Logs accepts (in days). */
 const LOG_RETENTION_DAYS: readonly number[] = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
-/** EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`. */
-const CRON = /^cron\(\s*(\S+\s+){5}\S+\s*\)$/;
+const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
 
-const hostPattern = z
-  .string()
-  .regex(
-    /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/,
-    "must be a host name such as files.lassox.com or *.lassox.com (lower case, optional :port)",
-  );
+/** One `pdfHosts` entry; a wildcard over a shared platform is judged with the whole config. */
+const hostPattern = z.string().superRefine((pattern, ctx) => {
+  if (pattern === "*" || /^\*:\d+$/.test(pattern)) {
+    ctx.addIssue({
+      code: "custom",
+      message: "a bare * would allow every host on the internet: list Lasso's PDF host names",
+    });
+    return;
+  }
+  if (!HOST_PATTERN.test(pattern)) {
+    ctx.addIssue({
+      code: "custom",
+      message: "must be a host name such as files.lassox.com or *.lassox.com (lower case, optional :port)",
+    });
+    return;
+  }
+  const verdict = judgePdfHostPattern(pattern);
+  if (verdict.kind === "public-suffix") {
+    ctx.addIssue({
+      code: "custom",
+      message: `${pattern} covers the public suffix ${verdict.suffix} (every domain under it): list exact host names`,
+    });
+  }
+});
 
-export const scheduleSchema = z
-  .object({
-    /** Unique, used in resource names and in the run's idempotency key. */
-    name: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, "letters, digits and '-', at most 40"),
-    cron: z
-      .string()
-      .regex(CRON, "must be an EventBridge Scheduler cron expression: cron(m h dom mon dow year)"),
-    timeZone: z.string().refine(isTimeZone, "must be an IANA time zone such as Europe/Copenhagen"),
-    reportType: z.enum(REPORT_TYPES),
-    /** Which customers it covers: their `group` attribute. */
-    group: z.string().min(1).max(100),
-    /** Lasso batch name; `{schedule}`, `{date}`, `{part}` and `{parts}` are filled in. */
-    batchNameTemplate: z.string().min(1).max(150).default("{schedule} {date} ({part}/{parts})"),
-    /** Lasso's file-name format; a customer's own `format` overrides it. */
-    format: z.string().min(1).max(200).default("{cvr}-{name}-{type}-{rundate}"),
-    errorAppend: z.string().max(50).optional(),
-    /** Delay between firing and Lasso running the batch (`scheduledTime`). */
-    delayMinutes: z
-      .number()
-      .int()
-      .min(0)
-      .max(7 * 24 * 60)
-      .optional(),
-    /** Listener batches keep every selected customer covered; only listenable types. */
-    listener: z.object({ triggerNow: z.boolean().default(true) }).optional(),
-    enabled: z.boolean().default(true),
-    /**
-     * EventBridge Scheduler may fire up to this many minutes after the cron time (spreads
-     * load; safe because the run is keyed on the scheduled time, not the firing time).
-     * 0 fires on the minute.
-     */
-    flexibleWindowMinutes: z.number().int().min(0).max(240).default(15),
-  })
-  .superRefine((schedule, ctx) => {
-    if (schedule.listener && !LISTENABLE_REPORT_TYPES.has(schedule.reportType)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["listener"],
-        message: `report type ${schedule.reportType} cannot run as a listener batch (only ${[...LISTENABLE_REPORT_TYPES].join(", ")})`,
-      });
-    }
-  });
+/** The memory of the deliver-report function unless the config says otherwise. */
+export const DEFAULT_DELIVER_REPORT_MEMORY_MB = 1024;
 
 export const deployConfigSchema = z
   .object({
@@ -106,8 +78,18 @@ export const deployConfigSchema = z
           .default("x-lasso-reports-secret"),
       })
       .prefault({}),
-    /** Hosts PDFs may be fetched from (https only); `*.example.com` covers subdomains. */
+    /**
+     * Hosts PDFs may be fetched from (https only): exact host names, as `lasso-reports status
+     * --batch ID` shows them. `*.example.com` covers subdomains, but not over a shared
+     * storage or CDN platform (`*.blob.core.windows.net`, `*.s3.amazonaws.com`, ...), where
+     * anyone can rent a name, unless {@link allowMultiTenantPdfHostWildcards}.
+     */
     pdfHosts: z.array(hostPattern).min(1),
+    /**
+     * Accept a `pdfHosts` wildcard over a shared platform deliberately (default false): any
+     * tenant of that platform could then serve a PDF that gets mailed to a customer.
+     */
+    allowMultiTenantPdfHostWildcards: z.boolean().default(false),
     schedules: z.array(scheduleSchema),
     poll: z
       .object({
@@ -124,15 +106,22 @@ export const deployConfigSchema = z
       .prefault({}),
     delivery: z
       .object({
+        /** Messages per invocation; the function delivers them in parallel. */
         batchSize: z.number().int().min(1).max(10).default(5),
         maxConcurrency: z.number().int().min(2).max(1000).default(5),
         maxReceiveCount: z.number().int().min(1).max(20).default(5),
+        /** deliver-report's memory: the PDFs of a whole batch must fit it (see maxPdfBytes). */
+        memoryMb: z.number().int().min(256).max(10_240).default(DEFAULT_DELIVER_REPORT_MEMORY_MB),
+        /**
+         * The largest PDF fetched. batchSize × maxPdfBytes × 3 (the PDF, its base64 copy and
+         * the raw message) must stay within 60% of memoryMb (lambdas/shared/pdf-budget.ts).
+         */
         maxPdfBytes: z
           .number()
           .int()
           .min(1024)
           .max(200 * 1024 * 1024)
-          .default(50 * 1024 * 1024),
+          .default(40 * 1024 * 1024),
       })
       .prefault({}),
     /** Who is told when an alarm fires (an SNS e-mail subscription; confirm its first mail). */
@@ -166,6 +155,26 @@ export const deployConfigSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    if (!config.allowMultiTenantPdfHostWildcards) {
+      config.pdfHosts.forEach((pattern, index) => {
+        const verdict = judgePdfHostPattern(pattern);
+        if (verdict.kind !== "multi-tenant") return;
+        ctx.addIssue({
+          code: "custom",
+          path: ["pdfHosts", index],
+          message: `${pattern} covers every tenant of the shared platform ${verdict.suffix}, not only Lasso's: list Lasso's exact PDF host (lasso-reports status --batch ID shows it), or set allowMultiTenantPdfHostWildcards: true to accept this deliberately`,
+        });
+      });
+    }
+    const { batchSize, memoryMb, maxPdfBytes } = config.delivery;
+    const fitting = maxPdfBytesFor(memoryMb, batchSize);
+    if (maxPdfBytes > fitting) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["delivery", "maxPdfBytes"],
+        message: `${maxPdfBytes} bytes does not fit deliver-report's memory: ${batchSize} parallel deliveries (delivery.batchSize) × ${PDF_COPIES_IN_MEMORY} copies of a PDF must stay within ${PDF_MEMORY_SHARE * 100}% of ${memoryMb} MB (delivery.memoryMb), so at most ${fitting} bytes; lower maxPdfBytes or batchSize, or raise memoryMb`,
+      });
+    }
     const seen = new Set<string>();
     config.schedules.forEach((schedule, index) => {
       if (seen.has(schedule.name)) {
@@ -199,7 +208,6 @@ export const deployConfigSchema = z
 
 export type DeployConfigInput = z.input<typeof deployConfigSchema>;
 export type DeployConfig = z.output<typeof deployConfigSchema>;
-export type ScheduleConfig = z.output<typeof scheduleSchema>;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";

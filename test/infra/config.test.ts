@@ -31,6 +31,106 @@ describe("the example deploy config", () => {
   });
 });
 
+describe("pdfHosts: exact names, not a platform's tenants", () => {
+  const hosts = (pdfHosts: string[], allow?: boolean): DeployConfigInput =>
+    withChanges((c) => {
+      c.pdfHosts = pdfHosts;
+      if (allow !== undefined) c.allowMultiTenantPdfHostWildcards = allow;
+    });
+
+  it("the example allows no wildcard over a shared storage or CDN platform", () => {
+    expect(parseDeployConfig(deployConfig).pdfHosts).not.toContain("*.blob.core.windows.net");
+    expect(parseDeployConfig(deployConfig).allowMultiTenantPdfHostWildcards).toBe(false);
+  });
+
+  it.each([
+    ["*.blob.core.windows.net", "blob.core.windows.net"],
+    ["*.core.windows.net", "core.windows.net"],
+    ["*.windows.net", "core.windows.net"],
+    ["*.web.core.windows.net", "web.core.windows.net"],
+    ["*.s3.amazonaws.com", "s3.amazonaws.com"],
+    ["*.s3.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com"],
+    ["*.amazonaws.com", "amazonaws.com"],
+    ["*.execute-api.amazonaws.com", "amazonaws.com"],
+    ["*.cloudfront.net", "cloudfront.net"],
+    ["*.storage.googleapis.com", "storage.googleapis.com"],
+    ["*.googleapis.com", "googleapis.com"],
+    ["*.azureedge.net", "azureedge.net"],
+    ["*.r2.cloudflarestorage.com", "r2.cloudflarestorage.com"],
+    ["*.digitaloceanspaces.com", "digitaloceanspaces.com"],
+    ["*.fra1.digitaloceanspaces.com", "fra1.digitaloceanspaces.com"],
+    ["*.herokuapp.com", "herokuapp.com"],
+    ["*.azurewebsites.net", "azurewebsites.net"],
+    ["*.appspot.com", "appspot.com"],
+    ["*.netlify.app", "netlify.app"],
+    ["*.vercel.app", "vercel.app"],
+    ["*.github.io:443", "github.io"],
+  ])("%s fails synth, naming the field and the platform", (pattern, platform) => {
+    const attempt = () => buildApp(hosts(["files.lassox.com", pattern]));
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/config\.pdfHosts\[1\]: .*shared platform/);
+    expect(attempt).toThrow(platform);
+    expect(attempt).toThrow("allowMultiTenantPdfHostWildcards");
+  });
+
+  it("allowMultiTenantPdfHostWildcards: true accepts such a wildcard deliberately", () => {
+    const config = parseDeployConfig(hosts(["*.blob.core.windows.net", "*.cloudfront.net"], true));
+    expect(config.pdfHosts).toEqual(["*.blob.core.windows.net", "*.cloudfront.net"]);
+    expect(() => buildApp(hosts(["*.blob.core.windows.net"], false))).toThrow("config.pdfHosts[0]:");
+  });
+
+  it.each([
+    ["*", "every host"],
+    ["*:443", "every host"],
+    ["*.com", "public suffix com"],
+    ["*.dk", "public suffix dk"],
+    ["*.co.uk", "public suffix co.uk"],
+  ])("%s is refused even when multi-tenant wildcards are allowed", (pattern, why) => {
+    const attempt = () => buildApp(hosts([pattern], true));
+    expect(attempt).toThrow("config.pdfHosts[0]:");
+    expect(attempt).toThrow(why);
+  });
+
+  it.each([
+    "files.lassox.com",
+    "*.lassox.com",
+    "lassoxreports.blob.core.windows.net",
+    "*.lassoxreports.blob.core.windows.net",
+    "reports.s3.eu-west-1.amazonaws.com",
+    "d1234abcd.cloudfront.net",
+    "127.0.0.1:4010",
+  ])("%s (one organisation's own host or domain) is accepted", (pattern) => {
+    expect(parseDeployConfig(hosts([pattern])).pdfHosts).toEqual([pattern]);
+  });
+});
+
+describe("maxPdfBytes fits deliver-report's memory", () => {
+  const delivery = (value: NonNullable<DeployConfigInput["delivery"]>): DeployConfigInput =>
+    withChanges((c) => {
+      c.delivery = value;
+    });
+
+  it("the defaults fit: 5 parallel deliveries × 3 copies × 40 MiB within 60% of 1024 MB", () => {
+    const config = parseDeployConfig(deployConfig);
+    expect(config.delivery).toMatchObject({ batchSize: 5, memoryMb: 1024, maxPdfBytes: 40 * 1024 * 1024 });
+  });
+
+  it("a PDF cap the memory cannot hold for a whole batch fails synth with the numbers", () => {
+    const attempt = () => buildApp(delivery({ batchSize: 10, maxPdfBytes: 40 * 1024 * 1024 }));
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/config\.delivery\.maxPdfBytes: 41943040 bytes does not fit/);
+    expect(attempt).toThrow("at most 21474836 bytes");
+  });
+
+  it("more memory or a smaller batch makes the same cap fit", () => {
+    expect(() => parseDeployConfig(delivery({ batchSize: 10, memoryMb: 2048 }))).not.toThrow();
+    expect(() => parseDeployConfig(delivery({ batchSize: 2, maxPdfBytes: 100 * 1024 * 1024 }))).not.toThrow();
+    expect(() => parseDeployConfig(delivery({ batchSize: 3, maxPdfBytes: 100 * 1024 * 1024 }))).toThrow(
+      "config.delivery.maxPdfBytes:",
+    );
+  });
+});
+
 describe("a bad deploy config fails with the field's name", () => {
   it.each<[string, (config: Mutable) => void]>([
     [
