@@ -107,9 +107,8 @@ for (const [network, prefix] of [
   FORBIDDEN.addSubnet(network, prefix, "ipv4");
 }
 for (const [network, prefix] of [
-  ["::", 128],
-  ["::1", 128],
-  ["64:ff9b::", 96],
+  // ::/96, ::ffff:0:0/96, ::ffff:0:0:0/96 and 64:ff9b::/96 embed an IPv4 address and are
+  // judged by it (isForbiddenAddress).
   ["64:ff9b:1::", 48],
   ["100::", 64],
   ["2001::", 23],
@@ -123,21 +122,61 @@ for (const [network, prefix] of [
   FORBIDDEN.addSubnet(network, prefix, "ipv6");
 }
 
+/**
+ * The eight 16-bit groups of an IPv6 address, read from the canonical form the WHATWG URL
+ * parser gives it (lower-case hex, embedded dotted IPv4 turned into hex, one `::` at most);
+ * undefined for what URL does not take as an address (a zone id such as `fe80::1%eth0`).
+ */
+function ipv6Groups(address: string): number[] | undefined {
+  let host: string;
+  try {
+    host = new URL(`http://[${address}]/`).hostname;
+  } catch {
+    return undefined;
+  }
+  const parts = (text: string): number[] =>
+    text === "" ? [] : text.split(":").map((group) => Number.parseInt(group, 16));
+  const [head = "", tail, ...rest] = host.slice(1, -1).split("::");
+  if (rest.length > 0) return undefined;
+  const left = parts(head);
+  const right = tail === undefined ? [] : parts(tail);
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array.from({ length: 8 - left.length - right.length }, () => 0), ...right];
+  const valid = groups.length === 8 && groups.every((group) => group >= 0 && group <= 0xffff);
+  return valid ? groups : undefined;
+}
+
+/**
+ * IPv6 prefixes (their first six groups) whose last 32 bits are an IPv4 address that the
+ * host's stack or a translator may reach: judged by that IPv4 address.
+ */
+const IPV4_EMBEDDING_PREFIXES: readonly (readonly number[])[] = [
+  // ::a.b.c.d, IPv4-compatible (deprecated; `::` and `::1` land in 0.0.0.0/8 here)
+  [0, 0, 0, 0, 0, 0],
+  // ::ffff:a.b.c.d, IPv4-mapped
+  [0, 0, 0, 0, 0, 0xffff],
+  // ::ffff:0:a.b.c.d, IPv4-translated (RFC 2765)
+  [0, 0, 0, 0, 0xffff, 0],
+  // 64:ff9b::a.b.c.d, NAT64's well-known prefix (RFC 6052): a DNS64 answer for a public host
+  [0x64, 0xff9b, 0, 0, 0, 0],
+];
+
 /** Whether an address is loopback, private, link-local or otherwise not a public host. */
 export function isForbiddenAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 4) return FORBIDDEN.check(address, "ipv4");
   if (family !== 6) return true;
-  // IPv4-mapped and -compatible IPv6 (::ffff:10.0.0.1) are judged by their IPv4 address.
-  const mapped = /^(?:0*:)*(?:ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (mapped !== undefined) return FORBIDDEN.check(mapped, "ipv4");
-  const hexMapped = /^(?:0*:)*ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
-  if (hexMapped?.[1] !== undefined && hexMapped[2] !== undefined) {
-    const high = Number.parseInt(hexMapped[1], 16);
-    const low = Number.parseInt(hexMapped[2], 16);
+  const groups = ipv6Groups(address);
+  if (groups === undefined) return true;
+  const embeds = IPV4_EMBEDDING_PREFIXES.some((prefix) => prefix.every((group, i) => groups[i] === group));
+  if (embeds) {
+    const high = groups[6] ?? 0;
+    const low = groups[7] ?? 0;
     return FORBIDDEN.check(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`, "ipv4");
   }
-  return FORBIDDEN.check(address, "ipv6");
+  return FORBIDDEN.check(groups.map((group) => group.toString(16)).join(":"), "ipv6");
 }
 
 const defaultPort = (protocol: string): string => (protocol === "https:" ? "443" : "80");

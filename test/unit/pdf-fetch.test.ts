@@ -81,17 +81,39 @@ describe("isForbiddenAddress", () => {
     "::ffff:127.0.0.1",
     "::ffff:7f00:1",
     "::ffff:a9fe:a9fe",
+    "0:0:0:0:0:ffff:7f00:1",
+    // IPv4-compatible (deprecated): the embedded IPv4 address decides.
+    "::7f00:1",
+    "::127.0.0.1",
+    "::a00:1",
+    "0:0:0:0:0:0:a9fe:a9fe",
+    // IPv4-translated (::ffff:0:0:0/96).
+    "::ffff:0:7f00:1",
+    "::ffff:0:127.0.0.1",
+    "::FFFF:0:A00:1",
+    // NAT64 (64:ff9b::/96) to a forbidden IPv4 address; the local-use NAT64 prefix.
+    "64:ff9b::7f00:1",
+    "64:ff9b::10.0.0.1",
+    "64:ff9b::a9fe:a9fe",
+    "64:ff9b:1::808:808",
+    "fe80::1%eth0",
     "not an address",
   ])("%s is not fetched from in production", (address) => {
     expect(isForbiddenAddress(address)).toBe(true);
   });
 
-  test.each(["8.8.8.8", "172.32.0.1", "52.28.1.1", "2a00:1450:4001::1", "::ffff:8.8.8.8"])(
-    "%s is a public address",
-    (address) => {
-      expect(isForbiddenAddress(address)).toBe(false);
-    },
-  );
+  test.each([
+    "8.8.8.8",
+    "172.32.0.1",
+    "52.28.1.1",
+    "2a00:1450:4001::1",
+    "2a00:1450:4001:0:0:0:0:1",
+    "::ffff:8.8.8.8",
+    "::ffff:0:808:808",
+    "64:ff9b::8.8.8.8",
+  ])("%s is a public address", (address) => {
+    expect(isForbiddenAddress(address)).toBe(false);
+  });
 });
 
 describe("fetchPdf refusals before connecting", () => {
