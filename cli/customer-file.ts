@@ -128,8 +128,11 @@ export async function readCustomerFile(path: string): Promise<CustomerRow[]> {
 export type CheckedRow = CustomerRow & { result: CustomerParseResult };
 
 /**
- * Validates every row with the same rules a run applies, plus one id per file. `options`
- * as for parseCustomerItem (the deployment's default language for rows without one).
+ * Validates every row with the same rules a run applies (`origin: "file"`: the group and
+ * report types are normalised, as they are written), plus one id per file: the first row of
+ * an id keeps it, every later row with that id is refused, also when the first one is
+ * itself invalid (which of two rows is meant cannot be guessed, and a guess could mail one
+ * company's report to the other's addresses). `options` as for parseCustomerItem.
  */
 export function checkCustomerRows(
   rows: readonly CustomerRow[],
@@ -137,21 +140,23 @@ export function checkCustomerRows(
 ): CheckedRow[] {
   const firstLineOfId = new Map<number, number>();
   return rows.map((row) => {
-    const result = parseCustomerItem(row.raw, options);
-    if (!result.ok) return { ...row, result };
-    const earlier = firstLineOfId.get(result.customer.customerId);
-    if (earlier !== undefined) {
-      return {
-        ...row,
-        result: {
-          ok: false,
-          customerId: result.customer.customerId,
-          reason: `duplicate customerId ${result.customer.customerId} (also on line ${earlier})`,
-        },
-      };
+    const result = parseCustomerItem(row.raw, { ...options, origin: "file" });
+    const customerId = result.ok ? result.customer.customerId : result.customerId;
+    if (customerId === undefined) return { ...row, result };
+    const earlier = firstLineOfId.get(customerId);
+    if (earlier === undefined) {
+      firstLineOfId.set(customerId, row.line);
+      return { ...row, result };
     }
-    firstLineOfId.set(result.customer.customerId, row.line);
-    return { ...row, result };
+    const duplicate = `duplicate customerId ${customerId} (also on line ${earlier}; the first row of an id is the one used)`;
+    const failure: CustomerParseResult = {
+      ok: false,
+      customerId,
+      reason: result.ok ? duplicate : `${duplicate}; ${result.reason}`,
+    };
+    const cvr = result.ok ? result.customer.cvr : result.cvr;
+    if (cvr !== undefined) failure.cvr = cvr;
+    return { ...row, result: failure };
   });
 }
 

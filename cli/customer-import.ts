@@ -1,6 +1,9 @@
 /**
  * `customers import`: every row checked first (the rules a run applies, one id per file);
- * nothing written while any row is bad, unless the operator says `--skip-invalid`. Each
+ * nothing written while any row is bad, unless the operator says `--skip-invalid`, and
+ * nothing while a row would give a stored customerId another CVR (another company), unless
+ * `--allow-cvr-change`. With `--prune`, stored customers the file does not name are deleted
+ * (after a confirmation; the dry run lists them). Each
  * valid row is compared with the stored item: new ones are created, changed ones updated,
  * equal ones left alone, so importing the same file twice writes nothing the second time.
  *
@@ -9,9 +12,16 @@
  * (notes someone keeps there) are kept.
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { scanCustomers } from "#shared/customers.ts";
+import { checkCvr, normaliseCvr } from "#shared/cvr.ts";
 import type { CheckedRow } from "./customer-file.ts";
 import { customerToItem } from "./customer-file.ts";
-import { getCustomerItems, putCustomerItems, updateCustomerItem } from "./customer-store.ts";
+import {
+  deleteCustomerItems,
+  getCustomerItems,
+  putCustomerItems,
+  updateCustomerItem,
+} from "./customer-store.ts";
 import type { ProgressFactory } from "./progress.ts";
 
 /** The attribute spellings the table's reader understands (lambdas/shared/customers.ts), folded. */
@@ -71,6 +81,22 @@ export interface InvalidRow {
   reason: string;
 }
 
+/** A row that gives a stored customerId another CVR: another company. */
+export interface CvrChange {
+  line: number;
+  customerId: number;
+  /** The stored CVR, as stored. */
+  from: string;
+  to: string;
+}
+
+/** A stored customer that --prune deletes (not in the file). */
+export interface PrunedCustomer {
+  customerId: number;
+  cvr?: string;
+  name?: string;
+}
+
 export interface ImportReport {
   file: string;
   rows: number;
@@ -81,20 +107,48 @@ export interface ImportReport {
   created: number[];
   updated: { customerId: number; changed: string[] }[];
   unchanged: number[];
+  /** Rows that change the CVR of a stored customer (refused unless --allow-cvr-change). */
+  cvrChanges: CvrChange[];
+  /** With --prune: stored customers not in the file, deleted (or, dry run / refused, to be). */
+  pruned: PrunedCustomer[];
   dryRun: boolean;
   /** True when the table was written (not a dry run, not refused). */
   written: boolean;
-  /** Why nothing was written, when rows were bad and --skip-invalid was not given. */
+  /** Why nothing was written: bad rows, a CVR change, an unconfirmed prune. */
   refused?: string;
 }
 
 export interface ImportOptions {
   dryRun: boolean;
   skipInvalid: boolean;
+  /** Let a row give a stored customerId another CVR. */
+  allowCvrChange?: boolean;
+  /** Also delete stored customers that are not in the file. */
+  prune?: boolean;
+  /** Asked before --prune deletes anything (not in a dry run); false writes nothing. */
+  confirmPrune?: (customers: readonly PrunedCustomer[]) => Promise<boolean>;
   progress: ProgressFactory;
 }
 
 const UPDATE_CONCURRENCY = 8;
+
+const storedText = (value: unknown): string | undefined =>
+  typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined;
+
+/**
+ * The CVR change a row makes to a stored customer, if any. Only a stored CVR that names a
+ * company (it passes the check) counts: replacing a stored typo is a repair, not another company.
+ */
+function cvrChangeOf(
+  line: number,
+  item: Record<string, unknown>,
+  stored: Record<string, unknown> | undefined,
+): CvrChange | undefined {
+  const from = stored === undefined ? undefined : storedText(stored.cvr);
+  const to = String(item.cvr);
+  if (from === undefined || !checkCvr(from).ok || normaliseCvr(from) === to) return undefined;
+  return { line, customerId: Number(item.customerId), from, to };
+}
 
 export async function importCustomers(
   customers: { doc: DynamoDBDocumentClient; tableName: string },
@@ -111,12 +165,19 @@ export async function importCustomers(
     created: [],
     updated: [],
     unchanged: [],
+    cvrChanges: [],
+    pruned: [],
     dryRun: options.dryRun,
     written: false,
   };
   const valid: { line: number; item: Record<string, unknown>; customerId: number }[] = [];
+  /** Every id the file names, in valid rows or not: --prune never deletes those. */
+  const idsInFile = new Set<number>();
+  const linesWithoutId: number[] = [];
   for (const row of checked) {
     if (!row.result.ok) {
+      if (row.result.customerId === undefined) linesWithoutId.push(row.line);
+      else idsInFile.add(row.result.customerId);
       report.invalid.push({
         line: row.line,
         ...(row.result.customerId === undefined ? {} : { customerId: row.result.customerId }),
@@ -125,6 +186,7 @@ export async function importCustomers(
       continue;
     }
     const { customer, warnings } = row.result;
+    idsInFile.add(customer.customerId);
     for (const warning of warnings)
       report.warnings.push({ line: row.line, customerId: customer.customerId, warning });
     valid.push({ line: row.line, item: customerToItem(customer), customerId: customer.customerId });
@@ -132,6 +194,10 @@ export async function importCustomers(
   report.valid = valid.length;
   if (report.invalid.length > 0 && !options.skipInvalid) {
     report.refused = `${report.invalid.length} of ${report.rows} rows are invalid: nothing written (fix them, or give --skip-invalid to write the ${valid.length} valid rows)`;
+    return report;
+  }
+  if (options.prune === true && linesWithoutId.length > 0) {
+    report.refused = `--prune cannot tell which stored customer line(s) ${linesWithoutId.join(", ")} mean (no usable customerId): nothing written or deleted (fix those rows first)`;
     return report;
   }
 
@@ -151,7 +217,10 @@ export async function importCustomers(
   const creates: Record<string, unknown>[] = [];
   const updates: { item: Record<string, unknown>; remove: string[] }[] = [];
   for (const row of valid) {
-    const change = compareCustomerItem(row.item, stored.get(row.customerId));
+    const before = stored.get(row.customerId);
+    const cvrChange = cvrChangeOf(row.line, row.item, before);
+    if (cvrChange !== undefined) report.cvrChanges.push(cvrChange);
+    const change = compareCustomerItem(row.item, before);
     if (change.kind === "create") {
       report.created.push(row.customerId);
       creates.push(change.item);
@@ -160,7 +229,37 @@ export async function importCustomers(
       updates.push({ item: change.item, remove: change.remove });
     } else report.unchanged.push(row.customerId);
   }
-  if (options.dryRun || creates.length + updates.length === 0) return report;
+  if (options.prune === true) {
+    for await (const page of scanCustomers(customers.doc, customers.tableName)) {
+      for (const item of page) {
+        const customerId = item.customerId;
+        if (typeof customerId !== "number" || idsInFile.has(customerId)) continue;
+        const pruned: PrunedCustomer = { customerId };
+        const cvr = storedText(item.cvr);
+        if (cvr !== undefined) pruned.cvr = cvr;
+        if (typeof item.name === "string") pruned.name = item.name;
+        report.pruned.push(pruned);
+      }
+    }
+    report.pruned.sort((a, b) => a.customerId - b.customerId);
+  }
+  if (report.cvrChanges.length > 0 && options.allowCvrChange !== true) {
+    const list = report.cvrChanges
+      .map(
+        (change) => `customer ${change.customerId} (line ${change.line}) from ${change.from} to ${change.to}`,
+      )
+      .join(", ");
+    report.refused = `the file changes the cvr of ${report.cvrChanges.length} stored customer(s): ${list}. A different cvr is a different company: its reports and delivery history would be mixed up with the old one's. Nothing written; give the new company a new customerId, or --allow-cvr-change if the id really is to stand for the new company`;
+    return report;
+  }
+  if (options.dryRun || creates.length + updates.length + report.pruned.length === 0) return report;
+  if (report.pruned.length > 0) {
+    const confirmed = (await options.confirmPrune?.(report.pruned)) ?? false;
+    if (!confirmed) {
+      report.refused = `deleting ${report.pruned.length} customer(s) not in the file was not confirmed (give --yes in scripts): nothing written or deleted`;
+      return report;
+    }
+  }
 
   const writing = options.progress("writing rows", creates.length + updates.length);
   let created = 0;
@@ -179,6 +278,20 @@ export async function importCustomers(
   };
   await Promise.all(Array.from({ length: Math.min(UPDATE_CONCURRENCY, updates.length) }, worker));
   writing.done();
+  if (report.pruned.length > 0) {
+    const deleting = options.progress("deleting customers not in the file", report.pruned.length);
+    let deleted = 0;
+    await deleteCustomerItems(
+      customers.doc,
+      customers.tableName,
+      report.pruned.map((row) => row.customerId),
+      (count) => {
+        deleting.tick(count - deleted);
+        deleted = count;
+      },
+    );
+    deleting.done();
+  }
   report.written = true;
   return report;
 }

@@ -114,3 +114,30 @@ export async function updateCustomerItem(
     }),
   );
 }
+
+/**
+ * Deletes these customers (25 per BatchWriteItem, unprocessed requests retried). Deleting
+ * an id that has no item is no error (DynamoDB's delete is idempotent).
+ */
+export async function deleteCustomerItems(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  customerIds: readonly number[],
+  onProgress?: (deleted: number) => void,
+): Promise<void> {
+  let deleted = 0;
+  for (let start = 0; start < customerIds.length; start += BATCH_WRITE_LIMIT) {
+    const ids = customerIds.slice(start, start + BATCH_WRITE_LIMIT);
+    let pending = ids.map((customerId) => ({ DeleteRequest: { Key: { customerId } } }));
+    await pRetry(
+      async () => {
+        const answer = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+        pending = (answer.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+        if (pending.length > 0) throw new UnprocessedItemsError(`${pending.length} deletes left unprocessed`);
+      },
+      { retries: 8, minTimeout: 50, maxTimeout: 2000, randomize: true },
+    );
+    deleted += ids.length;
+    onProgress?.(deleted);
+  }
+}

@@ -1,18 +1,21 @@
 /**
  * `customers export`, `customers list`, `customers validate`: reading the customers table
- * the way a run reads it (lambdas/shared/customers.ts), for people.
+ * the way a run reads it (lambdas/shared/customers.ts, lambdas/submit-batches/selection.ts),
+ * for people.
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type Selection, skippedRow } from "#lambdas/submit-batches/selection.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import {
   type CustomerParseResult,
   isExplicitlyDisabled,
   type Language,
   parseCustomerItem,
-  queryCustomersOfGroup,
+  readCustomersOfGroup,
   scanCustomers,
 } from "#shared/customers.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
+import type { SkippedRow } from "#shared/state/runs.ts";
 import type { ProgressFactory } from "./progress.ts";
 
 export interface CustomersTable {
@@ -20,7 +23,10 @@ export interface CustomersTable {
   tableName: string;
 }
 
-/** Every raw item (of one group, when given), with progress. */
+/**
+ * Every raw item (of one group, when given: as a run of that group reads it, so a row
+ * stored as "default " shows up under `--group default`, with its reason), with progress.
+ */
 export async function readCustomerItems(
   table: CustomersTable,
   progress: ProgressFactory,
@@ -31,7 +37,7 @@ export async function readCustomerItems(
   const pages =
     group === undefined
       ? scanCustomers(table.doc, table.tableName)
-      : queryCustomersOfGroup(table.doc, table.tableName, group);
+      : readCustomersOfGroup(table.doc, table.tableName, group);
   for await (const page of pages) {
     items.push(...page);
     bar.tick(page.length);
@@ -197,7 +203,7 @@ export function listCustomers(
 ): CustomerListRow[] {
   const rows: CustomerListRow[] = [];
   for (const item of items) {
-    const parsed = parseCustomerItem(item, options);
+    const parsed = parseCustomerItem(item, { ...options, origin: "table" });
     if (
       filter.reportType !== undefined &&
       !(parsed.ok && parsed.customer.reportTypes.includes(filter.reportType))
@@ -212,22 +218,42 @@ export function listCustomers(
 // validate
 // ---------------------------------------------------------------------------------------
 
+/** A row a run skips, and which schedules' runs skip it. */
+export interface ValidationSkip extends SkippedRow {
+  /** The enabled schedules whose runs skip the row (empty: no schedule reads its group). */
+  schedules: string[];
+}
+
 export interface ValidationReport {
   rows: number;
   valid: number;
   /** Switched off (`enabled` false): never selected, never reported as broken. */
   disabled: number;
-  /** Rows every run of their group skips, and why (what `plan` shows per schedule). */
-  skipped: { customerId?: number; cvr?: string; reason: string }[];
+  /** Every row a run cannot use, and why (what `plan` and the run record show per schedule). */
+  skipped: ValidationSkip[];
   warnings: { customerId: number; warning: string }[];
   /** Usable rows no enabled schedule covers: their group and report type run nowhere. */
   unscheduled: { customerId: number; group: string; reportTypes: ReportType[] }[];
 }
 
-/** Checks every row as a run would (selection.ts), plus whether any schedule covers it. */
+/** The selection of one enabled schedule, made by submit-batches' own `selectCustomers`. */
+export interface ScheduleSelection {
+  schedule: string;
+  selection: Selection;
+}
+
+const skipKey = (row: SkippedRow): string => JSON.stringify([row.customerId ?? null, row.reason]);
+
+/**
+ * Checks every row of the table (`items`, a scan) with the parser a run uses, and takes each
+ * enabled schedule's skipped rows from `selections`: the very selection its run makes (same
+ * index reads, same decision, selection.ts), so a row the run skips is listed here with the
+ * schedules that skip it. Rows no schedule reads are listed too, with no schedule.
+ */
 export function validateCustomers(
   items: readonly Record<string, unknown>[],
   schedules: readonly ScheduleConfig[],
+  selections: readonly ScheduleSelection[],
   options: { defaultLanguage: Language },
 ): ValidationReport {
   const report: ValidationReport = {
@@ -241,18 +267,16 @@ export function validateCustomers(
   const covered = new Set(
     schedules.filter((s) => s.enabled).map((s) => JSON.stringify([s.group, s.reportType])),
   );
+  const skips = new Map<string, ValidationSkip>();
   for (const item of items) {
     if (isExplicitlyDisabled(item)) {
       report.disabled++;
       continue;
     }
-    const parsed = parseCustomerItem(item, options);
+    const parsed = parseCustomerItem(item, { ...options, origin: "table" });
     if (!parsed.ok) {
-      report.skipped.push({
-        ...(parsed.customerId === undefined ? {} : { customerId: parsed.customerId }),
-        ...(parsed.cvr === undefined ? {} : { cvr: parsed.cvr }),
-        reason: parsed.reason,
-      });
+      const row = skippedRow(item, parsed);
+      skips.set(skipKey(row), { ...row, schedules: [] });
       continue;
     }
     report.valid++;
@@ -269,5 +293,17 @@ export function validateCustomers(
       });
     }
   }
+  for (const { schedule, selection } of selections) {
+    for (const row of selection.skipped) {
+      const key = skipKey(row);
+      // Read by the run but not by the scan (written in between): listed all the same.
+      const entry = skips.get(key) ?? { ...row, schedules: [] };
+      if (!entry.schedules.includes(schedule)) entry.schedules.push(schedule);
+      skips.set(key, entry);
+    }
+  }
+  report.skipped = [...skips.values()].sort(
+    (a, b) => (a.customerId ?? Number.MAX_VALUE) - (b.customerId ?? Number.MAX_VALUE),
+  );
   return report;
 }

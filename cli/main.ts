@@ -5,8 +5,10 @@
  * Progress goes to stderr. Exit codes: 0 ok, 1 failure, 2 usage.
  */
 import { writeFile } from "node:fs/promises";
+import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { REPORT_TYPES, reportTypeName } from "#shared/lasso/enums.ts";
+import { deleteCustomers } from "./customer-delete.ts";
 import { CustomerFileError, checkCustomerRows, readCustomerFile } from "./customer-file.ts";
 import { importCustomers } from "./customer-import.ts";
 import {
@@ -23,6 +25,7 @@ import { redriveDeadLetters, resendReport } from "./queue-ops.ts";
 import {
   renderBatch,
   renderCustomerList,
+  renderDelete,
   renderDeliveries,
   renderImport,
   renderPlan,
@@ -33,7 +36,7 @@ import {
   renderValidation,
   renderWebhookTest,
 } from "./render.ts";
-import { fireRun, planRun, resolveScheduledTime } from "./runs.ts";
+import { fireRun, planRun, resolveScheduledTime, selectForSchedule } from "./runs.ts";
 import { readBatchView, readDeliveries, readStatus } from "./state-views.ts";
 import { findSchedule, openTarget, type Target, type TargetOptions } from "./target.ts";
 import { testWebhook, WEBHOOK_TEST_CVR } from "./webhook-test.ts";
@@ -41,7 +44,32 @@ import { testWebhook, WEBHOOK_TEST_CVR } from "./webhook-test.ts";
 export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: ProgressStream;
+  /** Where confirmations are read from (default: process.stdin); EOF answers no. */
+  stdin?: NodeJS.ReadableStream;
 }
+
+/** Asks `question` on stderr and reads one answer line; only yes/ja (y/j) is a yes. */
+async function askYes(io: CliIo, question: string): Promise<boolean> {
+  const input = io.stdin ?? process.stdin;
+  const reader = createInterface({ input, output: io.stderr, terminal: false });
+  io.stderr.write(`${question} [y/N] `);
+  try {
+    const answer = await new Promise<string | undefined>((resolve) => {
+      reader.once("line", resolve);
+      reader.once("close", () => resolve(undefined));
+    });
+    return /^\s*(y|yes|j|ja)\s*$/i.test(answer ?? "");
+  } finally {
+    reader.close();
+  }
+}
+
+const listForPrompt = (rows: readonly { customerId: number; cvr?: string; name?: string }[]): string =>
+  rows
+    .slice(0, 20)
+    .map((row) => `  ${row.customerId}  ${row.cvr ?? ""}  ${row.name ?? ""}`.trimEnd())
+    .concat(rows.length > 20 ? [`  … and ${rows.length - 20} more`] : [])
+    .join("\n");
 
 interface GlobalOptions extends TargetOptions {
   json?: boolean;
@@ -130,7 +158,7 @@ export function buildProgram(io: CliIo, sink: { result?: CommandResult }): Comma
   // ---- customers -------------------------------------------------------------------
   const customers = program
     .command("customers")
-    .description("the customer table: import a spreadsheet, export, list, validate");
+    .description("the customer table: import a spreadsheet, export, list, validate, delete");
 
   customers
     .command("import")
@@ -140,6 +168,9 @@ export function buildProgram(io: CliIo, sink: { result?: CommandResult }): Comma
     .argument("<file>", "the spreadsheet (.csv) or .json file; header row with the table's attribute names")
     .option("--dry-run", "check and compare only: write nothing")
     .option("--skip-invalid", "write the valid rows even when some rows are invalid")
+    .option("--allow-cvr-change", "let a row give a stored customerId another cvr (another company)")
+    .option("--prune", "also delete stored customers the file does not name (asks first)")
+    .option("--yes", "with --prune: delete without asking (scripts)")
     .addHelpText(
       "after",
       `
@@ -147,6 +178,10 @@ Every row is checked first; an invalid row is printed with its line number and r
 without --skip-invalid, nothing is written. Valid rows are compared with the stored ones:
 created, updated or unchanged (unchanged rows are not written, so a re-import is a no-op).
 Other attributes of a stored row (notes kept there) are left as they are.
+A row that gives a stored customerId another cvr is another company: the import writes
+nothing (exit 1) unless --allow-cvr-change. With --prune, the stored customers the file
+does not name are deleted; --dry-run lists them first. An invalid row still names its
+customerId: that stored customer is kept.
 Headers (any case; Danish welcome): customerId|kundenr, cvr, name|navn, emails|email|modtagere,
 reportTypes|rapporttyper, group|gruppe, enabled|aktiv, format, language|sprog.
 Example: docs/sample-customers.csv`,
@@ -158,7 +193,13 @@ Example: docs/sample-customers.csv`,
           _globals,
           progress,
           file: string,
-          options: { dryRun?: boolean; skipInvalid?: boolean },
+          options: {
+            dryRun?: boolean;
+            skipInvalid?: boolean;
+            allowCvrChange?: boolean;
+            prune?: boolean;
+            yes?: boolean;
+          },
         ) => {
           let rows: Awaited<ReturnType<typeof readCustomerFile>>;
           try {
@@ -173,7 +214,19 @@ Example: docs/sample-customers.csv`,
             { doc: target.customersDoc, tableName: target.customersTable },
             file,
             checkCustomerRows(rows, { defaultLanguage: target.defaultLanguage }),
-            { dryRun: options.dryRun === true, skipInvalid: options.skipInvalid === true, progress },
+            {
+              dryRun: options.dryRun === true,
+              skipInvalid: options.skipInvalid === true,
+              allowCvrChange: options.allowCvrChange === true,
+              prune: options.prune === true,
+              confirmPrune: async (pruned) =>
+                options.yes === true ||
+                askYes(
+                  io,
+                  `Delete these ${pruned.length} customer(s), which ${file} does not name?\n${listForPrompt(pruned)}\n`,
+                ),
+              progress,
+            },
           );
           return report.refused === undefined
             ? ok(report, renderImport(report))
@@ -241,18 +294,52 @@ Example: docs/sample-customers.csv`,
 
   customers
     .command("validate")
-    .description("check every row as a run would; list the rows a run would skip, and why (exit 1 if any)")
+    .description(
+      "check every row as a run would; list the rows a run would skip, why, and which schedules skip them (exit 1 if any)",
+    )
     .action(
       withTarget(async (target, _globals, progress) => {
         const items = await readCustomerItems(
           { doc: target.customersDoc, tableName: target.customersTable },
           progress,
         );
-        const report = validateCustomers(items, target.schedules, {
+        const selections = [];
+        for (const schedule of target.schedules.filter((s) => s.enabled)) {
+          selections.push({ schedule: schedule.name, selection: await selectForSchedule(target, schedule) });
+        }
+        const report = validateCustomers(items, target.schedules, selections, {
           defaultLanguage: target.defaultLanguage,
         });
         const text = renderValidation(report);
         return report.skipped.length === 0 ? ok(report, text) : failed(report, text);
+      }),
+    );
+
+  customers
+    .command("delete")
+    .description("delete customers by id (asks first; --yes for scripts)")
+    .argument("<customerId...>", "the customers' ids", (value: string, previous: number[] = []) => [
+      ...previous,
+      positiveInt("customerId")(value),
+    ])
+    .option("--yes", "delete without asking")
+    .addHelpText(
+      "after",
+      "\nLists the customers first (id, cvr, name). Ids that have no customer are named; the exit code is then 1.",
+    )
+    .action(
+      withTarget(async (target, _globals, _progress, ids: number[], options: { yes?: boolean }) => {
+        const report = await deleteCustomers(
+          { doc: target.customersDoc, tableName: target.customersTable },
+          ids,
+          async (found) =>
+            options.yes === true ||
+            askYes(io, `Delete these ${found.length} customer(s)?\n${listForPrompt(found)}\n`),
+        );
+        const text = renderDelete(report);
+        return report.refused === undefined && report.notFound.length === 0
+          ? ok(report, text)
+          : failed(report, text);
       }),
     );
 

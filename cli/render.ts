@@ -3,6 +3,7 @@
  * itself; these only arrange it for a terminal.
  */
 import type { SchedulePlan } from "#lambdas/submit-batches/plan.ts";
+import type { DeleteReport } from "./customer-delete.ts";
 import type { ImportReport } from "./customer-import.ts";
 import type { CustomerListRow, ValidationReport } from "./customer-views.ts";
 import { bar, blocks, cell, fields, table } from "./output.ts";
@@ -30,10 +31,26 @@ export function renderImport(report: ImportReport): string {
           ["line", "customerId", "warning"],
           report.warnings.map((row) => [row.line, row.customerId, row.warning]),
         )}`;
+  const cvrChanges =
+    report.cvrChanges.length === 0
+      ? undefined
+      : `CVR changes (another company under the same customerId${report.refused === undefined ? ", allowed by --allow-cvr-change" : ": refused without --allow-cvr-change"}):\n${table(
+          ["line", "customerId", "stored cvr", "file's cvr"],
+          report.cvrChanges.map((row) => [row.line, row.customerId, row.from, row.to]),
+        )}`;
+  const pruneVerb = report.written ? "Deleted" : "To be deleted";
+  const pruned =
+    report.pruned.length === 0
+      ? undefined
+      : `${pruneVerb} (--prune: stored, not in the file):\n${table(
+          ["customerId", "cvr", "name"],
+          report.pruned.map((row) => [row.customerId, row.cvr, row.name]),
+        )}`;
   if (report.refused !== undefined)
-    return blocks(head, invalid, warnings, `Nothing written: ${report.refused}.`);
+    return blocks(head, invalid, warnings, cvrChanges, pruned, `Nothing written: ${report.refused}.`);
   const verb = report.written ? "" : report.dryRun ? " (dry run: nothing written)" : "";
-  const counts = `created ${report.created.length}, updated ${report.updated.length}, unchanged ${report.unchanged.length}${verb}`;
+  const deletions = report.pruned.length === 0 ? "" : `, deleted ${report.pruned.length}`;
+  const counts = `created ${report.created.length}, updated ${report.updated.length}, unchanged ${report.unchanged.length}${deletions}${verb}`;
   const updated =
     report.updated.length === 0
       ? undefined
@@ -43,7 +60,23 @@ export function renderImport(report: ImportReport): string {
         )}`;
   const skippedNote =
     report.invalid.length > 0 ? `${report.invalid.length} invalid rows skipped (--skip-invalid).` : undefined;
-  return blocks(head, invalid, warnings, updated, skippedNote, counts);
+  return blocks(head, invalid, warnings, cvrChanges, updated, pruned, skippedNote, counts);
+}
+
+export function renderDelete(report: DeleteReport): string {
+  const rows =
+    report.deleted.length === 0
+      ? undefined
+      : `${report.written ? "Deleted" : "Not deleted"}:\n${table(
+          ["customerId", "cvr", "name"],
+          report.deleted.map((row) => [row.customerId, row.cvr, row.name]),
+        )}`;
+  const missing = report.notFound.length === 0 ? undefined : `No such customer: ${ids(report.notFound)}.`;
+  const outcome =
+    report.refused === undefined
+      ? `${report.written ? report.deleted.length : 0} customer(s) deleted.`
+      : `Nothing deleted: ${report.refused}.`;
+  return blocks(rows, missing, outcome);
 }
 
 export function renderCustomerList(rows: readonly CustomerListRow[]): string {
@@ -68,14 +101,19 @@ export function renderCustomerList(rows: readonly CustomerListRow[]): string {
 }
 
 export function renderValidation(report: ValidationReport): string {
-  const summary = `${report.rows} rows: ${report.valid} usable, ${report.disabled} switched off, ${report.skipped.length} skipped by every run.`;
+  const summary = `${report.rows} rows: ${report.valid} usable, ${report.disabled} switched off, ${report.skipped.length} cannot be used.`;
   return blocks(
     summary,
     report.skipped.length === 0
       ? "No row would be skipped."
-      : `Skipped by a run:\n${table(
-          ["customerId", "cvr", "reason"],
-          report.skipped.map((row) => [row.customerId, row.cvr, row.reason]),
+      : `Skipped (and by which schedules' runs):\n${table(
+          ["customerId", "cvr", "reason", "skipped by"],
+          report.skipped.map((row) => [
+            row.customerId,
+            row.cvr,
+            row.reason,
+            row.schedules.length === 0 ? "(no schedule reads its group)" : row.schedules,
+          ]),
         )}`,
     report.warnings.length === 0
       ? undefined

@@ -16,6 +16,7 @@ import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { LASSO_CALL_BUDGET_MS } from "#lambdas/submit-batches/config.ts";
 import { canonicalScheduledTime, planSchedule, type SchedulePlan } from "#lambdas/submit-batches/plan.ts";
 import type { CustomerSource, RunLogger } from "#lambdas/submit-batches/ports.ts";
+import { type Selection, selectCustomers } from "#lambdas/submit-batches/selection.ts";
 import { type SubmitOutcome, submitScheduledRun } from "#lambdas/submit-batches/submit-run.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import { readCustomersOfGroup } from "#shared/customers.ts";
@@ -41,6 +42,15 @@ export function resolveScheduledTime(given: string | undefined, now: Date): stri
 const customerSource = (target: Target): CustomerSource => ({
   readGroup: (group) => readCustomersOfGroup(target.customersDoc, target.customersTable, group),
 });
+
+/** submit-batches' own selection for `schedule` (what its run would select and skip). */
+export function selectForSchedule(target: Target, schedule: ScheduleConfig): Promise<Selection> {
+  return selectCustomers(
+    customerSource(target),
+    { group: schedule.group, reportType: schedule.reportType },
+    { defaultLanguage: target.defaultLanguage },
+  );
+}
 
 export function planRun(
   target: Target,

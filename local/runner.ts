@@ -233,7 +233,8 @@ export async function runLocalPipeline(
       ) {
         break;
       }
-      if (status.batches === 0 && problems.length > 0) break;
+      // Nothing fired (a customer file without a usable row), or every firing failed.
+      if (status.batches === 0 && (problems.length > 0 || options.schedules.length === 0)) break;
       if (Date.now() - started > timeoutMs) {
         problems.push(
           `timed out after ${Math.round(timeoutMs / 1000)} s: ${settled} of ${status.expectedReports} reports settled, ` +

@@ -3,7 +3,12 @@
  * account and no network. See `npm start -- --help` and README.md.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { checkCustomerRows, customerToItem, readCustomerFile } from "#cli/customer-file.ts";
+import {
+  CustomerFileError,
+  checkCustomerRows,
+  customerToItem,
+  readCustomerFile,
+} from "#cli/customer-file.ts";
 import { demoCustomers } from "./demo-customers.ts";
 import { chaosFaults } from "./lasso-sim/index.ts";
 import type { LassoSimulatorOptions } from "./lasso-sim/types.ts";
@@ -67,6 +72,13 @@ function describePorts(): string {
     .join(", ");
 }
 
+/**
+ * The customers of the run: the demo rows, or a file's rows checked exactly as
+ * `customers import --skip-invalid` checks them (cli/customer-file.ts). Only valid rows are
+ * written, in the normalised form our tools write; an invalid row (a customerId "A12", no
+ * customerId, a duplicate id) is never stored, so it can neither break the table write nor
+ * replace the row it duplicates. Each is listed with its line and reason.
+ */
 async function loadCustomers(options: StartOptions): Promise<{
   items: Record<string, unknown>[];
   schedules: typeof LOCAL_SCHEDULES;
@@ -79,16 +91,21 @@ async function loadCustomers(options: StartOptions): Promise<{
       invalid: [],
     };
   }
-  const checked = checkCustomerRows(await readCustomerFile(options.customers));
+  let rows: Awaited<ReturnType<typeof readCustomerFile>>;
+  try {
+    rows = await readCustomerFile(options.customers);
+  } catch (error) {
+    if (error instanceof CustomerFileError)
+      throw new CustomerFileError(`${options.customers}: ${error.message}`);
+    throw error;
+  }
+  const checked = checkCustomerRows(rows);
   const invalid = checked.flatMap((row) => (row.result.ok ? [] : [`line ${row.line}: ${row.result.reason}`]));
   const valid = checked.flatMap((row) => (row.result.ok ? [row.result.customer] : []));
   const wanted = valid
     .filter((customer) => customer.enabled)
     .flatMap((customer) => customer.reportTypes.map((reportType) => ({ group: customer.group, reportType })));
-  // Invalid rows go into the table too, as a hand edit would leave them: the run skips
-  // them with a reason, which is what an operator would see.
-  const items = checked.map((row) => (row.result.ok ? customerToItem(row.result.customer) : row.raw));
-  return { items, schedules: schedulesForCustomers(wanted), invalid };
+  return { items: valid.map(customerToItem), schedules: schedulesForCustomers(wanted), invalid };
 }
 
 /**
@@ -133,7 +150,10 @@ async function main(): Promise<number> {
     if (!options.quiet) console.log(line);
   };
   const { items, schedules, invalid } = await loadCustomers(options);
-  for (const line of invalid) say(`skipped row, ${line}`);
+  // Printed even with --quiet: a row that gets no report must never go unmentioned.
+  for (const line of invalid) console.log(`skipped row, ${line}`);
+  if (invalid.length > 0)
+    console.log(`${invalid.length} rows of ${options.customers} skipped (not written).`);
   say(
     `Local pipeline: ${items.length} customers, schedules ${schedules.map((s) => `${s.name} (${s.reportType})`).join(", ")}` +
       (options.chaos === undefined ? "" : `, chaos seed ${options.chaos === true ? 1 : options.chaos}`),
@@ -193,6 +213,11 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    if (error instanceof CustomerFileError || (error as NodeJS.ErrnoException).code === "ENOENT") {
+      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+      return;
+    }
     console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     process.exitCode = 1;
   },

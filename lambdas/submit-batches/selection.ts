@@ -63,7 +63,7 @@ export function judgeRow(
 }
 
 /** The skipped row of a refused item: its id as stored when the parser could not use it. */
-function skippedRow(
+export function skippedRow(
   raw: Record<string, unknown>,
   parsed: { customerId?: number; cvr?: string; reason: string },
 ): SkippedRow {

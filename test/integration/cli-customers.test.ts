@@ -162,7 +162,7 @@ describe("customers import", () => {
     expect(reasons[3]).toMatch(/cvr 12345678 fails the modulus-11 check/);
     expect(reasons[4]).toMatch(/emails is missing/);
     expect(reasons[5]).toMatch(/unknown report type\(s\) "Kvartal"/);
-    expect(reasons[6]).toMatch(/duplicate customerId 201 \(also on line 2\)/);
+    expect(reasons[6]).toMatch(/duplicate customerId 201 \(also on line 2;/);
     expect(reasons[7]).toMatch(/customerId "20\.5" is not a whole number/);
     expect(await tableItems()).toEqual(before);
 
@@ -243,7 +243,11 @@ describe("customers export, list, validate", () => {
     const validated = await harness.json<ValidationReport>(["customers", "validate"]);
     expect(validated.code).toBe(1);
     expect(validated.data.skipped).toEqual([
-      { customerId: 301, reason: expect.stringMatching(/cvr "1234" must be 8 digits.*emails is missing/) },
+      {
+        customerId: 301,
+        reason: expect.stringMatching(/cvr "1234" must be 8 digits.*emails is missing/),
+        schedules: ["nord-revision"],
+      },
     ]);
     expect(validated.data.disabled).toBe(1);
     // 102 wants Finans in group nord: no schedule runs that.

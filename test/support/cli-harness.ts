@@ -25,8 +25,8 @@ export interface CliRun {
 export interface CliHarness {
   dir: string;
   endpointsFile: string;
-  /** Runs `lasso-reports --endpoints FILE ...args`. */
-  cli(args: readonly string[]): Promise<CliRun>;
+  /** Runs `lasso-reports --endpoints FILE ...args`, with `input` on stdin. */
+  cli(args: readonly string[], input?: string): Promise<CliRun>;
   /** Runs with `--json` and parses stdout (fails the test with stderr when it is not JSON). */
   json<T>(args: readonly string[]): Promise<{ code: number | null; data: T; stderr: string }>;
   cleanup(): Promise<void>;
@@ -42,9 +42,11 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-export function runBin(args: readonly string[], cwd = REPO): Promise<CliRun> {
+/** Runs the CLI; `input` is what the operator types (stdin is closed after it: EOF answers no). */
+export function runBin(args: readonly string[], cwd = REPO, input = ""): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env: childEnv() });
+    child.stdin.end(input);
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
@@ -78,7 +80,8 @@ export async function cliHarness(
     ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
   });
   await writeFile(endpointsFile, JSON.stringify(endpoints, null, 2));
-  const cli = (args: readonly string[]) => runBin(["--endpoints", endpointsFile, ...args]);
+  const cli = (args: readonly string[], input?: string) =>
+    runBin(["--endpoints", endpointsFile, ...args], REPO, input);
   return {
     dir,
     endpointsFile,
