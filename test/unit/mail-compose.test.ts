@@ -3,6 +3,7 @@ import {
   composeReportMail,
   headerSafe,
   type ReportMailInput,
+  SES_MAX_MESSAGE_BYTES,
   safePdfFileName,
 } from "#shared/mail/compose.ts";
 import { renderReportMail } from "#shared/mail/templates.ts";
@@ -165,5 +166,68 @@ describe("header and file-name hygiene", () => {
     expect(safePdfFileName(undefined, "34580820-Revision")).toBe("34580820-Revision.pdf");
     expect(safePdfFileName("   ", "34580820-Revision.pdf")).toBe("34580820-Revision.pdf");
     expect(safePdfFileName(`${"a".repeat(400)}.pdf`, "x")).toHaveLength(200);
+  });
+});
+
+describe("names that look like encoded-words, line ends, invisible characters, SES's limit", () => {
+  const smuggled = "=?utf-8?B?S3VuZGUgQS9TIChDVlIgMTExMTExMTgp?="; // "Kunde A/S (CVR 11111118)"
+
+  test("a company name that is an encoded-word is encoded, so it shows as written", async () => {
+    const mail = await composeReportMail(input({ content: { ...input().content, companyName: smuggled } }));
+    const subject = header(mail.raw, "Subject") ?? "";
+    // The raw header does not carry the look-alike for a client to decode...
+    expect(subject).not.toContain(smuggled);
+    expect(subject).not.toContain("S3VuZGUgQS9TIChDVlIgMTExMTExMTgp");
+    // ...it carries our own encoding of the text, which decodes back to the text itself.
+    expect(decodeWords(subject)).toBe(`Revisionsrapport: ${smuggled} (CVR 34580820)`);
+    expect(decodeWords(subject)).not.toContain("Kunde A/S");
+  });
+
+  test("a file name that is an encoded-word reaches no header as one", async () => {
+    const mail = await composeReportMail(input({ fileName: `${smuggled}.pdf` }));
+    const text = mail.raw.toString("utf8").replace(/\r\n[ \t]+/g, " ");
+    expect(text).not.toContain(smuggled);
+    expect(mail.fileName).not.toContain("=?");
+  });
+
+  test("the text body has CRLF line ends, never a bare LF", async () => {
+    const mail = await composeReportMail(input());
+    const text = mail.raw.toString("utf8");
+    expect(text).toContain("Hej\r\n\r\n");
+    expect(text).not.toMatch(/[^\r]\n/);
+    const link = await composeReportMail(input({ pdf: PDF, maxMessageBytes: 1024 }));
+    expect(link.pdfDelivery).toBe("link");
+    expect(link.raw.toString("utf8")).not.toMatch(/[^\r]\n/);
+  });
+
+  test.each([
+    ["right-to-left override", "\u202e"],
+    ["left-to-right embedding", "\u202a"],
+    ["pop directional formatting", "\u202c"],
+    ["right-to-left isolate", "\u2067"],
+    ["pop directional isolate", "\u2069"],
+    ["right-to-left mark", "\u200f"],
+    ["left-to-right mark", "\u200e"],
+    ["Arabic letter mark", "\u061c"],
+    ["zero-width space", "\u200b"],
+    ["zero-width joiner", "\u200d"],
+    ["word joiner", "\u2060"],
+    ["byte-order mark", "\ufeff"],
+  ])("the %s is removed from the subject and the file name", async (_name, character) => {
+    const mail = await composeReportMail(
+      input({
+        content: { ...input().content, companyName: `Nørre${character}gaard ApS` },
+        fileName: `rapport${character}fdp.exe.pdf`,
+      }),
+    );
+    expect(mail.subject).toBe("Revisionsrapport: Nørregaard ApS (CVR 34580820)");
+    expect(decodeWords(header(mail.raw, "Subject") ?? "")).toBe(mail.subject);
+    expect(mail.fileName).toBe("rapportfdp.exe.pdf");
+    expect(mail.raw.toString("utf8")).not.toContain(character);
+    expect(headerSafe(`a${character}b`)).toBe("ab");
+  });
+
+  test("SES's limit is 40,000,000 bytes (decimal)", () => {
+    expect(SES_MAX_MESSAGE_BYTES).toBe(40_000_000);
   });
 });

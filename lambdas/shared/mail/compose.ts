@@ -4,23 +4,44 @@
  * name, or, when the message would be too large for SES, a link instead.
  *
  * Header safety: every value that reaches a header (subject, names, the file name) is
- * cleaned of control characters and line breaks first, and MailComposer encodes non-ASCII
- * text (RFC 2047 / RFC 2231); addresses are validated before they get here. File and URL
+ * cleaned of control characters and line breaks first, and of the invisible characters
+ * that make a name read differently from what it is (bidi controls, zero-width
+ * characters); MailComposer encodes non-ASCII text (RFC 2047 / RFC 2231). Text that
+ * already looks like an RFC 2047 encoded-word (`=?utf-8?B?...?=`), which MailComposer
+ * would pass through for the mail client to decode, is encoded as a whole instead, so a
+ * company name cannot smuggle a header value of its choosing. Addresses are validated
+ * before they get here; the message has CRLF line ends throughout (RFC 5322). File and URL
  * access of MailComposer are switched off: content is only what we pass in.
  */
 import MailComposer from "nodemailer/lib/mail-composer";
+import { encodeWord } from "nodemailer/lib/mime-funcs";
 import { type RenderedMail, type ReportMailContent, renderReportMail } from "./templates.ts";
 
-/** SES v2's limit for a whole message, encoding included. */
-export const SES_MAX_MESSAGE_BYTES = 40 * 1024 * 1024;
+/** SES v2's limit for a whole message, encoding included: 40 MB, decimal. */
+export const SES_MAX_MESSAGE_BYTES = 40_000_000;
 const MAX_FILE_NAME_LENGTH = 200;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+/**
+ * Bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), the bidi marks
+ * (U+200E, U+200F, U+061C), and zero-width characters (U+200B–U+200D, U+2060, U+FEFF):
+ * they reorder or hide what a recipient sees ("fdp.exe" shown as "exe.pdf").
+ */
+const INVISIBLE_CHARACTERS = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b-\u200d\u2060\ufeff]/g;
 
-/** Text safe for a header: no control characters or line breaks, spaces collapsed. */
+/** Text safe for a header: no control, bidi or zero-width characters, spaces collapsed. */
 export function headerSafe(text: string): string {
-  return text.replace(CONTROL_CHARACTERS, " ").replace(/\s+/g, " ").trim();
+  return text.replace(INVISIBLE_CHARACTERS, "").replace(CONTROL_CHARACTERS, " ").replace(/\s+/g, " ").trim();
+}
+
+/**
+ * A header value as MailComposer should write it: text with `=?` in it (which could be,
+ * or hold, an encoded-word that a client would decode) becomes encoded-words itself, so it
+ * shows exactly as written; other text is left to MailComposer's own encoding.
+ */
+export function headerText(text: string): string {
+  return text.includes("=?") ? encodeWord(text, "Q", 52) : text;
 }
 
 /**
@@ -72,10 +93,12 @@ async function build(
     from: envelope.from,
     ...(envelope.replyTo === undefined ? {} : { replyTo: envelope.replyTo }),
     to: [...envelope.to],
-    subject: headerSafe(rendered.subject),
+    subject: headerText(headerSafe(rendered.subject)),
     text: rendered.text,
     html: rendered.html,
     textEncoding: "quoted-printable",
+    // CRLF line ends in the whole message, the bodies included (the templates write "\n").
+    newline: "windows",
     disableFileAccess: true,
     disableUrlAccess: true,
     ...(attachment === undefined
