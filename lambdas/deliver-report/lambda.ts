@@ -162,6 +162,22 @@ export function buildDeliverReportWiring(
   };
 }
 
+/**
+ * What `POWERTOOLS_LOGGER_LOG_EVENT=true` logs of an invocation: the records' ids and
+ * sizes, never their bodies, which carry PDF links (capabilities). Powertools' own event
+ * logging is switched off below, whatever the environment says.
+ */
+export function sqsEventSummary(event: SQSEvent): Record<string, unknown> {
+  return {
+    records: event.Records.map((record) => ({
+      messageId: record.messageId,
+      receiveCount: record.attributes.ApproximateReceiveCount,
+      sentTimestamp: record.attributes.SentTimestamp,
+      bodyBytes: Buffer.byteLength(record.body, "utf8"),
+    })),
+  };
+}
+
 export function createDeliverReportHandler(wiring: DeliverReportWiring) {
   const logger = wiring.logger ?? new Logger({ serviceName: SERVICE_NAME });
   const metrics = wiring.metrics ?? new Metrics({ serviceName: SERVICE_NAME });
@@ -220,7 +236,9 @@ export function createDeliverReportHandler(wiring: DeliverReportWiring) {
     }
   };
 
+  // logEvent false below wins over POWERTOOLS_LOGGER_LOG_EVENT: the bodies carry PDF links.
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    if (logger.getLogEvent()) logger.info("Lambda invocation event (shape only)", sqsEventSummary(event));
     const deadline = new Date(Date.now() + context.getRemainingTimeInMillis());
     // A processor per invocation: it holds the invocation's results.
     const processor = new BatchProcessor(EventType.SQS);
@@ -231,6 +249,6 @@ export function createDeliverReportHandler(wiring: DeliverReportWiring) {
       throwOnFullBatchFailure: false,
     });
   })
-    .use(injectLambdaContext(logger))
+    .use(injectLambdaContext(logger, { logEvent: false }))
     .use(logMetrics(metrics));
 }

@@ -41,6 +41,24 @@ export function webhookRequestOf(event: APIGatewayProxyEventV2): WebhookRequest 
   return { method: event.requestContext.http.method, headers, body };
 }
 
+/**
+ * What `POWERTOOLS_LOGGER_LOG_EVENT=true` logs of a call: its shape, never its content.
+ * The raw event holds the webhook secret (a header) and PDF links (the body), which are
+ * capabilities, so Powertools' own event logging is switched off below, whatever the
+ * environment says.
+ */
+export function eventSummary(event: APIGatewayProxyEventV2): Record<string, unknown> {
+  return {
+    method: event.requestContext.http.method,
+    path: event.rawPath,
+    headerNames: Object.keys(event.headers ?? {})
+      .map((name) => name.toLowerCase())
+      .sort(),
+    bodyBytes:
+      event.body === undefined ? 0 : Buffer.byteLength(event.body, event.isBase64Encoded ? "base64" : "utf8"),
+  };
+}
+
 export function createReceiveWebhookHandler(wiring: ReceiveWebhookWiring) {
   const logger = wiring.logger ?? new Logger({ serviceName: SERVICE_NAME });
   const metrics = wiring.metrics ?? new Metrics({ serviceName: SERVICE_NAME });
@@ -56,21 +74,28 @@ export function createReceiveWebhookHandler(wiring: ReceiveWebhookWiring) {
     logger,
     maxBodyBytes: wiring.config.maxBodyBytes,
   };
-  return middy(
-    async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
-      try {
-        return await receiveWebhook(webhookRequestOf(event), deps);
-      } catch (error) {
-        // A bug, not a refusal: 500 tells Lasso to retry, and the log says why.
-        logger.error("webhook handler failed", { error });
-        return {
-          statusCode: 500,
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ error: "internal error" }),
-        };
-      }
-    },
-  )
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics));
+  return (
+    middy(
+      async (
+        event: APIGatewayProxyEventV2,
+        _context: Context,
+      ): Promise<APIGatewayProxyStructuredResultV2> => {
+        if (logger.getLogEvent()) logger.info("Lambda invocation event (shape only)", eventSummary(event));
+        try {
+          return await receiveWebhook(webhookRequestOf(event), deps);
+        } catch (error) {
+          // A bug, not a refusal: 500 tells Lasso to retry, and the log says why.
+          logger.error("webhook handler failed", { error });
+          return {
+            statusCode: 500,
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ error: "internal error" }),
+          };
+        }
+      },
+    )
+      // logEvent false wins over POWERTOOLS_LOGGER_LOG_EVENT: the raw event carries secrets.
+      .use(injectLambdaContext(logger, { logEvent: false }))
+      .use(logMetrics(metrics))
+  );
 }
