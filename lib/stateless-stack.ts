@@ -192,6 +192,8 @@ export class StatelessStack extends Stack {
         [ENV.sesConfigurationSet]: this.mail.configurationSet.configurationSetName,
         [ENV.pdfAllowedHosts]: config.pdfHosts.join(","),
         [ENV.maxPdfBytes]: String(config.delivery.maxPdfBytes),
+        // Its parallelism: the cold start checks that a batch of PDFs fits the memory.
+        [ENV.deliveryBatchSize]: String(config.delivery.batchSize),
         // Its own queue: a retry the other side timed (retry-after) is deferred by
         // ChangeMessageVisibility, which the event source's grant already allows.
         [ENV.reportReadyQueueUrl]: stateful.reportReadyQueue.queueUrl,

@@ -4,6 +4,7 @@ import { LANGUAGES, type Language } from "#shared/customers.ts";
 import { boolEnv, intEnv, listEnv, MissingConfigError, optionalEnv, requireEnv } from "#shared/env.ts";
 import { ENV } from "#shared/env-names.ts";
 import { SES_MAX_MESSAGE_BYTES } from "#shared/mail/compose.ts";
+import { DEFAULT_MAX_PDF_BYTES, maxPdfBytesFor } from "#shared/pdf-budget.ts";
 
 export interface DeliverReportSettings {
   /** The report-ready queue this function consumes (to defer timed retries). */
@@ -41,6 +42,28 @@ function emailEnv(name: string, value: string): string {
   return value;
 }
 
+/**
+ * MAX_PDF_BYTES, clamped at cold start to what the function's memory holds for a whole
+ * batch of parallel deliveries (pdf-budget.ts). Synth refuses a config that does not fit,
+ * so this only bites when the function's memory or environment was changed by hand; it
+ * then says so once (a process warning, in the function's log). Off Lambda (local mode,
+ * tests) there is no memory to fit.
+ */
+function pdfMaxBytes(env: NodeJS.ProcessEnv): number {
+  const configured = intEnv(ENV.maxPdfBytes, { default: DEFAULT_MAX_PDF_BYTES, min: 1024 }, env);
+  if (optionalEnv(ENV.lambdaMemorySize, env) === undefined) return configured;
+  const memoryMb = intEnv(ENV.lambdaMemorySize, { min: 128 }, env);
+  // Without the stack's batch size, SQS's largest: the cap then fits any batch.
+  const parallel = intEnv(ENV.deliveryBatchSize, { default: 10, min: 1, max: 10 }, env);
+  const fitting = maxPdfBytesFor(memoryMb, parallel);
+  if (configured <= fitting) return configured;
+  process.emitWarning(
+    `${ENV.maxPdfBytes} ${configured} does not fit ${memoryMb} MB with ${parallel} parallel deliveries: PDFs are capped at ${fitting} bytes`,
+    { code: "MAX_PDF_BYTES_CLAMPED" },
+  );
+  return fitting;
+}
+
 export function readDeliverReportSettings(env: NodeJS.ProcessEnv = process.env): DeliverReportSettings {
   const language = optionalEnv(ENV.defaultLanguage, env) ?? "da";
   if (!(LANGUAGES as readonly string[]).includes(language)) {
@@ -73,7 +96,7 @@ export function readDeliverReportSettings(env: NodeJS.ProcessEnv = process.env):
     pdf: {
       allowedHosts,
       allowHttp: boolEnv(ENV.pdfAllowHttp, false, env),
-      maxBytes: intEnv(ENV.maxPdfBytes, { default: 50 * 1024 * 1024, min: 1024 }, env),
+      maxBytes: pdfMaxBytes(env),
       connectTimeoutMs: intEnv(ENV.pdfConnectTimeoutMs, { default: 5_000, min: 100, max: 60_000 }, env),
       totalTimeoutMs: intEnv(ENV.pdfTimeoutMs, { default: 60_000, min: 1_000, max: 600_000 }, env),
     },

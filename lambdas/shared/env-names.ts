@@ -29,6 +29,10 @@ export const ENV = {
   /** Local mode only: lets the simulator's http origin through the PDF fetch. */
   pdfAllowHttp: "PDF_ALLOW_HTTP",
   maxPdfBytes: "MAX_PDF_BYTES",
+  /** deliver-report: messages per invocation (the event source's batch size), delivered in parallel. */
+  deliveryBatchSize: "DELIVERY_BATCH_SIZE",
+  /** Set by Lambda itself: the function's memory in MB. */
+  lambdaMemorySize: "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
   /** Optional: also accept BasicAuth with this user name and the webhook secret as password. */
   webhookBasicUser: "WEBHOOK_BASIC_USER",
   /** Largest webhook body accepted (bytes; default 64 KiB). */

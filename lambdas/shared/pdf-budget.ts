@@ -7,6 +7,9 @@
  * copies. Checked at synth (lib/config/schema.ts) and again at cold start (config.ts).
  */
 
+/** The default PDF size cap: 5 parallel deliveries × 3 copies × 40 MiB fit 1024 MB. */
+export const DEFAULT_MAX_PDF_BYTES = 40 * 1024 * 1024;
+
 /** Copies of one PDF a delivery holds at its peak. */
 export const PDF_COPIES_IN_MEMORY = 3;
 /** The share of the function's memory the PDFs of one batch may fill. */

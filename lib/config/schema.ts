@@ -4,7 +4,12 @@
  * secret are in Secrets Manager.
  */
 import { z } from "zod";
-import { maxPdfBytesFor, PDF_COPIES_IN_MEMORY, PDF_MEMORY_SHARE } from "#shared/pdf-budget.ts";
+import {
+  DEFAULT_MAX_PDF_BYTES,
+  maxPdfBytesFor,
+  PDF_COPIES_IN_MEMORY,
+  PDF_MEMORY_SHARE,
+} from "#shared/pdf-budget.ts";
 import { judgePdfHostPattern } from "./pdf-hosts.ts";
 import { scheduleSchema } from "./schedule-schema.ts";
 
@@ -121,7 +126,7 @@ export const deployConfigSchema = z
           .int()
           .min(1024)
           .max(200 * 1024 * 1024)
-          .default(40 * 1024 * 1024),
+          .default(DEFAULT_MAX_PDF_BYTES),
       })
       .prefault({}),
     /** Who is told when an alarm fires (an SNS e-mail subscription; confirm its first mail). */

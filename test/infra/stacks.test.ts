@@ -266,6 +266,7 @@ describe("functions", () => {
       [ENV.sesConfigurationSet]: ref(app.stateless.mail.configurationSet),
       [ENV.pdfAllowedHosts]: config.pdfHosts.join(","),
       [ENV.maxPdfBytes]: String(config.delivery.maxPdfBytes),
+      [ENV.deliveryBatchSize]: String(config.delivery.batchSize),
       [ENV.reportReadyQueueUrl]: ref(app.stateful.reportReadyQueue),
       [ENV.lassoBaseUrl]: config.lasso.baseUrl,
       [ENV.lassoApiKeySecretId]: ref(app.stateful.lassoApiKeySecret),
@@ -348,6 +349,12 @@ describe("environment against the code", () => {
   it("and reads the deploy config's values from it", () => {
     const deliver = readDeliverReportSettings(runtimeEnv(app.stateless.deliverReport));
     expect(deliver.pdf.allowedHosts).toEqual(config.pdfHosts);
+    expect(deliver.pdf.maxBytes).toBe(config.delivery.maxPdfBytes);
+    // On Lambda, with the memory the stack gives it, the cap is kept as configured.
+    const memory = String(functionProps(app.stateless.deliverReport).MemorySize);
+    expect(memory).toBe(String(config.delivery.memoryMb));
+    const onLambda = { ...runtimeEnv(app.stateless.deliverReport), [ENV.lambdaMemorySize]: memory };
+    expect(readDeliverReportSettings(onLambda).pdf.maxBytes).toBe(config.delivery.maxPdfBytes);
     expect(deliver.pdf.allowHttp).toBe(false);
     expect(deliver.mail.sender).toBe(config.mail.sender);
     expect(deliver.mail.configurationSet).toBeDefined();
