@@ -91,7 +91,9 @@ const lasso: LassoBatchPort = {
       throw error;
     }
   },
-  findBatchByToken: async (token: string) => (await currentLassoClient()).findBatchByToken(token),
+  // Patient: after an ambiguous POST, Lasso may list the batch only seconds later.
+  findBatchByToken: async (token: string) =>
+    (await currentLassoClient()).findBatchByToken(token, { patient: true }),
 };
 
 export const submitEventSchema = z.object({

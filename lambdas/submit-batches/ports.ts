@@ -13,6 +13,10 @@ export interface CustomerSource {
 /** What submission needs of the Lasso client (LassoClient satisfies it). */
 export interface LassoBatchPort {
   createBatch(request: CreateBatchRequest, options: { uniqueToken: string }): Promise<LassoBatch>;
+  /**
+   * The batch of an earlier, ambiguous POST. "Not there" must be believed only after a few
+   * looks: Lasso may list an accepted batch seconds late (LassoClient's `patient` look-up).
+   */
   findBatchByToken(token: string): Promise<LassoBatch | undefined>;
 }
 

@@ -760,8 +760,42 @@ describe("createBatch", () => {
     const batch = await client.createBatch(createRequest(), { uniqueToken: TOKEN });
     expect(batch.id).toBe("second");
     expect(posts()).toBe(2);
-    expect(gets()).toBe(1);
-    expect(sleeps).toHaveLength(1);
+    // Believed absent only after three looks, 2.5 s and 5 s apart (after the POST's backoff).
+    expect(gets()).toBe(3);
+    expect(sleeps).toHaveLength(3);
+    expect(sleeps.slice(1)).toEqual([2_500, 5_000]);
+  });
+
+  it("after an ambiguous POST, a batch Lasso lists only seconds later is found, not posted again", async () => {
+    let getCount = 0;
+    const { client, posts, gets, sleeps } = batchesApi(
+      () => json({ message: "Bad gateway" }, 502),
+      () => {
+        getCount++;
+        return json(
+          getCount < 3 ? [apiBatch({ id: "other", name: "Someone else's" })] : [apiBatch({ id: "late" })],
+        );
+      },
+    );
+    const batch = await client.createBatch(createRequest(), { uniqueToken: TOKEN });
+    expect(batch.id).toBe("late");
+    expect(posts()).toBe(1);
+    expect(gets()).toBe(3);
+    expect(sleeps.slice(1)).toEqual([2_500, 5_000]);
+  });
+
+  it("throws the POST's error rather than posting again when time runs out before the last look", async () => {
+    const { client, posts, gets } = batchesApi(
+      () => json({ message: "Service unavailable" }, 503),
+      () => json([]),
+      { retry: { maxTotalMs: 4_000 } },
+    );
+    const err = await caught(client.createBatch(createRequest(), { uniqueToken: TOKEN }));
+    expect(err).toBeInstanceOf(LassoApiError);
+    expect((err as LassoApiError).operation).toBe("createBatch");
+    expect((err as LassoApiError).status).toBe(503);
+    expect(posts()).toBe(1);
+    expect(gets()).toBeGreaterThanOrEqual(2);
   });
 
   it("after a timeout, finds the batch the provider created anyway", async () => {
@@ -833,6 +867,8 @@ describe("createBatch", () => {
         // The first POST turns up late, after the 429.
         return json(getCount === 1 ? [] : [apiBatch({ id: "late" })]);
       },
+      // One look per attempt, so the second look comes only after the second POST.
+      { settleLookup: { lookups: 1 } },
     );
     const batch = await client.createBatch(createRequest(), { uniqueToken: TOKEN });
     expect(batch.id).toBe("late");
@@ -844,7 +880,7 @@ describe("createBatch", () => {
     const { client, posts, gets } = batchesApi(
       () => json({ message: "down" }, 503),
       () => json([]),
-      { retry: { retries: 2 } },
+      { retry: { retries: 2 }, settleLookup: { lookups: 1 } },
     );
     const err = await caught(client.createBatch(createRequest(), { uniqueToken: TOKEN }));
     expect(err).toBeInstanceOf(LassoApiError);
@@ -888,6 +924,27 @@ describe("findBatchByToken", () => {
     );
     expect((await client.findBatchByToken(TOKEN))?.id).toBe("mine");
     expect(await client.findBatchByToken("tok-absent-123")).toBeUndefined();
+  });
+
+  it("patient: looks again, 2.5 s and then 5 s later, before saying a batch is not there", async () => {
+    let getCount = 0;
+    const { client, calls, sleeps } = makeClient(() => {
+      getCount++;
+      return json(getCount === 2 ? [apiBatch({ id: "mine" })] : []);
+    });
+    expect((await client.findBatchByToken(TOKEN, { patient: true }))?.id).toBe("mine");
+    expect(sleeps).toEqual([2_500]);
+    expect(await client.findBatchByToken("tok-absent-123", { patient: true })).toBeUndefined();
+    expect(calls).toHaveLength(2 + 3);
+    expect(sleeps).toEqual([2_500, 2_500, 5_000]);
+  });
+
+  it("patient: out of time before the last look is an error, never 'not there'", async () => {
+    const { client, calls } = makeClient(() => json([]), { retry: { maxTotalMs: 3_000 } });
+    const err = await caught(client.findBatchByToken(TOKEN, { patient: true }));
+    expect(err).toBeInstanceOf(LassoNetworkError);
+    expect((err as LassoNetworkError).operation).toBe("findBatchByToken");
+    expect(calls).toHaveLength(2);
   });
 
   it("fails loudly when the matching batch is invalid", async () => {

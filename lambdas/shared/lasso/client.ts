@@ -63,6 +63,17 @@ export interface LassoRetryOptions {
   maxTotalMs?: number;
 }
 
+/**
+ * How a batch is looked up by its token after an ambiguous POST: Lasso may list a batch it
+ * accepted only some seconds later, so "not listed" is believed only after a few looks.
+ */
+export interface SettleLookupOptions {
+  /** Look-ups before the batch is taken not to exist (default 3). */
+  lookups?: number;
+  /** Wait before the second look-up, doubled before each later one (default 2500 ms: looks at 0, 2.5 and 7.5 s). */
+  delayMs?: number;
+}
+
 export interface LassoClientOptions {
   /** e.g. "https://api.lassox.com" or "http://127.0.0.1:4010" (a trailing slash is ignored). */
   baseUrl: string;
@@ -70,6 +81,7 @@ export interface LassoClientOptions {
   /** Per-request timeout (default 10000 ms). */
   timeoutMs?: number;
   retry?: LassoRetryOptions;
+  settleLookup?: SettleLookupOptions;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -98,6 +110,14 @@ export interface WebhookTestResult {
 export const MIN_TOKEN_LENGTH = 8;
 
 const DEFAULTS = { timeoutMs: 10_000, retries: 4, minDelayMs: 200, maxDelayMs: 5_000, maxTotalMs: 30_000 };
+const SETTLE_DEFAULTS = { lookups: 3, delayMs: 2_500 };
+
+/** What a patient look-up by token found out. */
+type Settled =
+  | { kind: "found"; batch: LassoBatch }
+  | { kind: "absent" }
+  /** The time budget ended before the last look-up: the batch may still turn up. */
+  | { kind: "unsettled" };
 const MAX_REDIRECTS = 5;
 const ZIP_MAGIC = [0x50, 0x4b] as const; // "PK"
 
@@ -198,6 +218,7 @@ export class LassoClient {
   readonly #origin: string;
   readonly #timeoutMs: number;
   readonly #retry: Required<LassoRetryOptions>;
+  readonly #settle: Required<SettleLookupOptions>;
   readonly #fetch: typeof fetch;
   readonly #sleep: (ms: number) => Promise<void>;
 
@@ -232,6 +253,11 @@ export class LassoClient {
       maxDelayMs: nonNegative(retry.maxDelayMs, DEFAULTS.maxDelayMs, "retry.maxDelayMs"),
       maxTotalMs: nonNegative(retry.maxTotalMs, DEFAULTS.maxTotalMs, "retry.maxTotalMs"),
     };
+    const settle = options.settleLookup ?? {};
+    this.#settle = {
+      lookups: Math.max(1, nonNegativeInt(settle.lookups, SETTLE_DEFAULTS.lookups, "settleLookup.lookups")),
+      delayMs: nonNegative(settle.delayMs, SETTLE_DEFAULTS.delayMs, "settleLookup.delayMs"),
+    };
     const injected = options.fetch;
     this.#fetch = injected ?? ((input, init) => fetch(input, init));
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -249,8 +275,11 @@ export class LassoClient {
    *   (e.g. a hash of schedule, scheduled time and chunk number).
    * - 429 (refused): waits `retry-after` (or backoff) and posts again.
    * - network error, timeout, 408 or 5xx (ambiguous): waits, then looks the token up in
-   *   GET /batches; returns that batch when found, posts again only when not. Once an
-   *   attempt was ambiguous, every later attempt looks up first.
+   *   GET /batches, patiently (Lasso may list an accepted batch only seconds later: up to
+   *   `settleLookup.lookups` looks with a growing wait); returns that batch when found,
+   *   posts again only when every look said it is not there. Once an attempt was
+   *   ambiguous, every later attempt looks up first. When the time budget ends before the
+   *   last look, it throws the POST's error rather than posting again.
    * - other 4xx: throws {@link LassoApiError} at once, with the server's message.
    * Attempts and time are bounded by the retry options. When this throws anything but a
    * definite 4xx, the batch may still exist: resolve with {@link findBatchByToken} before
@@ -278,18 +307,20 @@ export class LassoClient {
       secrets: webhookSecret ? [webhookSecret] : [],
     };
     const budget = this.#budget();
-    let outcomeUnknown = false;
+    let ambiguity: unknown;
     return this.#retrying("createBatch", budget, async () => {
-      if (outcomeUnknown) {
-        // Not retried by this loop (its operation is not createBatch): it has its own retries.
-        const found = await this.#findByToken(token, budget);
-        if (found !== undefined) return found;
+      if (ambiguity !== undefined) {
+        // Not retried by this loop (its operation is not findBatchByToken): it has its own retries.
+        const settled = await this.#findSettled(token, budget);
+        if (settled.kind === "found") return settled.batch;
+        // Out of time before Lasso could be believed: the POST's outcome stays unknown.
+        if (settled.kind === "unsettled") throw ambiguity;
       }
       try {
         const response = await this.#send(spec);
         return this.#validate(spec, response.status, lassoBatchSchema, await this.#readJson(spec, response));
       } catch (err) {
-        if (isAmbiguous(err)) outcomeUnknown = true;
+        if (isAmbiguous(err)) ambiguity = err;
         throw err;
       }
     });
@@ -301,9 +332,21 @@ export class LassoClient {
    * by the whole organisation) cannot make the lookup fail. With several matches, the first
    * listed is returned.
    */
-  async findBatchByToken(token: string): Promise<LassoBatch | undefined> {
+  async findBatchByToken(
+    token: string,
+    options: { patient?: boolean } = {},
+  ): Promise<LassoBatch | undefined> {
     checkToken("findBatchByToken", token);
-    return this.#findByToken(token, this.#budget());
+    if (!options.patient) return this.#findByToken(token, this.#budget());
+    const settled = await this.#findSettled(token, this.#budget());
+    if (settled.kind === "found") return settled.batch;
+    if (settled.kind === "absent") return undefined;
+    throw new LassoNetworkError({
+      operation: "findBatchByToken",
+      request: "GET /apps/reporting/batches",
+      reason: `the batch was not listed yet and the time budget ended before look-up ${this.#settle.lookups}`,
+      timedOut: true,
+    });
   }
 
   /** GET /apps/reporting/batches: every batch of the organisation. */
@@ -459,6 +502,21 @@ export class LassoClient {
 
   #budget(): Budget {
     return new Budget(this.#retry.maxTotalMs, this.#sleep);
+  }
+
+  /**
+   * The batch of `token`, believed absent only after `settleLookup.lookups` looks with a
+   * growing wait between them (Lasso may list a batch it accepted some seconds late).
+   */
+  async #findSettled(token: string, budget: Budget): Promise<Settled> {
+    for (let look = 1; ; look++) {
+      const batch = await this.#findByToken(token, budget);
+      if (batch !== undefined) return { kind: "found", batch };
+      if (look >= this.#settle.lookups) return { kind: "absent" };
+      const wait = this.#settle.delayMs * 2 ** (look - 1);
+      if (budget.usedMs() + wait > budget.limitMs) return { kind: "unsettled" };
+      await budget.sleep(wait);
+    }
   }
 
   async #findByToken(token: string, budget: Budget): Promise<LassoBatch | undefined> {
