@@ -11,7 +11,12 @@ import { performance } from "node:perf_hooks";
 import { planSchedule } from "#lambdas/submit-batches/plan.ts";
 import { submitScheduledRun } from "#lambdas/submit-batches/submit-run.ts";
 import { scheduleSchema } from "#lib/config/schema.ts";
-import { parseCustomerItem, queryCustomersOfGroup, scanCustomers } from "#shared/customers.ts";
+import {
+  parseCustomerItem,
+  queryCustomersOfGroup,
+  readCustomersOfGroup,
+  scanCustomers,
+} from "#shared/customers.ts";
 import { customerItem, startPipeline } from "#test/support/pipeline.ts";
 
 const customers = Number(process.argv[2] ?? 10_000);
@@ -72,6 +77,11 @@ try {
   await measure(
     "read + parse the group: byGroup index query",
     () => countParsed(queryCustomersOfGroup(pipeline.customersDoc, pipeline.customersTable, "bench")),
+    (n) => `${n} customers`,
+  );
+  await measure(
+    "read + parse the group as a run does: index + stray scan",
+    () => countParsed(readCustomersOfGroup(pipeline.customersDoc, pipeline.customersTable, "bench")),
     (n) => `${n} customers`,
   );
   await measure(
