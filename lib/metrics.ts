@@ -43,6 +43,9 @@ export const APP_METRICS = {
   reportDelivered: metric("deliver-report", "ReportDelivered"),
   duplicateSkipped: metric("deliver-report", "DuplicateSkipped"),
   reportUnroutable: metric("deliver-report", "ReportUnroutable"),
+  /** A webhook our records or Lasso's API contradict (deliver-report/doorbell.ts). */
+  webhookUnverified: metric("deliver-report", "WebhookUnverified"),
+  doorbellRead: metric("deliver-report", "DoorbellRead"),
   /** Always with dimension `reason`: see DELIVERY_FAILED_REASONS. */
   deliveryFailed: metric("deliver-report", "DeliveryFailed"),
   batchRejected: metric("submit-batches", "BatchRejected"),

@@ -197,12 +197,24 @@ export class StatelessStack extends Stack {
         // Its own queue: a retry the other side timed (retry-after) is deferred by
         // ChangeMessageVisibility, which the event source's grant already allows.
         [ENV.reportReadyQueueUrl]: stateful.reportReadyQueue.queueUrl,
+        // A webhook's ring reconciles its batch as the poller does, with the poller's verdicts.
+        [ENV.stalledAfterMinutes]: String(config.poll.stalledAfterMinutes),
         ...lassoEnv,
       },
       logRetention,
     });
-    // Report records (claim, deliver), batch manifests, suppressions.
-    grantTable(this.deliverReport, stateful.stateTable, ["dynamodb:GetItem", "dynamodb:UpdateItem"]);
+    // Report records (claim, deliver), batch manifests, suppressions; and for a webhook's
+    // ring what the poller writes: batches adopted or updated, hand-off records created or
+    // marked (read in batches of keys), listener coverage released, unverified hints.
+    grantTable(this.deliverReport, stateful.stateTable, [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:BatchGetItem",
+      "dynamodb:DeleteItem",
+    ]);
+    // A ring hands Lasso's finished reports on to the queue it consumes.
+    grantSend(this.deliverReport, stateful.reportReadyQueue);
     grantTable(this.deliverReport, stateful.customersTable, ["dynamodb:GetItem"], [CUSTOMERS_BY_CVR]);
     this.mail.grantSendEmail(this.deliverReport);
     // Asks Lasso about a batch or its items only when a message and the state lack them.

@@ -108,6 +108,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.chunkSize]: "1000",
       [ENV.stateRetentionDays]: "400",
       [ENV.stalledAfterMinutes]: "360",
+      // The local poller runs every 1.5 s: a webhook may ask for a read as often.
+      [ENV.ringIntervalMs]: "1000",
       [ENV.defaultLanguage]: "da",
       [ENV.mailSender]: "rapporter@lasso-reports.example.dk",
       // The simulator serves PDFs from its own http origin on loopback: allowed only here.

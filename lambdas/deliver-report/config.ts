@@ -5,6 +5,7 @@ import { boolEnv, intEnv, listEnv, MissingConfigError, optionalEnv, requireEnv }
 import { ENV } from "#shared/env-names.ts";
 import { SES_MAX_MESSAGE_BYTES } from "#shared/mail/compose.ts";
 import { DEFAULT_MAX_PDF_BYTES, maxPdfBytesFor } from "#shared/pdf-budget.ts";
+import type { DoorbellConfig } from "./doorbell.ts";
 
 export interface DeliverReportSettings {
   /** The report-ready queue this function consumes (to defer timed retries). */
@@ -32,6 +33,8 @@ export interface DeliverReportSettings {
     apiKeySecretId: string;
     timeoutMs?: number;
   };
+  /** Webhooks as doorbells (doorbell.ts). */
+  doorbell: DoorbellConfig;
 }
 
 const email = z.email();
@@ -99,6 +102,13 @@ export function readDeliverReportSettings(env: NodeJS.ProcessEnv = process.env):
       maxBytes: pdfMaxBytes(env),
       connectTimeoutMs: intEnv(ENV.pdfConnectTimeoutMs, { default: 5_000, min: 100, max: 60_000 }, env),
       totalTimeoutMs: intEnv(ENV.pdfTimeoutMs, { default: 60_000, min: 1_000, max: 600_000 }, env),
+    },
+    doorbell: {
+      ringIntervalMs: intEnv(ENV.ringIntervalMs, { default: 15_000, min: 0, max: 600_000 }, env),
+      ringMaxReceives: intEnv(ENV.ringMaxReceives, { default: 3, min: 1, max: 10 }, env),
+      stalledAfterMs: intEnv(ENV.stalledAfterMinutes, { default: 360, min: 1 }, env) * 60_000,
+      // The longest Lasso call (the client's retry budget and one request) and the writes after it.
+      reserveMs: 20_000,
     },
     lasso: {
       baseUrl: requireEnv(ENV.lassoBaseUrl, env),

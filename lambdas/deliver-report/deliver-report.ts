@@ -56,8 +56,8 @@ export const DELIVERY_METRICS = {
   unidentifiable: "ReportUnidentifiable",
 } as const;
 
-/** The parts of the Lasso client the delivery uses (only when the state does not know). */
-export type LassoReader = Pick<LassoClient, "getBatch" | "iterateItems">;
+/** The parts of the Lasso client the delivery uses: look-ups, and a ring's reconciliation. */
+export type LassoReader = Pick<LassoClient, "getBatch" | "iterateItems" | "listItems">;
 
 export interface DeliverReportConfig {
   sender: string;
@@ -130,6 +130,8 @@ interface BatchFacts {
   reportType: ReportType;
   isListener: boolean;
   manifest?: ManifestEntry[];
+  /** One of our runs made the batch: its manifest is the whole truth of who is in it. */
+  submittedByUs: boolean;
 }
 
 function isRetryableLasso(error: unknown): boolean {
@@ -139,10 +141,15 @@ function isRetryableLasso(error: unknown): boolean {
 async function batchFacts(message: ReportReadyMessage, deps: DeliverReportDeps): Promise<BatchFacts> {
   const record = await getBatchRecord(deps.state, message.batchId);
   if (record !== undefined) {
-    return { reportType: record.reportType, isListener: record.isListener, manifest: record.manifest };
+    return {
+      reportType: record.reportType,
+      isListener: record.isListener,
+      manifest: record.manifest,
+      submittedByUs: record.runPk !== undefined,
+    };
   }
   if (message.reportType !== undefined && !LISTENABLE_REPORT_TYPES.has(message.reportType)) {
-    return { reportType: message.reportType, isListener: false };
+    return { reportType: message.reportType, isListener: false, submittedByUs: false };
   }
   try {
     const batch = await (await deps.lasso()).getBatch(message.batchId);
@@ -150,7 +157,7 @@ async function batchFacts(message: ReportReadyMessage, deps: DeliverReportDeps):
     if (reportType === undefined) {
       throw new UnidentifiableReportError(`batch ${message.batchId} has no report type, nor has the report`);
     }
-    return { reportType, isListener: batch.isListener };
+    return { reportType, isListener: batch.isListener, submittedByUs: false };
   } catch (error) {
     if (error instanceof UnidentifiableReportError) throw error;
     if (isNotFound(error)) {
@@ -190,12 +197,61 @@ async function lookUpPdfUrl(
   }
 }
 
+/** A PDF host's answer that a link is not (or no longer, or not yet) good: ask Lasso again. */
+const GONE_STATUSES: ReadonlySet<number> = new Set([401, 403, 404, 410]);
+
+/**
+ * Fetches the report's PDF. A link the host refuses as gone or forbidden (an expired
+ * capability, a file not uploaded yet) is not a verdict on the report: Lasso's item list is
+ * asked for the report's current link, and a new one is fetched once. The same link again,
+ * or none, is retried later (the queue's receives bound it; then the DLQ and its alarm).
+ */
+async function fetchWithFreshLink(
+  pdfUrl: string,
+  message: ReportReadyMessage,
+  deps: DeliverReportDeps,
+  context: DeliveryContext,
+): Promise<FetchedPdf> {
+  const gone = (error: unknown): error is PdfFetchError =>
+    error instanceof PdfFetchError && error.status !== undefined && GONE_STATUSES.has(error.status);
+  try {
+    return await deps.fetchPdf(pdfUrl, context.deadline);
+  } catch (error) {
+    if (!gone(error)) throw error;
+    const fresh = await lookUpPdfUrl(message, deps);
+    if (fresh === undefined || fresh === pdfUrl) {
+      throw new RetryLaterError(
+        "pdf-gone",
+        `${error.message}; Lasso lists no other link for the report yet`,
+        {
+          cause: error,
+        },
+      );
+    }
+    deps.logger.info("the pdf link was refused; fetching the fresh link from Lasso's item list", {
+      status: error.status,
+    });
+    try {
+      return await deps.fetchPdf(fresh, context.deadline);
+    } catch (freshError) {
+      if (!gone(freshError)) throw freshError;
+      throw new RetryLaterError("pdf-gone", `the fresh link too: ${freshError.message}`, {
+        cause: freshError,
+      });
+    }
+  }
+}
+
 export async function deliverReport(
   message: ReportReadyMessage,
   deps: DeliverReportDeps,
   context: DeliveryContext,
 ): Promise<DeliveryOutcome> {
   const { logger, metrics } = deps;
+  if (message.source === "webhook") {
+    // A webhook's message is a doorbell (doorbell.ts): what is mailed comes from Lasso's API.
+    throw new UnidentifiableReportError("a webhook's message is a doorbell, not a report to deliver");
+  }
   logger.appendKeys({ batchId: message.batchId, cvr: message.cvr, source: message.source });
 
   const facts = await batchFacts(message, deps);
@@ -264,6 +320,7 @@ export async function deliverReport(
         reportType: facts.reportType,
         internalCustomerId: message.internalCustomerId,
         manifest: facts.manifest,
+        submittedByUs: facts.submittedByUs,
       },
       deps.customers,
     );
@@ -342,7 +399,7 @@ export async function deliverReport(
 
     let pdf: FetchedPdf;
     try {
-      pdf = await deps.fetchPdf(pdfUrl, context.deadline);
+      pdf = await fetchWithFreshLink(pdfUrl, message, deps, context);
     } catch (error) {
       if (!(error instanceof PdfFetchError)) throw error;
       if (error.retryable) {

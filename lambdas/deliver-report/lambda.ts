@@ -19,6 +19,7 @@ import { LassoClient } from "#shared/lasso/client.ts";
 import { type Counter, powertoolsCounter } from "#shared/metrics.ts";
 import { DEFAULT_PDF_RETRY, type FetchedPdf, fetchPdfPatiently, redactLinks } from "#shared/pdf-fetch.ts";
 import { parseReportReadyMessage } from "#shared/report-ready.ts";
+import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import type { DeliverReportSettings } from "./config.ts";
 import {
@@ -30,6 +31,7 @@ import {
   RetryLaterError,
   UnidentifiableReportError,
 } from "./deliver-report.ts";
+import { answerDoorbell, type DoorbellConfig } from "./doorbell.ts";
 import type { CustomerDirectory } from "./routing.ts";
 import { type SendMail, sesMailer } from "./ses-mailer.ts";
 
@@ -42,6 +44,9 @@ export interface DeliverReportWiring {
   fetchPdf: (url: string, deadline: Date) => Promise<FetchedPdf>;
   sendMail: SendMail;
   config: DeliverReportConfig;
+  /** The report-ready queue: a webhook's ring hands Lasso's finished reports on to it. */
+  queue: ReportReadyQueue;
+  doorbell: DoorbellConfig;
   logger?: Logger;
   metrics?: Metrics;
   /** Overrides the Powertools counter (tests read what was counted). */
@@ -158,6 +163,8 @@ export function buildDeliverReportWiring(
       defaultLanguage: settings.mail.defaultLanguage,
       maxMessageBytes: settings.mail.maxMessageBytes,
     },
+    queue: { sqs: clients.sqs, queueUrl: settings.queueUrl },
+    doorbell: settings.doorbell,
     deferRetry: sqsDeferRetry(clients.sqs, settings.queueUrl),
   };
 }
@@ -187,10 +194,8 @@ export function createDeliverReportHandler(wiring: DeliverReportWiring) {
   const handleRecord = async (record: SQSRecord, deadline: Date): Promise<void> => {
     // One child logger per record: records run in parallel, each with its own keys.
     const log = logger.createChild();
-    log.appendKeys({
-      messageId: record.messageId,
-      receiveCount: Number(record.attributes.ApproximateReceiveCount),
-    });
+    const receiveCount = Number(record.attributes.ApproximateReceiveCount);
+    log.appendKeys({ messageId: record.messageId, receiveCount });
     let message: ReturnType<typeof parseReportReadyMessage>;
     try {
       message = parseReportReadyMessage(record.body);
@@ -214,7 +219,27 @@ export function createDeliverReportHandler(wiring: DeliverReportWiring) {
       config: wiring.config,
     };
     try {
-      const outcome = await deliverReport(message, deps, { deadline });
+      // A webhook's message is a doorbell: it makes us read Lasso now, it delivers nothing.
+      const outcome =
+        message.source === "webhook"
+          ? await answerDoorbell(
+              message,
+              {
+                state: wiring.state,
+                queue: wiring.queue,
+                lasso: wiring.lasso,
+                clock,
+                metrics: counter,
+                logger: {
+                  info: (text, details) => log.info(text, details ?? {}),
+                  warn: (text, details) => log.warn(text, details ?? {}),
+                  error: (text, details) => log.error(text, details ?? {}),
+                },
+                config: wiring.doorbell,
+              },
+              { deadline, receiveCount: Number.isFinite(receiveCount) ? receiveCount : 1 },
+            )
+          : await deliverReport(message, deps, { deadline });
       log.debug("delivery outcome", { outcome: outcome.outcome });
     } catch (error) {
       if (error instanceof UnidentifiableReportError) {

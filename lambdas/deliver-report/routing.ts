@@ -1,8 +1,10 @@
 /**
  * Which customer a report belongs to, and so who gets it:
  *
- * 1. the batch's manifest (our own batches: which customer we put in for this cvr);
- * 2. else the customer table by the report's `internalCustomerId`, if that row is the
+ * 1. the batch's manifest (our own batches: which customer we put in for this cvr); a
+ *    company or customer id our batch does not have is unroutable, whatever the tables say;
+ * 2. else (batches adopted from the portal, without manifest) the customer table by the
+ *    report's `internalCustomerId`, if that row is the
  *    same company (batches made elsewhere may number customers differently);
  * 3. else the customer table by cvr (listener batches found in Lasso, batches created by
  *    people in the Lasso portal): exactly one usable customer, preferring those that want
@@ -28,6 +30,8 @@ export interface RouteInput {
   internalCustomerId?: number | undefined;
   /** The batch's manifest, when the batch is ours. */
   manifest?: readonly ManifestEntry[] | undefined;
+  /** The batch is one of our runs' (not adopted from the portal): the manifest is the whole truth. */
+  submittedByUs?: boolean;
 }
 
 export type RouteVia = "manifest" | "internalCustomerId" | "cvr";
@@ -68,13 +72,23 @@ async function fromManifest(
 
 export async function routeReport(input: RouteInput, customers: CustomerDirectory): Promise<Route> {
   const entries = (input.manifest ?? []).filter((entry) => entry.cvr === input.cvr);
-  if (entries.length > 0) {
-    const byId =
-      input.internalCustomerId === undefined
-        ? undefined
-        : entries.find((entry) => entry.customerId === input.internalCustomerId);
-    const entry = byId ?? (entries.length === 1 ? entries[0] : undefined);
-    if (entry !== undefined) return fromManifest(entry, input, customers);
+  if (input.submittedByUs === true || entries.length > 0) {
+    // Our own batch: only the companies and customers we put in are delivered, ever.
+    if (entries.length === 0) {
+      return { ok: false, reason: `cvr ${input.cvr} is not in the batch we submitted (manifest)` };
+    }
+    const id = input.internalCustomerId;
+    if (id !== undefined) {
+      const entry = entries.find((e) => e.customerId === id);
+      if (entry !== undefined) return fromManifest(entry, input, customers);
+      return {
+        ok: false,
+        customerId: id,
+        reason: `the report names customer ${id}; the manifest has cvr ${input.cvr} for customer ${entries.map((e) => e.customerId).join(", ")}`,
+      };
+    }
+    const only = entries.length === 1 ? entries[0] : undefined;
+    if (only !== undefined) return fromManifest(only, input, customers);
     return {
       ok: false,
       reason: `cvr ${input.cvr} is in the manifest for customers ${entries.map((e) => e.customerId).join(", ")} and the report does not say which`,

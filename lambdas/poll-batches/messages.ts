@@ -24,8 +24,8 @@ export type EntryResult = { ok: true; entry: HandOffEntry } | { ok: false; reaso
 
 /**
  * The hand-off entry of one finished item. `internalCustomerId` comes from Lasso's item,
- * else from the manifest when the cvr is in it once. Fails only when the report cannot be
- * identified (a listener batch's item without an id).
+ * else from the manifest when the cvr is in it once. Fails when the report cannot be
+ * identified (a listener batch's item without an id) or is of another type than the batch.
  */
 export function handOffEntryForItem(
   record: Pick<BatchRecord, "lassoBatchId" | "reportType" | "isListener">,
@@ -36,6 +36,10 @@ export function handOffEntryForItem(
 ): EntryResult {
   // The batch's type, as the delivery takes it: both paths must compute the same identity.
   const reportType = record.reportType;
+  if (item.printType !== undefined && item.printType !== reportType) {
+    // Lasso lists a report of another type than the batch we asked for: not ours to mail.
+    return { ok: false, reason: `Lasso lists a ${item.printType} report in a ${reportType} batch` };
+  }
   let identity: string;
   try {
     identity = reportIdentity(

@@ -296,13 +296,16 @@ async function releaseCoverage(ports: PollPorts, record: BatchRecord): Promise<v
 
 /**
  * Reconciles one batch. `listed` is the record as the open index gave it (maybe stale);
- * `priority` orders its Lasso calls against the other batches' (lower first).
+ * `priority` orders its Lasso calls against the other batches' (lower first); `answered`
+ * is Lasso's getBatch answer when the caller has just read it (the doorbell), so that it
+ * is not asked twice.
  */
 export async function reconcileBatch(
   ports: PollPorts,
   run: PollRun,
   listed: Pick<BatchRecord, "lassoBatchId">,
   priority = 0,
+  answered?: LassoBatch,
 ): Promise<BatchOutcome> {
   const id = listed.lassoBatchId;
   try {
@@ -317,7 +320,7 @@ export async function reconcileBatch(
 
     let lasso: LassoBatch;
     try {
-      lasso = await run.lasso.call(priority, (reader) => reader.getBatch(id));
+      lasso = answered ?? (await run.lasso.call(priority, (reader) => reader.getBatch(id)));
     } catch (error) {
       if (isNotFound(error)) return await recordUnknown(ports, run, record, ports.clock());
       const stop = stopFor(error);

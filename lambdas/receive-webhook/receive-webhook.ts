@@ -1,8 +1,10 @@
 /**
  * The receive-webhook use case: one HTTP request from Lasso in, one short JSON answer out.
  *
- * Refuses what it must (405 method, 401 auth, 413 size, 400 not JSON / nothing routable),
- * each counted, nothing enqueued. Otherwise turns the payload into report-ready messages
+ * Refuses what can never succeed (405 method, 401 auth, 413 size, 400 not JSON, nested too
+ * deep, or naming no report: no GUID batch id, no company, no known status or type), each
+ * counted, nothing enqueued. What it enqueues is a doorbell, not a report: the delivery
+ * confirms it with our records and Lasso's API (deliver-report/doorbell.ts). Otherwise turns the payload into report-ready messages
  * and answers 2xx only after SQS accepted them; 503 when it could not (Lasso retries).
  * It never downloads a PDF or sends mail: Lasso waits for this answer.
  */
@@ -11,7 +13,7 @@ import type { Counter } from "#shared/metrics.ts";
 import { redactLinks } from "#shared/pdf-fetch.ts";
 import type { ReportReadyMessage } from "#shared/report-ready.ts";
 import { EnqueueError } from "#shared/report-ready-queue.ts";
-import { parseWebhookPayload } from "#shared/webhook-payload.ts";
+import { jsonNestingExceeds, MAX_WEBHOOK_JSON_DEPTH, parseWebhookPayload } from "#shared/webhook-payload.ts";
 import { SecretUnavailableError, type WebhookAuthenticator } from "./auth.ts";
 
 export const WEBHOOK_METRICS = {
@@ -107,6 +109,13 @@ export async function receiveWebhook(
   }
 
   const bodyText = request.body.toString("utf8");
+  if (jsonNestingExceeds(bodyText, MAX_WEBHOOK_JSON_DEPTH)) {
+    return refuse(
+      "bad-json",
+      reply(400, { error: "body is nested too deeply" }),
+      `nested deeper than ${MAX_WEBHOOK_JSON_DEPTH}`,
+    );
+  }
   let json: unknown;
   try {
     json = JSON.parse(bodyText);

@@ -18,6 +18,10 @@ export const ENV = {
   chunkSize: "CHUNK_SIZE",
   stateRetentionDays: "STATE_RETENTION_DAYS",
   stalledAfterMinutes: "STALLED_AFTER_MINUTES",
+  /** deliver-report: least time between two item reads of a batch that webhooks cause (ms). */
+  ringIntervalMs: "RING_INTERVAL_MS",
+  /** deliver-report: receives of one webhook's ring before it is left to the poller. */
+  ringMaxReceives: "RING_MAX_RECEIVES",
   /** poll-batches: open batches reconciled at the same time (default 4). */
   pollConcurrency: "POLL_CONCURRENCY",
   mailSender: "MAIL_SENDER",

@@ -5,11 +5,15 @@
  *   the aliases below; enums as names or numbers; numbers as strings.
  * - A body wrapped one level deep (`{ "data": { ... } }`) or a short list of reports.
  * - Fields we do not know are kept in the message's `extra` (bounded), never dropped silently.
- * - Refused only when no report can be routed from it: no batch id, no company (cvr or
- *   lassoId `CVR-1-<cvr>`), or no item status. Everything else is the delivery's business.
+ * - Refused when it cannot name a report: no batch id or one that is not a GUID (ids are
+ *   kept in one canonical form, ids.ts), no company (cvr or lassoId `CVR-1-<cvr>`), no or an
+ *   unknown item status, an unknown report type.
+ * - What it names is a hint, never a fact (docs/guarantees.md, "Trust"): the delivery
+ *   confirms the report with our records and Lasso's API before anyone gets a mail.
  */
 import { checkCvr } from "./cvr.ts";
 import { itemStatusName, reportTypeName } from "./lasso/enums.ts";
+import { canonicalBatchId } from "./lasso/ids.ts";
 import { foldKey, isRecord, type JsonRecord } from "./lasso/normalise.ts";
 import type { ReportReadyMessage } from "./report-ready.ts";
 
@@ -30,6 +34,9 @@ const WEBHOOK_FIELDS = {
 } as const;
 
 type WebhookField = keyof typeof WEBHOOK_FIELDS;
+
+/** Report-type fields whose value must be a known type (the looser aliases may mean other things). */
+const STRICT_TYPE_FIELDS: ReadonlySet<string> = new Set(["reportType", "printType"].map(foldKey));
 
 /** Keys under which a report may be wrapped. */
 const WRAPPER_KEYS = ["data", "item", "report", "payload", "body"].map(foldKey);
@@ -112,9 +119,11 @@ function parseOne(
   };
   const notes: string[] = [];
 
-  const batchId = text(take("batchId"));
-  if (batchId === undefined) return { ok: false, reason: "no batch id" };
-  if (batchId.length > MAX_ID_LENGTH) return { ok: false, reason: "batch id too long" };
+  const batchIdText = text(take("batchId"));
+  if (batchIdText === undefined) return { ok: false, reason: "no batch id" };
+  // One spelling per batch: an id that is no GUID can name no batch of ours, nor of Lasso's.
+  const batchId = canonicalBatchId(batchIdText);
+  if (batchId === undefined) return { ok: false, reason: "the batch id is not a GUID" };
 
   const lassoIdText = text(take("lassoId"));
   let cvr: string | undefined;
@@ -142,13 +151,23 @@ function parseOne(
     seenAt: now.toISOString(),
   };
 
-  // The report type may be given twice (name and number): the first that resolves wins.
+  // The report type may be given twice (name and number): each must be a known type, and
+  // they must agree; a type we do not know names no report we could deliver.
   for (const name of WEBHOOK_FIELDS.reportType) {
     const key = foldKey(name);
-    if (!folded.has(key)) continue;
+    const value = folded.get(key);
+    if (value === undefined || value === null) continue;
     used.add(key);
-    const type = reportTypeName(folded.get(key));
-    if (type !== undefined && message.reportType === undefined) message.reportType = type;
+    const type = reportTypeName(value);
+    if (type === undefined) {
+      // `type` may be something else in a payload nobody documented: only the named fields count.
+      if (STRICT_TYPE_FIELDS.has(key)) return { ok: false, reason: "unknown report type" };
+      continue;
+    }
+    if (message.reportType !== undefined && message.reportType !== type) {
+      return { ok: false, reason: "the report type is given twice, differently" };
+    }
+    message.reportType = type;
   }
 
   const customerId = take("internalCustomerId");
@@ -217,4 +236,31 @@ export function parseWebhookPayload(body: unknown, now: Date): WebhookParseResul
     notes.push(...parsed.notes);
   }
   return { ok: true, messages, notes };
+}
+
+/** Deepest nesting of arrays and objects a webhook body may have (Lasso's is two or three). */
+export const MAX_WEBHOOK_JSON_DEPTH = 16;
+
+/**
+ * Whether JSON text nests arrays or objects deeper than `max`, found by one pass over the
+ * characters (strings skipped), before anything recursive looks at it: a body nested
+ * thousands deep can never be a report, and must not reach a recursive parser or logger.
+ */
+export function jsonNestingExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }

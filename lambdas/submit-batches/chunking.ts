@@ -1,7 +1,9 @@
 /**
  * Splitting a run's customers into Lasso batches, and what each batch is called.
  */
+
 import { createHash } from "node:crypto";
+import { RUN_TOKEN_PREFIX } from "#shared/batch-token.ts";
 import type { Customer } from "#shared/customers.ts";
 import { formatScheduledTime } from "#shared/lasso/schemas.ts";
 import type { ChunkManifestEntry } from "#shared/state/runs.ts";
@@ -68,7 +70,7 @@ export function chunkCustomers<T extends Customer>(customers: readonly T[], opti
  */
 export function chunkToken(schedule: string, scheduledTime: string, chunkIndex: number): string {
   const hash = createHash("sha256").update(`${schedule}\n${scheduledTime}\n${chunkIndex}`).digest("hex");
-  return `lr-${hash.slice(0, 16)}`;
+  return `${RUN_TOKEN_PREFIX}${hash.slice(0, 16)}`;
 }
 
 /** "YYYY-MM-DD" of an instant in a time zone. */

@@ -144,6 +144,12 @@ export class Observability extends Construct {
         1,
       ],
       [
+        "WebhookUnverified",
+        "A webhook named a report our records or Lasso's API do not confirm: mailed to nobody (forged, replayed or misaddressed).",
+        appMetric(m.webhookUnverified),
+        1,
+      ],
+      [
         "DeliveryFailed",
         "A report could not be delivered and was recorded as failed.",
         deliveryFailed(FIVE_MINUTES),
@@ -247,9 +253,10 @@ export class Observability extends Construct {
       graph("Batches open", [
         appMetric(m.openBatches, { statistic: cloudwatch.Stats.MAXIMUM, label: "open batches" }),
       ]),
-      graph("Reports received, by source", [
-        appMetric(m.webhookAccepted, { period: hourly, label: "webhook" }),
-        appMetric(m.reportsHandedOn, { period: hourly, label: "poll" }),
+      graph("Webhooks (doorbells) and reports handed on", [
+        appMetric(m.webhookAccepted, { period: hourly, label: "webhooks accepted" }),
+        appMetric(m.doorbellRead, { period: hourly, label: "batch reads rung by webhooks" }),
+        appMetric(m.reportsHandedOn, { period: hourly, label: "handed on by the poller" }),
       ]),
     );
     dashboard.addWidgets(
@@ -259,6 +266,7 @@ export class Observability extends Construct {
       ]),
       graph("Unroutable and failures", [
         appMetric(m.reportUnroutable, { period: hourly, label: "unroutable" }),
+        appMetric(m.webhookUnverified, { period: hourly, label: "webhook unverified" }),
         deliveryFailed(hourly),
         appMetric(m.reportFailed, { period: hourly, label: "Lasso: report failed" }),
         appMetric(m.batchFinishedWithErrors, { period: hourly, label: "Lasso: batch with errors" }),

@@ -252,12 +252,13 @@ describe("deliver-report and the claim", () => {
   });
 
   test("a message that names no batch anywhere fails (and so goes to the DLQ), it is not dropped", async () => {
+    // (A webhook naming such a batch is a doorbell: trust-boundary.test.ts.)
     const message: ReportReadyMessage = {
       version: 1,
       batchId: "11111111-2222-4333-8444-555555555555",
       cvr: testCvr(72),
       itemStatus: "Completed",
-      source: "webhook",
+      source: "poll",
       seenAt: new Date().toISOString(),
     };
     rig.deliver.counter.counts.length = 0;

@@ -137,7 +137,8 @@ describe("webhook → queue → deliver-report → SES", () => {
         customerId: customer.customerId,
         recipients: customer.emails,
         sesMessageId: mail.messageId,
-        source: "webhook",
+        // The webhook rang; what was mailed came from Lasso's item list.
+        source: "poll",
         pdfDelivery: "attachment",
       });
     }
@@ -262,7 +263,7 @@ describe("webhook → queue → deliver-report → SES", () => {
     }
   });
 
-  test("a message without report type and pdf link takes the type from the batch record and the link from Lasso", async () => {
+  test("a webhook without report type and pdf link rings: the type comes from the batch record, the rest from Lasso", async () => {
     const p = pipeline.current;
     const customers = await putCustomers(p, [53]);
     const { batch } = await rig.submitBatch({ customers, reportType: "Finans", webhook: false });
@@ -281,8 +282,8 @@ describe("webhook → queue → deliver-report → SES", () => {
     await deliverAll();
     const mails = await rig.sentMails();
     expect(mails).toHaveLength(1);
-    // Customer 53 reads English.
-    expect(mails[0]?.subject).toMatch(/^Financial report: Kunde 53 ApS \(CVR \d{8}\)$/);
+    // Customer 53 reads English; the company's name is Lasso's (the item list's), not the webhook's.
+    expect(mails[0]?.subject).toBe(`Financial report: ${item?.name} (CVR ${testCvr(53)})`);
     const expected = Buffer.from((await p.sim.pdfBytes(item?.id ?? "")) ?? []);
     expect(Buffer.from(mails[0]?.attachments[0]?.content ?? "", "base64").equals(expected)).toBe(true);
     expect(await rig.report(batch.id, testCvr(53), "Finans")).toMatchObject({ deliveryStatus: "delivered" });
@@ -437,7 +438,8 @@ describe("PDF links that must be refused, and PDFs too large for SES", () => {
       companyName: `Firma ${n} ApS`,
       pdfUrl,
       fileName: `${c.customerId}_${c.cvr}.pdf`,
-      source: "webhook",
+      // As the poller hands on a Lasso item whose pdfurl points there (a webhook's link is never fetched).
+      source: "poll",
       seenAt: new Date().toISOString(),
     };
     await sendReportReady({ sqs: p.sqs, queueUrl: p.resources.reportReadyQueueUrl }, [message]);

@@ -80,6 +80,12 @@ describe("handOffEntryForItem", () => {
     expect(!bad.ok && bad.reason).toMatch(/no report id/);
   });
 
+  test("an item of another type than the batch is not handed on: it names no report we asked for", () => {
+    const made = handOffEntryForItem(batch, false, new Map(), item({ printType: "Finans" }), SEEN);
+    expect(made).toMatchObject({ ok: false });
+    expect(!made.ok && made.reason).toMatch(/Finans report in a Revision batch/);
+  });
+
   test("the manifest routes a cvr only when it appears there once", () => {
     const customers = manifestCustomers({
       manifest: [

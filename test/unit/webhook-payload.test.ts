@@ -1,6 +1,11 @@
 import { describe, expect, test } from "vitest";
 import { reportReadyMessageSchema } from "#shared/report-ready.ts";
-import { MAX_EXTRA_JSON_CHARS, parseWebhookPayload } from "#shared/webhook-payload.ts";
+import {
+  jsonNestingExceeds,
+  MAX_EXTRA_JSON_CHARS,
+  MAX_WEBHOOK_JSON_DEPTH,
+  parseWebhookPayload,
+} from "#shared/webhook-payload.ts";
 
 const NOW = new Date("2024-05-01T10:00:00.000Z");
 
@@ -55,7 +60,7 @@ describe("parseWebhookPayload", () => {
 
   test("reads field names in any casing and enums given as numbers", () => {
     const message = parseOne({
-      BatchID: "b-1",
+      BatchID: "{0F0E0D0C-0B0A-4909-8807-060504030201}",
       CVR: "34 58 08 20",
       Status: 1,
       PrintType: 3,
@@ -65,7 +70,7 @@ describe("parseWebhookPayload", () => {
       ErrorMessage: "Regnskab mangler",
     });
     expect(message).toMatchObject({
-      batchId: "b-1",
+      batchId: "0f0e0d0c-0b0a-4909-8807-060504030201",
       cvr: "34580820",
       itemStatus: "Warning",
       reportType: "RevisionUdvidet",
@@ -77,13 +82,45 @@ describe("parseWebhookPayload", () => {
     expect(message?.extra).toBeUndefined();
   });
 
-  test("prefers the report type's name and falls back to the number when the name is unknown", () => {
-    expect(parseOne({ ...simulatorPayload, reportType: "Finans", printType: 0 })?.reportType).toBe("Finans");
-    expect(parseOne({ ...simulatorPayload, reportType: "Nonsense", printType: 2 })?.reportType).toBe(
+  test("the report type is an enum: an unknown one, or two that disagree, name no report", () => {
+    expect(parseOne({ ...simulatorPayload, reportType: "ReelleEjere", printType: 2 })?.reportType).toBe(
       "ReelleEjere",
     );
+    expect(parseWebhookPayload({ ...simulatorPayload, reportType: "Finans", printType: 0 }, NOW)).toEqual({
+      ok: false,
+      reason: "the report type is given twice, differently",
+    });
+    expect(parseWebhookPayload({ ...simulatorPayload, reportType: "Nonsense", printType: 2 }, NOW)).toEqual({
+      ok: false,
+      reason: "unknown report type",
+    });
+    // `type` is a loose alias (it may mean something else): an unknown value there is ignored.
     const { reportType: _r, printType: _p, ...untyped } = simulatorPayload;
+    expect(parseOne({ ...untyped, type: "ReportFinished" })?.reportType).toBeUndefined();
     expect(parseOne(untyped)?.reportType).toBeUndefined();
+  });
+
+  test("batch ids are GUIDs in one canonical form; anything else names no batch", () => {
+    const id = simulatorPayload.batchId;
+    for (const spelling of [id.toUpperCase(), `{${id}}`, `  ${id}\t`, `{${id.toUpperCase()}}`]) {
+      expect(parseOne({ ...simulatorPayload, batchId: spelling })?.batchId).toBe(id);
+    }
+    for (const bad of [`${id}\u200b`, `\u200b${id}`, id.replace("-", ""), "b-1", `${id}x`, `{{${id}}}`]) {
+      expect(parseWebhookPayload({ ...simulatorPayload, batchId: bad }, NOW)).toEqual({
+        ok: false,
+        reason: "the batch id is not a GUID",
+      });
+    }
+  });
+
+  test("nesting is measured before parsing: a body thousands deep is refused, strings do not count", () => {
+    expect(jsonNestingExceeds(`${"[".repeat(10_000)}${"]".repeat(10_000)}`, MAX_WEBHOOK_JSON_DEPTH)).toBe(
+      true,
+    );
+    expect(jsonNestingExceeds(JSON.stringify({ a: { b: [1, { c: 2 }] } }), 3)).toBe(true);
+    expect(jsonNestingExceeds(JSON.stringify({ a: { b: [1, { c: 2 }] } }), 4)).toBe(false);
+    expect(jsonNestingExceeds(JSON.stringify({ s: '[[[[[[{{{{"[[[[' }), 1)).toBe(false);
+    expect(jsonNestingExceeds(JSON.stringify(simulatorPayload), MAX_WEBHOOK_JSON_DEPTH)).toBe(false);
   });
 
   test("takes the company from lassoId when there is no cvr field", () => {

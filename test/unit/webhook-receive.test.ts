@@ -11,7 +11,12 @@ import type { ReportReadyMessage } from "#shared/report-ready.ts";
 import { EnqueueError } from "#shared/report-ready-queue.ts";
 
 const body = Buffer.from(
-  JSON.stringify({ batchId: "b-1", cvr: "34580820", status: "Completed", reportType: "Revision" }),
+  JSON.stringify({
+    batchId: "0f0e0d0c-0b0a-4909-8807-060504030201",
+    cvr: "34580820",
+    status: "Completed",
+    reportType: "Revision",
+  }),
 );
 
 describe("receiveWebhook", () => {

@@ -8,6 +8,7 @@
  * without id or a known status, an item without a CVR or status. The output types are
  * canonical camelCase.
  */
+
 import { z } from "zod";
 import { normaliseCvr } from "#shared/cvr.ts";
 import {
@@ -24,6 +25,7 @@ import {
   type WebhookAuthMethod,
 } from "#shared/lasso/enums.ts";
 import { canonicaliseKeys, isRecord } from "#shared/lasso/normalise.ts";
+import { batchIdFromLasso } from "./ids.ts";
 
 // ---------------------------------------------------------------------------------------
 // Output types
@@ -192,7 +194,8 @@ const BATCH_FIELDS = {
 } as const;
 
 const batchObjectSchema = z.object({
-  id: idSchema,
+  // One canonical spelling of a GUID (ids.ts): the webhook's and the API's ids must match.
+  id: idSchema.transform(batchIdFromLasso),
   name: z.string(),
   type: reportTypeSchema.optional(),
   status: batchStatusSchema,

@@ -8,7 +8,15 @@ export interface StateKey {
   sk: string;
 }
 
-export const RECORD_TYPES = ["run", "chunk", "batch", "report", "listenerCoverage", "suppression"] as const;
+export const RECORD_TYPES = [
+  "run",
+  "chunk",
+  "batch",
+  "report",
+  "listenerCoverage",
+  "suppression",
+  "unverified",
+] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
 /** The value of the sparse `openPartition` attribute carried by open batches only. */
@@ -53,4 +61,16 @@ export const listenerCoverageKey = (reportType: string, customerId: number): Sta
 export const suppressionKey = (normalisedEmail: string): StateKey => ({
   pk: `SUPPRESS#${normalisedEmail}`,
   sk: "SUPPRESS",
+});
+
+/**
+ * A webhook that our records and Lasso's API did not confirm (unverified.ts): per batch id,
+ * the batch's own verdict (`sk` BATCH) and one record per company and type it named.
+ */
+export const unverifiedKey = (
+  lassoBatchId: string,
+  subject: "BATCH" | { cvr: string; reportType?: string },
+): StateKey => ({
+  pk: `UNVERIFIED#${lassoBatchId}`,
+  sk: subject === "BATCH" ? "BATCH" : `HINT#${subject.cvr}#${subject.reportType ?? "-"}`,
 });

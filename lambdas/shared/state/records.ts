@@ -25,6 +25,12 @@ export interface BatchRecord extends RecordBase {
   lassoBatchId: string;
   /** The run (and schedule) that submitted it; absent for batches found in Lasso otherwise. */
   runPk?: string;
+  /**
+   * When a webhook for a batch made elsewhere (the Lasso portal) made us adopt it, after
+   * Lasso confirmed it: such a batch has no manifest, and its reports are routed by the
+   * customer table (deliver-report/doorbell.ts).
+   */
+  adoptedAt?: string;
   schedule?: string;
   chunkIndex?: number;
   name: string;
@@ -137,4 +143,26 @@ export interface ReportRecord extends RecordBase {
   resendKey?: string;
   /** How many times the report arrived again after it was claimed (skipped, not mailed). */
   duplicatesSkipped?: number;
+}
+
+/**
+ * A webhook our records and Lasso's API did not confirm (state/unverified.ts): mailed to
+ * nobody, counted, alarmed. Kept for operators: which batch, company and type it named,
+ * why it was not believed, how often it came.
+ */
+export interface UnverifiedRecord extends RecordBase {
+  recordType: "unverified";
+  lassoBatchId: string;
+  cvr?: string;
+  reportType?: ReportType;
+  internalCustomerId?: number;
+  reason: string;
+  /** For the batch verdict (sk BATCH): true while Lasso does not know the batch. */
+  unknownToLasso?: boolean;
+  /** The host of the webhook's pdf link (the link itself is a capability: not kept). */
+  pdfHost?: string;
+  firstSeenAt: string;
+  lastSeenAt: string;
+  /** How many webhooks came with this claim. */
+  hints: number;
 }

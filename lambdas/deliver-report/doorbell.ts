@@ -1,0 +1,309 @@
+/**
+ * A webhook is a doorbell (docs/guarantees.md, "Trust"): it says "look at batch B for
+ * company C now". It never says what the report is, whose it is, where its PDF is or
+ * whether it failed: those come from our own records and from Lasso's API.
+ *
+ * 1. The batch: ours (a batch record with its manifest), adopted earlier, or unknown. For
+ *    an unknown one Lasso's getBatch decides, once per batch: unknown to Lasso → the hint
+ *    is unverified; named with one of our run tokens but not on record → brought back
+ *    shortly (our record may be on its way), then unverified (a second batch made by an
+ *    ambiguous POST is never delivered); made elsewhere (the portal) → adopted: recorded
+ *    as an open batch without manifest, which the poller reconciles from then on.
+ * 2. The hint against our facts: its type must be the batch's; for our batches its company
+ *    must be in the manifest and its internalCustomerId the manifest's. Otherwise the hint
+ *    is unverified: recorded, counted, alarmed, mailed to nobody.
+ * 3. A report already handed on needs nothing.
+ * 4. Otherwise the batch is reconciled now, exactly as the poller does (reconcileBatch):
+ *    Lasso's item list hands on every finished report as a fact. At most one read per
+ *    batch per ring interval: a ring that comes sooner, or while another read holds the
+ *    batch, is brought back later a bounded number of times, then left to the poller.
+ *    Dropping a ring loses nothing: every batch it can be about is open for the poller.
+ */
+
+import type { LassoReader as PollLassoReader, PollLog } from "#lambdas/poll-batches/ports.ts";
+import { type BatchOutcome, type PollRun, reconcileBatch } from "#lambdas/poll-batches/reconcile.ts";
+import { LassoThrottle } from "#lambdas/poll-batches/throttle.ts";
+import { carriesRunToken } from "#shared/batch-token.ts";
+import { isNotFound, LassoApiError, LassoNetworkError } from "#shared/lasso/errors.ts";
+import type { LassoBatch } from "#shared/lasso/schemas.ts";
+import type { Counter } from "#shared/metrics.ts";
+import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
+import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
+import { getBatchRecord, putNewBatchRecord } from "#shared/state/batches.ts";
+import { batchKey, OPEN_BATCH_PARTITION } from "#shared/state/keys.ts";
+import type { BatchRecord } from "#shared/state/records.ts";
+import { getReportRecord } from "#shared/state/report-delivery.ts";
+import { expiresAt, type StateTable } from "#shared/state/state-table.ts";
+import {
+  isKnownUnknownBatch,
+  recordUnknownBatch,
+  recordUnverifiedHint,
+  type UnverifiedHint,
+} from "#shared/state/unverified.ts";
+import { RetryLaterError } from "./deliver-report.ts";
+
+export const DOORBELL_METRICS = {
+  /** A webhook our records or Lasso's API contradict: mailed to nobody (alarmed). */
+  unverified: "WebhookUnverified",
+  /** A ring that read the batch's items from Lasso. */
+  read: "DoorbellRead",
+  /** Reports a ring's read handed on to the report-ready queue (as facts from Lasso). */
+  handedOn: "DoorbellHandedOn",
+  /** A ring for a report already handed on: nothing to do. */
+  alreadyHandedOn: "DoorbellAlreadyHandedOn",
+  /** A ring given up on after its bounded retries: the poller's next run covers it. */
+  leftToPoller: "DoorbellLeftToPoller",
+} as const;
+
+export interface DoorbellConfig {
+  /** Least time between two item reads of one batch caused by rings. */
+  ringIntervalMs: number;
+  /** Receives of one ring message before it is left to the poller (below the queue's maxReceiveCount). */
+  ringMaxReceives: number;
+  /** The poller's settings, for the same verdicts (stalled, unknown) from either path. */
+  stalledAfterMs: number;
+  reserveMs: number;
+}
+
+export interface DoorbellDeps {
+  state: StateTable;
+  queue: ReportReadyQueue;
+  lasso: () => Promise<PollLassoReader>;
+  clock: () => Date;
+  metrics: Counter;
+  logger: PollLog;
+  config: DoorbellConfig;
+}
+
+export interface RingContext {
+  deadline: Date;
+  /** SQS's ApproximateReceiveCount of the ring message (1 on its first receive). */
+  receiveCount: number;
+}
+
+export type RingOutcome =
+  | { outcome: "unverified"; reason: string }
+  | { outcome: "already-handed-on"; identity: string }
+  | { outcome: "read"; batch: BatchOutcome["result"]; handedOn: number }
+  | { outcome: "left-to-poller"; reason: string };
+
+/** How long a ring for a token-named batch we have no record of waits for that record. */
+const OWN_RECORD_WAIT_MS = 30_000;
+
+type BatchVerdict =
+  | { kind: "known"; record: BatchRecord; answered?: LassoBatch }
+  | { kind: "unverified"; reason: string }
+  | { kind: "later"; reason: string; retryAfterMs: number };
+
+const pdfHostOf = (url: string | undefined): string | undefined => {
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).host.slice(0, 200);
+  } catch {
+    return undefined;
+  }
+};
+
+function retryableLasso(error: unknown): boolean {
+  return error instanceof LassoNetworkError || (error instanceof LassoApiError && error.retryable);
+}
+
+/** Step 1: our record of the batch, or Lasso's word on it (once per batch). */
+async function batchVerdict(message: ReportReadyMessage, deps: DoorbellDeps): Promise<BatchVerdict> {
+  const id = message.batchId;
+  const record = await getBatchRecord(deps.state, id);
+  if (record !== undefined) return { kind: "known", record };
+  const now = deps.clock();
+  if (await isKnownUnknownBatch(deps.state, id, now)) {
+    return { kind: "unverified", reason: "Lasso does not know this batch" };
+  }
+  let batch: LassoBatch;
+  try {
+    batch = await (await deps.lasso()).getBatch(id);
+  } catch (error) {
+    if (isNotFound(error)) {
+      await recordUnknownBatch(deps.state, id, now);
+      return { kind: "unverified", reason: "Lasso does not know this batch" };
+    }
+    if (retryableLasso(error)) {
+      const retryAfterMs = error instanceof LassoApiError ? (error.retryAfterMs ?? 30_000) : 30_000;
+      return { kind: "later", reason: "lasso", retryAfterMs };
+    }
+    throw error;
+  }
+  if (batch.id !== id)
+    return { kind: "unverified", reason: `Lasso answered for another batch (${batch.id})` };
+  if (carriesRunToken(batch.name)) {
+    return {
+      kind: "later",
+      reason: "own-batch-not-recorded",
+      retryAfterMs: OWN_RECORD_WAIT_MS,
+    };
+  }
+  if (batch.type === undefined) {
+    return { kind: "unverified", reason: "Lasso's answer for this batch has no report type" };
+  }
+  const at = now.toISOString();
+  const adopted: BatchRecord = {
+    ...batchKey(id),
+    recordType: "batch",
+    lassoBatchId: id,
+    name: batch.name,
+    reportType: batch.type,
+    isListener: batch.isListener,
+    manifest: [],
+    status: batch.status,
+    batchSize: batch.batchSize,
+    completionPercentage: batch.completionPercentage,
+    lastProgressAt: at,
+    openPartition: OPEN_BATCH_PARTITION,
+    adoptedAt: at,
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: expiresAt(deps.state, now),
+  };
+  if (await putNewBatchRecord(deps.state, adopted)) {
+    deps.logger.info("batch made elsewhere adopted after Lasso confirmed it", {
+      lassoBatchId: id,
+      reportType: batch.type,
+      isListener: batch.isListener,
+    });
+    return { kind: "known", record: adopted, answered: batch };
+  }
+  // Someone recorded it meanwhile (our own submission, or another ring): theirs counts.
+  const recorded = await getBatchRecord(deps.state, id);
+  if (recorded === undefined) throw new Error(`batch record ${id} vanished after a conditional put failed`);
+  return { kind: "known", record: recorded };
+}
+
+/** Step 2: why the hint contradicts what we know of the batch, if it does. */
+export function hintContradiction(message: ReportReadyMessage, record: BatchRecord): string | undefined {
+  if (message.reportType !== undefined && message.reportType !== record.reportType) {
+    return `the webhook says ${message.reportType}, the batch is ${record.reportType}`;
+  }
+  if (record.runPk === undefined) return undefined; // adopted: Lasso's item list decides
+  const entries = record.manifest.filter((entry) => entry.cvr === message.cvr);
+  if (entries.length === 0) return `cvr ${message.cvr} is not in the batch we submitted`;
+  const id = message.internalCustomerId;
+  if (id !== undefined && !entries.some((entry) => entry.customerId === id)) {
+    return `the webhook names customer ${id}; the batch has cvr ${message.cvr} for customer ${entries.map((e) => e.customerId).join(", ")}`;
+  }
+  return undefined;
+}
+
+/** Step 3: the report's identity, when the hint names one report we can tell. */
+function hintedIdentity(message: ReportReadyMessage, record: BatchRecord): string | undefined {
+  if (record.isListener && message.reportId === undefined) return undefined;
+  return reportIdentity(
+    {
+      batchId: record.lassoBatchId,
+      cvr: message.cvr,
+      reportType: record.reportType,
+      reportId: message.reportId,
+    },
+    { isListener: record.isListener },
+  );
+}
+
+export async function answerDoorbell(
+  message: ReportReadyMessage,
+  deps: DoorbellDeps,
+  context: RingContext,
+): Promise<RingOutcome> {
+  const { metrics, logger } = deps;
+  const lastRing = context.receiveCount >= deps.config.ringMaxReceives;
+  const later = (reason: string, retryAfterMs: number, detail: string): RingOutcome => {
+    if (lastRing) {
+      metrics.count(DOORBELL_METRICS.leftToPoller, { reason });
+      logger.info("ring left to the poller", { reason, detail, receiveCount: context.receiveCount });
+      return { outcome: "left-to-poller", reason: detail };
+    }
+    throw new RetryLaterError(`ring-${reason}`, detail, { retryAfterMs: Math.max(1_000, retryAfterMs) });
+  };
+  const unverified = async (reason: string): Promise<RingOutcome> => {
+    const hint: UnverifiedHint = {
+      lassoBatchId: message.batchId,
+      cvr: message.cvr,
+      reason,
+      ...(message.reportType === undefined ? {} : { reportType: message.reportType }),
+      ...(message.internalCustomerId === undefined ? {} : { internalCustomerId: message.internalCustomerId }),
+    };
+    const pdfHost = pdfHostOf(message.pdfUrl);
+    if (pdfHost !== undefined) hint.pdfHost = pdfHost;
+    await recordUnverifiedHint(deps.state, hint, deps.clock());
+    metrics.count(DOORBELL_METRICS.unverified);
+    logger.warn("webhook not confirmed: recorded as unverified, mailed to nobody", { reason });
+    return { outcome: "unverified", reason };
+  };
+
+  const verdict = await batchVerdict(message, deps);
+  if (verdict.kind === "unverified") return unverified(verdict.reason);
+  if (verdict.kind === "later") {
+    if (verdict.reason === "own-batch-not-recorded" && lastRing) {
+      return unverified(
+        "the batch carries one of our run tokens but is not on record (a second batch from an ambiguous submission?)",
+      );
+    }
+    return later(verdict.reason, verdict.retryAfterMs, `batch ${message.batchId}: ${verdict.reason}`);
+  }
+  const { record } = verdict;
+  const contradiction = hintContradiction(message, record);
+  if (contradiction !== undefined) return unverified(contradiction);
+
+  const identity = hintedIdentity(message, record);
+  if (identity !== undefined) {
+    const report = await getReportRecord(deps.state, identity);
+    if (report?.handedOnAt !== undefined || report?.deliveryStatus !== undefined) {
+      metrics.count(DOORBELL_METRICS.alreadyHandedOn);
+      return { outcome: "already-handed-on", identity };
+    }
+  }
+  if (record.openPartition === undefined) {
+    // A batch closes only after a complete read of its items: Lasso did not list this one.
+    return unverified("the batch is closed and Lasso's item list did not have this report");
+  }
+
+  const now = deps.clock();
+  const lastRead = record.lastPolledAt === undefined ? undefined : Date.parse(record.lastPolledAt);
+  const sinceRead = lastRead === undefined ? Number.POSITIVE_INFINITY : now.getTime() - lastRead;
+  if (verdict.answered === undefined && sinceRead < deps.config.ringIntervalMs) {
+    return later("too-soon", deps.config.ringIntervalMs - sinceRead, "the batch was read a moment ago");
+  }
+
+  const deadline = context.deadline;
+  const remainingMs = () => deadline.getTime() - Date.now();
+  const lasso = await deps.lasso();
+  const run: PollRun = {
+    deadline: { remainingMs },
+    reserveMs: deps.config.reserveMs,
+    policy: { stalledAfterMs: deps.config.stalledAfterMs, unknownClosePolls: 3 },
+    maxPages: 10_000,
+    lasso: new LassoThrottle(lasso, {
+      concurrency: 1,
+      deadline: { remainingMs },
+      reserveMs: deps.config.reserveMs,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    }),
+    stop: undefined,
+  };
+  const outcome = await reconcileBatch(
+    { table: deps.state, queue: deps.queue, lasso, clock: deps.clock, log: logger },
+    run,
+    record,
+    0,
+    verdict.answered,
+  );
+  metrics.count(DOORBELL_METRICS.read);
+  if (outcome.handedOn > 0) metrics.count(DOORBELL_METRICS.handedOn, undefined, outcome.handedOn);
+  logger.info("ring: batch reconciled", {
+    result: outcome.result,
+    handedOn: outcome.handedOn,
+    pages: outcome.pages,
+  });
+  if (outcome.result === "skipped" || outcome.result === "conflict" || outcome.result === "deferred") {
+    // Another read holds the batch, or this one could not finish: look again shortly.
+    return later(outcome.result, deps.config.ringIntervalMs, outcome.detail ?? outcome.result);
+  }
+  return { outcome: "read", batch: outcome.result, handedOn: outcome.handedOn };
+}
