@@ -20,6 +20,7 @@ import {
 } from "./customer-views.ts";
 import { CliFailure, EXIT, type ExitCode, messageOf, UsageError } from "./errors.ts";
 import { type CommandResult, failed, ok } from "./output.ts";
+import { tryReadPdfHosts } from "./pdf-hosts.ts";
 import { type ProgressFactory, type ProgressStream, progressFactory } from "./progress.ts";
 import { redriveDeadLetters, resendReport } from "./queue-ops.ts";
 import {
@@ -414,7 +415,7 @@ process against the local endpoints.`,
     .description("recent runs and open batches with progress; with --batch, where each report of a batch is")
     .option(
       "--batch <id>",
-      "one batch (Lasso's batch id): each report waiting, delivered, failed or unroutable",
+      "one batch (Lasso's batch id): each report waiting, delivered, failed or unroutable, and the hosts Lasso's PDF links point to",
     )
     .addOption(
       new Option("--limit <n>", "how many recent runs").argParser(positiveInt("--limit")).default(10),
@@ -423,7 +424,9 @@ process against the local endpoints.`,
       withTarget(async (target, _globals, progress, options: { batch?: string; limit: number }) => {
         if (options.batch !== undefined) {
           const view = await readBatchView(target.state, options.batch.trim(), progress, new Date());
-          return ok(view, renderBatch(view));
+          // Lasso's item list: where its PDF links point (host names only), for pdfHosts.
+          const pdfHosts = await tryReadPdfHosts(target.lasso, view.batch.lassoBatchId, target.pdfHosts);
+          return ok({ ...view, pdfHosts }, renderBatch(view, pdfHosts));
         }
         const status = await readStatus(target.state, options.limit);
         return ok(status, renderStatus(status));

@@ -7,6 +7,7 @@ import type { DeleteReport } from "./customer-delete.ts";
 import type { ImportReport } from "./customer-import.ts";
 import type { CustomerListRow, ValidationReport } from "./customer-views.ts";
 import { bar, blocks, cell, fields, table } from "./output.ts";
+import type { PdfHostsResult } from "./pdf-hosts.ts";
 import type { RedriveOutcome, ResendOutcome } from "./queue-ops.ts";
 import type { RunReport } from "./runs.ts";
 import type { BatchView, DeliveriesReport, ReportView, StatusReport } from "./state-views.ts";
@@ -300,7 +301,31 @@ function reportRows(reports: readonly ReportView[], withBatch: boolean): string 
   );
 }
 
-export function renderBatch(view: BatchView): string {
+/** The hosts Lasso's PDF links point to, each allowed by pdfHosts or not (never a link). */
+export function renderPdfHosts(result: PdfHostsResult): string {
+  if (!result.ok) return `PDF hosts: could not read Lasso's item list (${result.error}).`;
+  const { hosts, withoutLink, unreadable } = result.view;
+  const notes = [
+    withoutLink > 0 ? `${withoutLink} item(s) without a PDF link` : undefined,
+    unreadable > 0 ? `${unreadable} item(s) whose link is not a URL` : undefined,
+  ].filter((note) => note !== undefined);
+  if (hosts.length === 0) {
+    return `PDF hosts: none in Lasso's item list yet${notes.length > 0 ? ` (${notes.join(", ")})` : ""}.`;
+  }
+  const refused = hosts.filter((row) => !row.allowed);
+  return blocks(
+    `PDF hosts in Lasso's item list (host names only; the links themselves are capabilities):`,
+    table(
+      ["host", "scheme", "items", "pdfHosts"],
+      hosts.map((row) => [row.host, row.scheme, row.items, row.allowed ? "allowed" : "NOT allowed"]),
+    ),
+    notes.length > 0 ? notes.join(", ") : undefined,
+    refused.length > 0 &&
+      `Not allowed by pdfHosts: ${refused.map((row) => row.host).join(", ")}. Add the exact host to pdfHosts (docs/deploy.md#lassos-pdf-host) if it is Lasso's.`,
+  );
+}
+
+export function renderBatch(view: BatchView, pdfHosts?: PdfHostsResult): string {
   const b = view.batch;
   return blocks(
     fields([
@@ -321,6 +346,7 @@ export function renderBatch(view: BatchView): string {
       .filter(([, count]) => count > 0)
       .map(([state, count]) => `${state} ${count}`)
       .join(", "),
+    pdfHosts === undefined ? undefined : renderPdfHosts(pdfHosts),
   );
 }
 

@@ -64,6 +64,8 @@ export interface Target {
   schedules: readonly ScheduleConfig[];
   chunkSize: number;
   defaultLanguage: Language;
+  /** The hosts the delivery may fetch PDFs from (the deploy config's `pdfHosts`). */
+  pdfHosts: readonly string[];
   lasso(): Promise<LassoClient>;
   webhook(): Promise<WebhookInfo>;
   submitter: Submitter;
@@ -135,6 +137,8 @@ async function openLocal(given: string | undefined): Promise<Target> {
     schedules: endpoints.scheduleConfigs ?? LOCAL_SCHEDULES,
     chunkSize: endpoints.chunkSize ?? LOCAL_SETTINGS.chunkSize,
     defaultLanguage: endpoints.defaultLanguage ?? "da",
+    // The local stack lets the delivery fetch from the simulator only (local/local-stack.ts).
+    pdfHosts: [new URL(endpoints.lasso).host],
     lasso: once(
       async () =>
         new LassoClient({
@@ -262,6 +266,7 @@ async function openDeployed(options: TargetOptions): Promise<Target> {
     schedules: config.schedules,
     chunkSize: config.submission.chunkSize,
     defaultLanguage: config.mail.defaultLanguage,
+    pdfHosts: config.pdfHosts,
     lasso: once(
       async () =>
         new LassoClient({

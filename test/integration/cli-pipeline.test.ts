@@ -6,6 +6,7 @@
  */
 import type { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PdfHostsResult } from "#cli/pdf-hosts.ts";
 import { progressFactory } from "#cli/progress.ts";
 import type { ResendOutcome } from "#cli/queue-ops.ts";
 import { fireRun, type RunReport } from "#cli/runs.ts";
@@ -183,6 +184,34 @@ describe("after the run: status, deliveries, resend, webhook test", () => {
 
     const text = await harness.cli(["status", "--batch", batchIds[0] as string]);
     expect(text.stdout).toContain("delivered 3");
+  });
+
+  it("status --batch prints the hosts of Lasso's PDF links, from Lasso's item list, never a link", async () => {
+    const simHost = new URL(pipeline.stack.sim.baseUrl).host;
+    for (const batch of pipeline.stack.sim.batches()) {
+      const view = await harness.json<BatchView & { pdfHosts: PdfHostsResult }>([
+        "status",
+        "--batch",
+        batch.id,
+      ]);
+      expect(view.code).toBe(0);
+      const result = view.data.pdfHosts;
+      if (!result.ok) throw new Error(`pdf hosts not read: ${result.error}`);
+      // The simulator links to its own origin, which the local stack's pdfHosts allows.
+      expect(result.view.hosts).toEqual([
+        { host: simHost, scheme: "http", items: expect.any(Number), allowed: true },
+      ]);
+      const finished = view.data.reports.length;
+      expect((result.view.hosts[0]?.items ?? 0) + result.view.withoutLink).toBe(finished);
+      expect(JSON.stringify(view.data.pdfHosts)).not.toContain("/files/");
+
+      const text = (await harness.cli(["status", "--batch", batch.id])).stdout;
+      expect(text).toContain("PDF hosts in Lasso's item list");
+      expect(text).toMatch(new RegExp(`${simHost.replace(/\./g, "\\.")}\\s.*allowed`));
+      // No link, no path, no token: links are capabilities.
+      expect(text).not.toContain("/files/");
+      expect(text).not.toContain(`${simHost}/`);
+    }
   });
 
   it("deliveries by customer and by cvr name the mail the customer got", async () => {
