@@ -47,6 +47,15 @@ const hostPattern = z.string().superRefine((pattern, ctx) => {
   }
 });
 
+/** An e-mail address whose local part fits RFC 5321's 64 octets (zod's check does not count). */
+const address = () =>
+  z
+    .email()
+    .refine(
+      (value) => Buffer.byteLength(value.slice(0, value.lastIndexOf("@")), "utf8") <= 64,
+      "the part before @ is longer than 64 octets (RFC 5321): mail servers refuse it",
+    );
+
 /** The memory of the deliver-report function unless the config says otherwise. */
 export const DEFAULT_DELIVER_REPORT_MEMORY_MB = 1024;
 
@@ -58,8 +67,8 @@ export const deployConfigSchema = z
       requestTimeoutMs: z.number().int().min(1000).max(60_000).default(10_000),
     }),
     mail: z.object({
-      sender: z.email(),
-      replyTo: z.email().optional(),
+      sender: address(),
+      replyTo: address().optional(),
       /** The SES identity to verify: the sender's domain (recommended) or the address. */
       identity: z
         .string()
@@ -130,7 +139,7 @@ export const deployConfigSchema = z
       })
       .prefault({}),
     /** Who is told when an alarm fires (an SNS e-mail subscription; confirm its first mail). */
-    alertEmail: z.email().optional(),
+    alertEmail: address().optional(),
     alarms: z
       .object({
         /** A report waiting this long on the report-ready queue needs a human. */

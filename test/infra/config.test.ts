@@ -224,6 +224,18 @@ describe("a bad deploy config fails with the field's name", () => {
       },
     ],
     [
+      "config.alertEmail",
+      (c) => {
+        c.alertEmail = `${"d".repeat(65)}@example.dk`;
+      },
+    ],
+    [
+      "config.mail.replyTo",
+      (c) => {
+        c.mail.replyTo = `${"s".repeat(65)}@example.dk`;
+      },
+    ],
+    [
       "config.retention.logDays",
       (c) => {
         c.retention = { logDays: 42 };
@@ -239,6 +251,15 @@ describe("a bad deploy config fails with the field's name", () => {
     const attempt = () => buildApp(withChanges(change));
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(`${field}:`);
+  });
+
+  it("an address whose local part is exactly 64 octets is fine", () => {
+    const config = parseDeployConfig(
+      withChanges((c) => {
+        c.alertEmail = `${"d".repeat(64)}@example.dk`;
+      }),
+    );
+    expect(config.alertEmail).toHaveLength(64 + "@example.dk".length);
   });
 
   it("lists every bad field at once", () => {
