@@ -57,7 +57,13 @@ describe("2,500 customers, chunks of 1,000, with 5xx and 429 injected on the POS
     p.sim.injectFault({ route: "createBatch", status: 503, times: 1 });
 
     const result = await submitScheduledRun(
-      p.submitPorts({ lasso: p.lassoClient({ retry: { retries: 8, minDelayMs: 10, maxDelayMs: 50 } }) }),
+      p.submitPorts({
+        lasso: p.lassoClient({
+          retry: { retries: 8, minDelayMs: 10, maxDelayMs: 50 },
+          // Three looks by token after an ambiguous POST, as in production, only closer together.
+          settleLookup: { lookups: 3, delayMs: 20 },
+        }),
+      }),
       { schedule: schedule("stor", "stor"), scheduledTime: "2024-05-01T04:00:00Z" },
       { chunkSize: 1000, reserveMs: 1000 },
     );
@@ -66,6 +72,11 @@ describe("2,500 customers, chunks of 1,000, with 5xx and 429 injected on the POS
     expect(requestedCvrs("stor")).toEqual({ total: 2500, distinct: 2500 });
     // Every fault was met: 503, 429, the ambiguous 500 (found by token), 503, then the rest.
     expect(postStatuses()).toEqual([503, 429, 500, 503, 200, 200]);
+    // "Not there" is believed after three looks only: 3 after the first 503, 3 before the
+    // POST after the 429 (the 503's batch could still turn up), 1 that finds the batch of
+    // the ambiguous 500, 3 after chunk 2's 503.
+    const lookups = requests.filter((line) => /^GET \/apps\/reporting\/batches -> /.test(line));
+    expect(lookups).toHaveLength(10);
   });
 });
 
