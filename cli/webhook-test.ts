@@ -4,15 +4,15 @@
  * webhook URL, then shows whether it arrived.
  *
  * How arrival is seen, without any test-only code in the functions: the dummy report names
- * a fresh batch id of our choosing, so the pipeline treats it like any report of a batch it
- * does not know. receive-webhook authenticates and enqueues it; deliver-report claims it,
- * which writes the report record `REPORT#<batchId>#<cvr>#Revision`, and records it as
- * unroutable, because the test CVR (12345678 by default) fails the modulus-11 check, so no
- * customer row can have it and nobody is mailed. The CLI waits for that record: it proves
- * the whole way in (Lasso → Function URL → auth → SQS → delivery) worked.
+ * a fresh batch id of our choosing, which Lasso does not know. receive-webhook
+ * authenticates and enqueues the doorbell; deliver-report asks Lasso about the batch, is
+ * told it does not exist, and records the webhook as unverified
+ * (`UNVERIFIED#<batchId>` / `HINT#<cvr>#Revision`), mailing nobody. The CLI waits for that
+ * record: it proves the whole way in (Lasso → Function URL → auth → SQS → delivery → Lasso
+ * API) worked.
  *
- * Side effect, on purpose visible: one `ReportUnroutable` (alarm `ReportUnroutable` may
- * fire once), and the record stays in the state table until its TTL, as evidence.
+ * Side effect, on purpose visible: one `WebhookUnverified` (the alarm may fire once), and
+ * the record stays in the state table until its TTL, as evidence.
  */
 import { randomUUID } from "node:crypto";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -20,18 +20,24 @@ import { findCustomersByCvr } from "#shared/customers.ts";
 import type { LassoClient } from "#shared/lasso/client.ts";
 import { isRecord } from "#shared/lasso/normalise.ts";
 import { lassoIdForCvr } from "#shared/lasso/schemas.ts";
-import { reportIdentity } from "#shared/report-ready.ts";
-import { getReportRecord } from "#shared/state/report-delivery.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
+import { getUnverifiedRecord } from "#shared/state/unverified.ts";
 import { UsageError } from "./errors.ts";
 import type { ProgressFactory } from "./progress.ts";
-import { type ReportView, reportView } from "./state-views.ts";
 import type { WebhookInfo } from "./target.ts";
 
-/** Fails the modulus-11 check: no valid customer row can have it, so the dummy is mailed to nobody. */
+/** Fails the modulus-11 check: no valid customer row can have it (belt and braces: the dummy batch is unknown to Lasso, so nothing of it is mailed anyway). */
 export const WEBHOOK_TEST_CVR = "12345678";
-/** Not listenable: the delivery identifies it without asking Lasso about the (dummy) batch. */
 const TEST_REPORT_TYPE = "Revision";
+
+export interface WebhookTestRecord {
+  state: "unverified";
+  lassoBatchId: string;
+  cvr: string;
+  reason: string;
+  hints: number;
+  lastSeenAt: string;
+}
 
 export interface WebhookTestReport {
   webhookUrl: string;
@@ -39,10 +45,10 @@ export interface WebhookTestReport {
   cvr: string;
   /** Lasso's answer to the webhook-test call. */
   lasso: { status: number; body: unknown };
-  /** True when the dummy report reached the delivery (its report record exists). */
+  /** True when the dummy report reached the delivery (its unverified record exists). */
   arrived: boolean;
-  /** The report record as the delivery left it. */
-  record?: ReportView;
+  /** What the delivery recorded: the webhook, not believed, with its reason. */
+  record?: WebhookTestRecord;
   waitedMs: number;
 }
 
@@ -87,25 +93,22 @@ export async function testWebhook(
   // Lasso says it could not deliver (the simulator answers `success: false`): nothing will arrive.
   if (isRecord(answer.body) && answer.body.success === false) return report;
 
-  // Lasso may echo the id in another letter case.
-  const identities = [...new Set([batchId, batchId.toUpperCase()])].map((id) =>
-    reportIdentity({ batchId: id, cvr, reportType: TEST_REPORT_TYPE }, { isListener: false }),
-  );
   const bar = options.progress("waiting for the webhook");
   const deadline = started + options.timeoutMs;
   try {
     while (Date.now() < deadline) {
-      for (const identity of identities) {
-        const record = await getReportRecord(ports.state, identity);
-        if (
-          record !== undefined &&
-          record.deliveryStatus !== undefined &&
-          record.deliveryStatus !== "claimed"
-        ) {
-          report.arrived = true;
-          report.record = reportView(record, new Date());
-          return report;
-        }
+      const record = await getUnverifiedRecord(ports.state, batchId, { cvr, reportType: TEST_REPORT_TYPE });
+      if (record !== undefined) {
+        report.arrived = true;
+        report.record = {
+          state: "unverified",
+          lassoBatchId: record.lassoBatchId,
+          cvr,
+          reason: record.reason,
+          hints: record.hints,
+          lastSeenAt: record.lastSeenAt,
+        };
+        return report;
       }
       bar.tick();
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));

@@ -145,7 +145,8 @@ async function batchFacts(message: ReportReadyMessage, deps: DeliverReportDeps):
       reportType: record.reportType,
       isListener: record.isListener,
       manifest: record.manifest,
-      submittedByUs: record.runPk !== undefined,
+      // Every record but an adopted one was written by a submission, with its manifest.
+      submittedByUs: record.adoptedAt === undefined,
     };
   }
   if (message.reportType !== undefined && !LISTENABLE_REPORT_TYPES.has(message.reportType)) {

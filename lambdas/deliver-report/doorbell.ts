@@ -51,6 +51,8 @@ export const DOORBELL_METRICS = {
   handedOn: "DoorbellHandedOn",
   /** A ring for a report already handed on: nothing to do. */
   alreadyHandedOn: "DoorbellAlreadyHandedOn",
+  /** A ring brought back later (dimension `reason`: too-soon, skipped, lasso, ...). */
+  deferred: "DoorbellDeferred",
   /** A ring given up on after its bounded retries: the poller's next run covers it. */
   leftToPoller: "DoorbellLeftToPoller",
 } as const;
@@ -86,9 +88,6 @@ export type RingOutcome =
   | { outcome: "already-handed-on"; identity: string }
   | { outcome: "read"; batch: BatchOutcome["result"]; handedOn: number }
   | { outcome: "left-to-poller"; reason: string };
-
-/** How long a ring for a token-named batch we have no record of waits for that record. */
-const OWN_RECORD_WAIT_MS = 30_000;
 
 type BatchVerdict =
   | { kind: "known"; record: BatchRecord; answered?: LassoBatch }
@@ -134,11 +133,8 @@ async function batchVerdict(message: ReportReadyMessage, deps: DoorbellDeps): Pr
   if (batch.id !== id)
     return { kind: "unverified", reason: `Lasso answered for another batch (${batch.id})` };
   if (carriesRunToken(batch.name)) {
-    return {
-      kind: "later",
-      reason: "own-batch-not-recorded",
-      retryAfterMs: OWN_RECORD_WAIT_MS,
-    };
+    // Our submission records a batch right after Lasso answers: give that record a moment.
+    return { kind: "later", reason: "own-batch-not-recorded", retryAfterMs: 2 * deps.config.ringIntervalMs };
   }
   if (batch.type === undefined) {
     return { kind: "unverified", reason: "Lasso's answer for this batch has no report type" };
@@ -182,7 +178,7 @@ export function hintContradiction(message: ReportReadyMessage, record: BatchReco
   if (message.reportType !== undefined && message.reportType !== record.reportType) {
     return `the webhook says ${message.reportType}, the batch is ${record.reportType}`;
   }
-  if (record.runPk === undefined) return undefined; // adopted: Lasso's item list decides
+  if (record.adoptedAt !== undefined) return undefined; // made elsewhere: Lasso's item list decides
   const entries = record.manifest.filter((entry) => entry.cvr === message.cvr);
   if (entries.length === 0) return `cvr ${message.cvr} is not in the batch we submitted`;
   const id = message.internalCustomerId;
@@ -219,6 +215,7 @@ export async function answerDoorbell(
       logger.info("ring left to the poller", { reason, detail, receiveCount: context.receiveCount });
       return { outcome: "left-to-poller", reason: detail };
     }
+    metrics.count(DOORBELL_METRICS.deferred, { reason });
     throw new RetryLaterError(`ring-${reason}`, detail, { retryAfterMs: Math.max(1_000, retryAfterMs) });
   };
   const unverified = async (reason: string): Promise<RingOutcome> => {

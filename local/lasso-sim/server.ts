@@ -247,6 +247,7 @@ export async function startLassoSimulator(options: LassoSimulatorOptions = {}): 
     injectFault: (rule) => faults.addRule(rule),
     clearFaults: () => faults.clearRules(),
     triggerChange: (batchId, cvr) => state.triggerChange(batchId, cvr),
+    expirePdfLinks: (batchId) => state.expirePdfLinks(batchId),
     stopListening: (batchId) => state.stopListening(batchId),
     runNow: (batchId) => state.runNow(batchId),
     setWebhooksEnabled: (enabled) => {

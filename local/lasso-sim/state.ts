@@ -205,6 +205,20 @@ export class SimState {
   }
 
   /** Queues a new report for `cvr` in a Listening batch; returns its id. */
+  /**
+   * Gives every report of the batch a new pdfurl; the old links answer 404 from then on
+   * (a capability link that expired, as storage links do). Returns how many changed.
+   */
+  expirePdfLinks(batchId: string): number {
+    let changed = 0;
+    for (const report of this.require(batchId).reports) {
+      if (report.pdfToken === undefined) continue;
+      report.pdfToken = randomBytes(24).toString("base64url");
+      changed++;
+    }
+    return changed;
+  }
+
   triggerChange(batchId: string, cvrValue: string | number): string {
     const batch = this.require(batchId);
     if (!batch.input.isListener) throw conflict(`Batch ${batch.id} is not a listener batch`);

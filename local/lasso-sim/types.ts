@@ -222,6 +222,8 @@ export interface LassoSimulator {
   /** Produces a new report for `cvr` of a Listening batch; returns the new report's id. */
   triggerChange(batchId: string, cvr: string | number): string;
   stopListening(batchId: string): void;
+  /** New pdfurl links for every report of the batch; the old ones answer 404 (expired). */
+  expirePdfLinks(batchId: string): number;
   /** Starts a Scheduled batch now instead of at its scheduledTime. */
   runNow(batchId: string): void;
   setWebhooksEnabled(enabled: boolean): void;

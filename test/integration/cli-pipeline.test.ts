@@ -273,10 +273,11 @@ describe("after the run: status, deliveries, resend, webhook test", () => {
     expect(result.code).toBe(0);
     expect(result.data.arrived).toBe(true);
     expect(result.data.record).toMatchObject({
-      state: "unroutable",
+      state: "unverified",
       cvr: "12345678",
       lassoBatchId: result.data.batchId,
-      source: "webhook",
+      reason: "Lasso does not know this batch",
+      hints: 1,
     });
     const test = pipeline.stack.sim.webhookDeliveries().filter((delivery) => delivery.kind === "test");
     expect(
