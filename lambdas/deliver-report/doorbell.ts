@@ -20,6 +20,7 @@
  *    Dropping a ring loses nothing: every batch it can be about is open for the poller.
  */
 
+import { parseLassoTime } from "#lambdas/poll-batches/assess.ts";
 import type { LassoReader as PollLassoReader, PollLog } from "#lambdas/poll-batches/ports.ts";
 import { type BatchOutcome, type PollRun, reconcileBatch } from "#lambdas/poll-batches/reconcile.ts";
 import { LassoThrottle } from "#lambdas/poll-batches/throttle.ts";
@@ -89,6 +90,9 @@ export type RingOutcome =
   | { outcome: "read"; batch: BatchOutcome["result"]; handedOn: number }
   | { outcome: "left-to-poller"; reason: string };
 
+/** Batches made elsewhere are adopted only while they are this young (or listening). */
+const ADOPT_MAX_AGE_MS = 30 * 86_400_000;
+
 type BatchVerdict =
   | { kind: "known"; record: BatchRecord; answered?: LassoBatch }
   | { kind: "unverified"; reason: string }
@@ -138,6 +142,18 @@ async function batchVerdict(message: ReportReadyMessage, deps: DoorbellDeps): Pr
   }
   if (batch.type === undefined) {
     return { kind: "unverified", reason: "Lasso's answer for this batch has no report type" };
+  }
+  // A replayed webhook must not make us mail a portal batch of long ago to today's customers.
+  const made = parseLassoTime(batch.timestamp);
+  if (
+    made !== undefined &&
+    batch.status !== "Listening" &&
+    now.getTime() - made.getTime() > ADOPT_MAX_AGE_MS
+  ) {
+    return {
+      kind: "unverified",
+      reason: `a batch made elsewhere on ${made.toISOString()}, more than ${ADOPT_MAX_AGE_MS / 86_400_000} days ago: not adopted`,
+    };
   }
   const at = now.toISOString();
   const adopted: BatchRecord = {

@@ -6,9 +6,8 @@
  * 2. else (batches adopted from the portal, without manifest) the customer table by the
  *    report's `internalCustomerId`, if that row is the
  *    same company (batches made elsewhere may number customers differently);
- * 3. else the customer table by cvr (listener batches found in Lasso, batches created by
- *    people in the Lasso portal): exactly one usable customer, preferring those that want
- *    the report type.
+ * 3. else the customer table by cvr (batches created by people in the Lasso portal):
+ *    exactly one usable customer that wants the report type.
  *
  * Recipients always come from the customer's current row. A customer named by the
  * manifest that is gone, disabled, moved to another cvr or has no valid address makes the
@@ -103,7 +102,14 @@ export async function routeReport(input: RouteInput, customers: CustomerDirector
   const results = await customers.findByCvr(input.cvr);
   const candidates = results.map((result) => usable(result, input.cvr)).filter((c) => c !== undefined);
   const wanting = candidates.filter((customer) => customer.reportTypes.includes(input.reportType));
-  const chosen = wanting.length > 0 ? wanting : candidates;
+  // Nobody asked us for a report of a batch made elsewhere: it goes only to who wants its type.
+  const chosen = wanting;
+  if (chosen.length === 0 && candidates.length > 0) {
+    return {
+      ok: false,
+      reason: `no customer with cvr ${input.cvr} wants ${input.reportType} reports (customer ${candidates.map((c) => c.customerId).join(", ")} does not)`,
+    };
+  }
   if (chosen.length === 1 && chosen[0] !== undefined) return { ok: true, customer: chosen[0], via: "cvr" };
   if (chosen.length > 1) {
     return {
