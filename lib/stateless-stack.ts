@@ -45,6 +45,14 @@ const CUSTOMERS_BY_GROUP: CustomersIndexName = "byGroup";
 const CUSTOMERS_BY_CVR: CustomersIndexName = "byCvr";
 const OPEN_BATCHES_INDEX: StateIndexName = "openBatches";
 
+/**
+ * Receives of a webhook's ring before it leaves the batch to the poller: below the queue's
+ * maxReceiveCount, so a deferred ring never reaches the dead-letter queue (at most 3).
+ */
+export function ringMaxReceivesFor(maxReceiveCount: number): number {
+  return Math.max(1, Math.min(3, maxReceiveCount - 1));
+}
+
 export class StatelessStack extends Stack {
   readonly submitBatches: ReportFunction;
   readonly pollBatches: ReportFunction;
@@ -124,7 +132,9 @@ export class StatelessStack extends Stack {
       },
       logRetention,
     });
-    grantTable(this.submitBatches, stateful.customersTable, [], [CUSTOMERS_BY_GROUP]);
+    // Customers of a group by index, and one filtered scan per run for rows stored with a
+    // group that is not normalised ("default "): skipped with a reason, never silently.
+    grantTable(this.submitBatches, stateful.customersTable, ["dynamodb:Scan"], [CUSTOMERS_BY_GROUP]);
     // Runs, chunks (queried by run), batches; listener coverage read in batches of keys.
     grantTable(this.submitBatches, stateful.stateTable, [
       "dynamodb:GetItem",
@@ -197,8 +207,12 @@ export class StatelessStack extends Stack {
         // Its own queue: a retry the other side timed (retry-after) is deferred by
         // ChangeMessageVisibility, which the event source's grant already allows.
         [ENV.reportReadyQueueUrl]: stateful.reportReadyQueue.queueUrl,
-        // A webhook's ring reconciles its batch as the poller does, with the poller's verdicts.
+        // A webhook's ring reconciles its batch as the poller does, with the poller's verdicts;
+        // it adopts a batch made elsewhere only if Lasso notifies exactly this webhook; and it
+        // gives up before the queue would dead-letter it.
         [ENV.stalledAfterMinutes]: String(config.poll.stalledAfterMinutes),
+        [ENV.webhookUrl]: this.webhookUrl.url,
+        [ENV.ringMaxReceives]: String(ringMaxReceivesFor(config.delivery.maxReceiveCount)),
         ...lassoEnv,
       },
       logRetention,

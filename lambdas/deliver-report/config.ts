@@ -77,6 +77,7 @@ export function readDeliverReportSettings(env: NodeJS.ProcessEnv = process.env):
   const replyTo = optionalEnv(ENV.mailReplyTo, env);
   const configurationSet = optionalEnv(ENV.sesConfigurationSet, env);
   const lassoTimeout = optionalEnv(ENV.lassoRequestTimeoutMs, env);
+  const webhookUrl = optionalEnv(ENV.webhookUrl, env);
   const allowedHosts = listEnv(ENV.pdfAllowedHosts, env).map((host) => host.toLowerCase());
   if (allowedHosts.length === 0)
     throw new MissingConfigError(`environment variable ${ENV.pdfAllowedHosts} lists no host`);
@@ -106,6 +107,8 @@ export function readDeliverReportSettings(env: NodeJS.ProcessEnv = process.env):
     doorbell: {
       ringIntervalMs: intEnv(ENV.ringIntervalMs, { default: 15_000, min: 0, max: 600_000 }, env),
       ringMaxReceives: intEnv(ENV.ringMaxReceives, { default: 3, min: 1, max: 10 }, env),
+      lookUpsPerMinute: intEnv(ENV.ringLookUpsPerMinute, { default: 30, min: 1, max: 500 }, env),
+      ...(webhookUrl === undefined ? {} : { webhookUrl }),
       stalledAfterMs: intEnv(ENV.stalledAfterMinutes, { default: 360, min: 1 }, env) * 60_000,
       // The longest Lasso call (the client's retry budget and one request) and the writes after it.
       reserveMs: 20_000,

@@ -25,20 +25,23 @@ import type { LassoReader as PollLassoReader, PollLog } from "#lambdas/poll-batc
 import { type BatchOutcome, type PollRun, reconcileBatch } from "#lambdas/poll-batches/reconcile.ts";
 import { LassoThrottle } from "#lambdas/poll-batches/throttle.ts";
 import { carriesRunToken } from "#shared/batch-token.ts";
+import type { ReportType } from "#shared/lasso/enums.ts";
 import { isNotFound, LassoApiError, LassoNetworkError } from "#shared/lasso/errors.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
 import type { Counter } from "#shared/metrics.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
 import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
+import { claimRingRead } from "#shared/state/batch-polling.ts";
 import { getBatchRecord, putNewBatchRecord } from "#shared/state/batches.ts";
 import { batchKey, OPEN_BATCH_PARTITION } from "#shared/state/keys.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
 import { getReportRecord } from "#shared/state/report-delivery.ts";
 import { expiresAt, type StateTable } from "#shared/state/state-table.ts";
 import {
-  isKnownUnknownBatch,
-  recordUnknownBatch,
+  freshBatchVerdict,
+  recordBatchVerdict,
   recordUnverifiedHint,
+  takeBatchLookUp,
   type UnverifiedHint,
 } from "#shared/state/unverified.ts";
 import { RetryLaterError } from "./deliver-report.ts";
@@ -63,6 +66,10 @@ export interface DoorbellConfig {
   ringIntervalMs: number;
   /** Receives of one ring message before it is left to the poller (below the queue's maxReceiveCount). */
   ringMaxReceives: number;
+  /** Lasso look-ups of batches we have no record of, per minute, for all rings together. */
+  lookUpsPerMinute: number;
+  /** Our webhook's URL: a batch made elsewhere is adopted only if Lasso notifies exactly it. */
+  webhookUrl?: string;
   /** The poller's settings, for the same verdicts (stalled, unknown) from either path. */
   stalledAfterMs: number;
   reserveMs: number;
@@ -90,7 +97,16 @@ export type RingOutcome =
   | { outcome: "read"; batch: BatchOutcome["result"]; handedOn: number }
   | { outcome: "left-to-poller"; reason: string };
 
-/** Batches made elsewhere are adopted only while they are this young (or listening). */
+/** Why a last ring for a batch we have no record of is recorded unverified. */
+const UNSETTLED: Readonly<Record<string, string>> = {
+  "own-batch-not-recorded":
+    "the batch carries one of our run tokens but is not on record (a second batch from an ambiguous submission?)",
+  lasso: "Lasso could not be asked about this batch (errors or throttling on every try)",
+  "look-up-budget":
+    "the look-ups of unknown batches were over their budget on every try (a flood of webhooks?)",
+};
+
+/** Batches made elsewhere are adopted only while they are this young. */
 const ADOPT_MAX_AGE_MS = 30 * 86_400_000;
 
 type BatchVerdict =
@@ -111,22 +127,63 @@ function retryableLasso(error: unknown): boolean {
   return error instanceof LassoNetworkError || (error instanceof LassoApiError && error.retryable);
 }
 
+/** Same URL, ignoring a trailing slash and the host's case. */
+function sameUrl(a: string, b: string): boolean {
+  try {
+    const strip = (u: URL) => `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}${u.search}`;
+    return strip(new URL(a)) === strip(new URL(b));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why a batch made elsewhere is not ours to adopt, if it is not: Lasso must say it notifies
+ * this very webhook (else a ring could make us mail any batch of the organisation), it must
+ * have a type, and it must be young (a replayed webhook must not mail a portal batch of
+ * long ago, nor a listener batch's years of history, to today's customers).
+ */
+export function adoptionRefusal(
+  batch: LassoBatch,
+  id: string,
+  now: Date,
+  webhookUrl: string | undefined,
+): string | undefined {
+  if (batch.id !== id) return `Lasso answered for another batch (${batch.id})`;
+  if (webhookUrl === undefined) return "no webhook URL is configured: batches made elsewhere are not adopted";
+  if (batch.notificationWebhookUrl === undefined || !sameUrl(batch.notificationWebhookUrl, webhookUrl)) {
+    const host = pdfHostOf(batch.notificationWebhookUrl);
+    return `Lasso notifies ${host ?? "no webhook"} for this batch, not ours: not adopted`;
+  }
+  if (batch.type === undefined) return "Lasso's answer for this batch has no report type";
+  const made = parseLassoTime(batch.timestamp);
+  if (made === undefined) return "Lasso's answer for this batch has no creation time: not adopted";
+  if (now.getTime() - made.getTime() > ADOPT_MAX_AGE_MS) {
+    return `a batch made elsewhere on ${made.toISOString()}, more than ${ADOPT_MAX_AGE_MS / 86_400_000} days ago: not adopted`;
+  }
+  return undefined;
+}
+
 /** Step 1: our record of the batch, or Lasso's word on it (once per batch). */
 async function batchVerdict(message: ReportReadyMessage, deps: DoorbellDeps): Promise<BatchVerdict> {
   const id = message.batchId;
   const record = await getBatchRecord(deps.state, id);
   if (record !== undefined) return { kind: "known", record };
   const now = deps.clock();
-  if (await isKnownUnknownBatch(deps.state, id, now)) {
-    return { kind: "unverified", reason: "Lasso does not know this batch" };
+  const cached = await freshBatchVerdict(deps.state, id, now);
+  if (cached !== undefined) return { kind: "unverified", reason: cached };
+  if (!(await takeBatchLookUp(deps.state, now, deps.config.lookUpsPerMinute))) {
+    const untilNextMinute = 60_000 - (now.getTime() % 60_000);
+    return { kind: "later", reason: "look-up-budget", retryAfterMs: untilNextMinute + 1_000 };
   }
   let batch: LassoBatch;
   try {
     batch = await (await deps.lasso()).getBatch(id);
   } catch (error) {
     if (isNotFound(error)) {
-      await recordUnknownBatch(deps.state, id, now);
-      return { kind: "unverified", reason: "Lasso does not know this batch" };
+      const reason = "Lasso does not know this batch";
+      await recordBatchVerdict(deps.state, id, reason, now);
+      return { kind: "unverified", reason };
     }
     if (retryableLasso(error)) {
       const retryAfterMs = error instanceof LassoApiError ? (error.retryAfterMs ?? 30_000) : 30_000;
@@ -134,34 +191,23 @@ async function batchVerdict(message: ReportReadyMessage, deps: DoorbellDeps): Pr
     }
     throw error;
   }
-  if (batch.id !== id)
-    return { kind: "unverified", reason: `Lasso answered for another batch (${batch.id})` };
   if (carriesRunToken(batch.name)) {
     // Our submission records a batch right after Lasso answers: give that record a moment.
     return { kind: "later", reason: "own-batch-not-recorded", retryAfterMs: 2 * deps.config.ringIntervalMs };
   }
-  if (batch.type === undefined) {
-    return { kind: "unverified", reason: "Lasso's answer for this batch has no report type" };
+  const refusal = adoptionRefusal(batch, id, now, deps.config.webhookUrl);
+  if (refusal !== undefined) {
+    await recordBatchVerdict(deps.state, id, refusal, now);
+    return { kind: "unverified", reason: refusal };
   }
-  // A replayed webhook must not make us mail a portal batch of long ago to today's customers.
-  const made = parseLassoTime(batch.timestamp);
-  if (
-    made !== undefined &&
-    batch.status !== "Listening" &&
-    now.getTime() - made.getTime() > ADOPT_MAX_AGE_MS
-  ) {
-    return {
-      kind: "unverified",
-      reason: `a batch made elsewhere on ${made.toISOString()}, more than ${ADOPT_MAX_AGE_MS / 86_400_000} days ago: not adopted`,
-    };
-  }
+  const type = batch.type as ReportType;
   const at = now.toISOString();
   const adopted: BatchRecord = {
     ...batchKey(id),
     recordType: "batch",
     lassoBatchId: id,
     name: batch.name,
-    reportType: batch.type,
+    reportType: type,
     isListener: batch.isListener,
     manifest: [],
     status: batch.status,
@@ -178,7 +224,7 @@ async function batchVerdict(message: ReportReadyMessage, deps: DoorbellDeps): Pr
   if (await putNewBatchRecord(deps.state, adopted)) {
     deps.logger.info("batch made elsewhere adopted after Lasso confirmed it", {
       lassoBatchId: id,
-      reportType: batch.type,
+      reportType: type,
       isListener: batch.isListener,
     });
     return { kind: "known", record: adopted, answered: batch };
@@ -253,11 +299,10 @@ export async function answerDoorbell(
   const verdict = await batchVerdict(message, deps);
   if (verdict.kind === "unverified") return unverified(verdict.reason);
   if (verdict.kind === "later") {
-    if (verdict.reason === "own-batch-not-recorded" && lastRing) {
-      return unverified(
-        "the batch carries one of our run tokens but is not on record (a second batch from an ambiguous submission?)",
-      );
-    }
+    // Nobody polls a batch we have no record of: a last ring that could not settle it must
+    // leave a trace an operator sees, not vanish.
+    if (lastRing)
+      return unverified(UNSETTLED[verdict.reason] ?? `could not be confirmed (${verdict.reason})`);
     return later(verdict.reason, verdict.retryAfterMs, `batch ${message.batchId}: ${verdict.reason}`);
   }
   const { record } = verdict;
@@ -277,11 +322,8 @@ export async function answerDoorbell(
     return unverified("the batch is closed and Lasso's item list did not have this report");
   }
 
-  const now = deps.clock();
-  const lastRead = record.lastPolledAt === undefined ? undefined : Date.parse(record.lastPolledAt);
-  const sinceRead = lastRead === undefined ? Number.POSITIVE_INFINITY : now.getTime() - lastRead;
-  if (verdict.answered === undefined && sinceRead < deps.config.ringIntervalMs) {
-    return later("too-soon", deps.config.ringIntervalMs - sinceRead, "the batch was read a moment ago");
+  if (!(await claimRingRead(deps.state, record.lassoBatchId, deps.clock(), deps.config.ringIntervalMs))) {
+    return later("too-soon", deps.config.ringIntervalMs, "another ring read the batch a moment ago");
   }
 
   const deadline = context.deadline;

@@ -4,8 +4,8 @@
  * 1. the batch's manifest (our own batches: which customer we put in for this cvr); a
  *    company or customer id our batch does not have is unroutable, whatever the tables say;
  * 2. else (batches adopted from the portal, without manifest) the customer table by the
- *    report's `internalCustomerId`, if that row is the
- *    same company (batches made elsewhere may number customers differently);
+ *    report's `internalCustomerId`, if that row is the same company and wants the report
+ *    type (batches made elsewhere may number customers differently);
  * 3. else the customer table by cvr (batches created by people in the Lasso portal):
  *    exactly one usable customer that wants the report type.
  *
@@ -96,7 +96,8 @@ export async function routeReport(input: RouteInput, customers: CustomerDirector
 
   if (input.internalCustomerId !== undefined) {
     const customer = usable(await customers.get(input.internalCustomerId), input.cvr);
-    if (customer !== undefined) return { ok: true, customer, via: "internalCustomerId" };
+    if (customer?.reportTypes.includes(input.reportType))
+      return { ok: true, customer, via: "internalCustomerId" };
   }
 
   const results = await customers.findByCvr(input.cvr);

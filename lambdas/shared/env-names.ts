@@ -22,6 +22,8 @@ export const ENV = {
   ringIntervalMs: "RING_INTERVAL_MS",
   /** deliver-report: receives of one webhook's ring before it is left to the poller. */
   ringMaxReceives: "RING_MAX_RECEIVES",
+  /** deliver-report: Lasso look-ups of batches we have no record of, a minute, for all rings. */
+  ringLookUpsPerMinute: "RING_LOOKUPS_PER_MINUTE",
   /** poll-batches: open batches reconciled at the same time (default 4). */
   pollConcurrency: "POLL_CONCURRENCY",
   mailSender: "MAIL_SENDER",

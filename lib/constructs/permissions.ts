@@ -13,7 +13,8 @@ export type TableAction =
   | "dynamodb:PutItem"
   | "dynamodb:UpdateItem"
   | "dynamodb:DeleteItem"
-  | "dynamodb:Query";
+  | "dynamodb:Query"
+  | "dynamodb:Scan";
 
 /** Item actions on the table; `dynamodb:Query` on each named index. */
 export function grantTable(

@@ -249,14 +249,26 @@ describe("what Lasso's API says is what counts", () => {
   test("a portal batch is delivered to the right customer after one confirmation call, and not before", async () => {
     const p = pipeline.current;
     const [customer, stranger] = (await putCustomers(88, 89)) as [Customer, Customer];
-    const batch = await p.lassoClient().createBatch(
-      {
-        batchName: "Portal batch prtl0001",
-        type: "Revision",
-        format: "{cvr}-{type}",
-        items: [{ cvr: customer.cvr }],
-      },
-      { uniqueToken: "prtl0001" },
+    // Someone in the portal made a batch with this webhook as its notification URL.
+    const portal = (name: string, token: string, items: { cvr: string }[], webhook: string) =>
+      p.lassoClient().createBatch(
+        {
+          batchName: `${name} ${token}`,
+          type: "Revision",
+          format: "{cvr}-{type}",
+          items,
+          notificationWebhookUrl: webhook,
+          authConfig: { Method: "Header", Key: p.webhookHeaderName, Value: p.webhookSecret },
+        },
+        { uniqueToken: token },
+      );
+    const batch = await portal("Portal batch", "prtl0001", [{ cvr: customer.cvr }], rig.webhook.url);
+    // And one that notifies another system: a ring for it (forged) adopts nothing.
+    const elsewhere = await portal(
+      "Other tool",
+      "prtl0002",
+      [{ cvr: customer.cvr }],
+      "https://other.example.com/hook",
     );
     await p.sim.settle();
     simRequests.length = 0;
@@ -281,6 +293,14 @@ describe("what Lasso's API says is what counts", () => {
     expect(await ring(webhookFor(batch.id, customer.cvr))).toBe(200);
     await deliverAll();
     expect(await rig.sentMails()).toHaveLength(1);
+
+    expect(await ring(webhookFor(elsewhere.id, customer.cvr))).toBe(200);
+    await deliverAll();
+    expect(await rig.sentMails()).toHaveLength(1);
+    expect(await getBatchRecord(p.state, elsewhere.id)).toBeUndefined();
+    expect((await getUnverifiedRecord(p.state, elsewhere.id, "BATCH"))?.reason).toBe(
+      "Lasso notifies other.example.com for this batch, not ours: not adopted",
+    );
     // The batch was confirmed once; the rest is its item list.
     expect(getBatchCalls(batch.id)).toBe(1);
     expect(await rig.report(batch.id, customer.cvr)).toMatchObject({

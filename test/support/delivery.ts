@@ -156,7 +156,8 @@ export async function startDeliveryRig(
     timeoutMs: 10_000,
   });
 
-  const settings = readDeliverReportSettings(env);
+  // Our webhook's URL: a batch made elsewhere is adopted only if Lasso notifies exactly it.
+  const settings = readDeliverReportSettings({ ...env, WEBHOOK_URL: server.url });
   const deliverCounter = new RecordingCounter();
   const ses = new SESv2Client({});
   const wiring: DeliverReportWiring = {

@@ -82,6 +82,14 @@ describe("a report of a batch made elsewhere (adopted, no manifest)", () => {
     expect(route).toMatchObject({ ok: true, via: "internalCustomerId", customer: { customerId: 1 } });
   });
 
+  test("not to the customer its internalCustomerId names when that one does not want the type", async () => {
+    const route = await routeReport(
+      { cvr: A.cvr, reportType: "ReelleEjere", manifest: [], internalCustomerId: 1 },
+      directory(A),
+    );
+    expect(route.ok).toBe(false);
+  });
+
   test("else to the one customer with the cvr who wants the type; to nobody who does not want it", async () => {
     const wants = await routeReport({ cvr: A.cvr, reportType: "Revision", manifest: [] }, directory(A));
     expect(wants).toMatchObject({ ok: true, via: "cvr", customer: { customerId: 1 } });

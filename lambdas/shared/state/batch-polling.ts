@@ -139,3 +139,35 @@ export async function commitBatchPoll(
     throw error;
   }
 }
+
+/**
+ * Takes the batch's ring read: at most one read caused by webhooks per `intervalMs` and
+ * batch, decided by one conditional write before any Lasso call, so rings that arrive
+ * together do not each ask Lasso. Leaves `version` alone: it does not race the poller.
+ */
+export async function claimRingRead(
+  table: StateTable,
+  lassoBatchId: string,
+  now: Date,
+  intervalMs: number,
+): Promise<boolean> {
+  try {
+    await table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: batchKey(lassoBatchId),
+        UpdateExpression: "SET #ring = :now",
+        ConditionExpression: "attribute_exists(#open) AND (attribute_not_exists(#ring) OR #ring < :cutoff)",
+        ExpressionAttributeNames: { "#ring": "ringReadAt", "#open": "openPartition" },
+        ExpressionAttributeValues: {
+          ":now": now.toISOString(),
+          ":cutoff": new Date(now.getTime() - intervalMs).toISOString(),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}

@@ -16,6 +16,7 @@ export const RECORD_TYPES = [
   "listenerCoverage",
   "suppression",
   "unverified",
+  "lookUpBudget",
 ] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
@@ -74,3 +75,6 @@ export const unverifiedKey = (
   pk: `UNVERIFIED#${lassoBatchId}`,
   sk: subject === "BATCH" ? "BATCH" : `HINT#${subject.cvr}#${subject.reportType ?? "-"}`,
 });
+
+/** How many Lasso look-ups of unknown batches the webhook rings took in one clock minute. */
+export const lookUpBudgetKey = (minute: string): StateKey => ({ pk: `LOOKUPS#${minute}`, sk: "LOOKUPS" });

@@ -60,6 +60,8 @@ export interface BatchRecord extends RecordBase {
   finishedSeenAt?: string;
   /** A poll reading the items holds the batch until then (a crashed poll's lease lapses). */
   pollLeaseUntil?: string;
+  /** When a webhook's ring last read the batch (at most one such read per ring interval). */
+  ringReadAt?: string;
   /** Distinct finished reports by item status, at the last complete read of the items. */
   itemCounts?: Partial<Record<ItemStatus, number>>;
   /** Failed reports, for operators (they never reach customers); at most 100 listed. */
@@ -157,8 +159,8 @@ export interface UnverifiedRecord extends RecordBase {
   reportType?: ReportType;
   internalCustomerId?: number;
   reason: string;
-  /** For the batch verdict (sk BATCH): true while Lasso does not know the batch. */
-  unknownToLasso?: boolean;
+  /** The verdict on the whole batch (sk BATCH): not known to Lasso, or not ours to adopt. */
+  batchVerdict?: boolean;
   /** The host of the webhook's pdf link (the link itself is a capability: not kept). */
   pdfHost?: string;
   firstSeenAt: string;

@@ -2,17 +2,18 @@
  * Webhooks that were not believed (docs/guarantees.md, "Trust"): a doorbell for a batch
  * Lasso does not know, for a company that is not in our batch, for another type or another
  * customer than we asked for. Each is one record per (batch, company, type), counted on
- * every repeat; and per batch one verdict record, so that a flood of webhooks for an
- * unknown batch costs Lasso one look-up per {@link UNKNOWN_BATCH_RECHECK_MS}, not one each.
+ * every repeat; per batch one verdict record, so that more webhooks for a batch Lasso does
+ * not know (or that is not ours to adopt) cost no look-up for {@link BATCH_VERDICT_RECHECK_MS};
+ * and a budget of look-ups of unknown batches a minute, shared by all rings.
  */
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ReportType } from "../lasso/enums.ts";
-import { unverifiedKey } from "./keys.ts";
+import { lookUpBudgetKey, unverifiedKey } from "./keys.ts";
 import type { UnverifiedRecord } from "./records.ts";
-import { expiresAt, getRecord, type StateTable } from "./state-table.ts";
+import { conditionalWrite, expiresAt, getRecord, type StateTable } from "./state-table.ts";
 
-/** How long Lasso's "no such batch" is believed before it is asked again. */
-export const UNKNOWN_BATCH_RECHECK_MS = 15 * 60_000;
+/** How long a verdict on a whole batch ("Lasso does not know it") is believed. */
+export const BATCH_VERDICT_RECHECK_MS = 15 * 60_000;
 
 export interface UnverifiedHint {
   lassoBatchId: string;
@@ -21,7 +22,7 @@ export interface UnverifiedHint {
   internalCustomerId?: number;
   pdfHost?: string;
   reason: string;
-  unknownToLasso?: boolean;
+  batchVerdict?: boolean;
 }
 
 async function upsert(
@@ -39,7 +40,7 @@ async function upsert(
     internalCustomerId: hint.internalCustomerId,
     pdfHost: hint.pdfHost,
     reason: hint.reason.slice(0, 1000),
-    unknownToLasso: hint.unknownToLasso,
+    batchVerdict: hint.batchVerdict,
     lastSeenAt: at,
     updatedAt: at,
     expiresAt: expiresAt(table, now),
@@ -83,26 +84,55 @@ export async function recordUnverifiedHint(
   await upsert(table, hint, subject, now);
 }
 
-/** Records Lasso's answer that it does not know the batch. */
-export async function recordUnknownBatch(table: StateTable, lassoBatchId: string, now: Date): Promise<void> {
-  await upsert(
-    table,
-    { lassoBatchId, reason: "Lasso does not know this batch (404)", unknownToLasso: true },
-    "BATCH",
-    now,
-  );
+/**
+ * Records a verdict on a whole batch (Lasso does not know it, it is not ours to adopt),
+ * believed for {@link BATCH_VERDICT_RECHECK_MS}: more webhooks for it cost Lasso nothing.
+ */
+export async function recordBatchVerdict(
+  table: StateTable,
+  lassoBatchId: string,
+  reason: string,
+  now: Date,
+): Promise<void> {
+  await upsert(table, { lassoBatchId, reason, batchVerdict: true }, "BATCH", now);
 }
 
-/** True when Lasso said it does not know the batch less than the recheck time ago. */
-export async function isKnownUnknownBatch(
+/** The batch's verdict, while it is younger than the recheck time. */
+export async function freshBatchVerdict(
   table: StateTable,
   lassoBatchId: string,
   now: Date,
-): Promise<boolean> {
+): Promise<string | undefined> {
   const record = await getRecord<UnverifiedRecord>(table, unverifiedKey(lassoBatchId, "BATCH"), "unverified");
-  return (
-    record?.unknownToLasso === true &&
-    now.getTime() - Date.parse(record.lastSeenAt) < UNKNOWN_BATCH_RECHECK_MS
+  if (record?.batchVerdict !== true) return undefined;
+  return now.getTime() - Date.parse(record.lastSeenAt) < BATCH_VERDICT_RECHECK_MS ? record.reason : undefined;
+}
+
+/**
+ * Takes one of the `perMinute` Lasso look-ups of unknown batches that all rings share in a
+ * clock minute (one counter record per minute, conditional increment): a flood of webhooks
+ * for made-up batch ids cannot spend Lasso's budget (500 calls a minute, shared with the
+ * poller, the submissions and the PDF downloads). False when this minute's are gone.
+ */
+export async function takeBatchLookUp(table: StateTable, now: Date, perMinute: number): Promise<boolean> {
+  const minute = now.toISOString().slice(0, 16);
+  return conditionalWrite(() =>
+    table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: lookUpBudgetKey(minute),
+        UpdateExpression: "SET #type = :type, #expires = :expires ADD #taken :one",
+        ConditionExpression: "attribute_not_exists(#taken) OR #taken < :limit",
+        ExpressionAttributeNames: { "#type": "recordType", "#expires": "expiresAt", "#taken": "taken" },
+        ExpressionAttributeValues: {
+          ":type": "lookUpBudget",
+          // Kept a day (TTL), long enough to see a flood after the fact.
+          ":expires": Math.floor(now.getTime() / 1000) + 86_400,
+          ":one": 1,
+          ":limit": perMinute,
+        },
+      }),
+    ),
   );
 }
 
