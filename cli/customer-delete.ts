@@ -3,7 +3,7 @@
  * (strongly consistent) so the confirmation names what goes; ids without a row are reported.
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { deleteCustomerItems, getCustomerItems } from "./customer-store.ts";
+import { deleteCustomerItems, getCustomerItems } from "#shared/customer-store.ts";
 
 export interface DeletedCustomer {
   customerId: number;

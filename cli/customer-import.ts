@@ -12,16 +12,16 @@
  * (notes someone keeps there) are kept.
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { scanCustomers } from "#shared/customers.ts";
-import { checkCvr, normaliseCvr } from "#shared/cvr.ts";
-import type { CheckedRow } from "./customer-file.ts";
-import { customerToItem } from "./customer-file.ts";
+import type { CheckedRow } from "#shared/customer-file.ts";
+import { customerToItem } from "#shared/customer-file.ts";
 import {
   deleteCustomerItems,
   getCustomerItems,
   putCustomerItems,
   updateCustomerItem,
-} from "./customer-store.ts";
+} from "#shared/customer-store.ts";
+import { scanCustomers } from "#shared/customers.ts";
+import { checkCvr, normaliseCvr } from "#shared/cvr.ts";
 import type { ProgressFactory } from "./progress.ts";
 
 /** The attribute spellings the table's reader understands (lambdas/shared/customers.ts), folded. */

@@ -7,9 +7,9 @@
 import { writeFile } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { CustomerFileError, checkCustomerRows, readCustomerFile } from "#shared/customer-file.ts";
 import { REPORT_TYPES, reportTypeName } from "#shared/lasso/enums.ts";
 import { deleteCustomers } from "./customer-delete.ts";
-import { CustomerFileError, checkCustomerRows, readCustomerFile } from "./customer-file.ts";
 import { importCustomers } from "./customer-import.ts";
 import {
   customersToCsv,

@@ -8,7 +8,7 @@ import {
   checkCustomerRows,
   customerToItem,
   readCustomerFile,
-} from "#cli/customer-file.ts";
+} from "#shared/customer-file.ts";
 import { demoCustomers } from "./demo-customers.ts";
 import { chaosFaults } from "./lasso-sim/index.ts";
 import type { LassoSimulatorOptions } from "./lasso-sim/types.ts";
@@ -74,7 +74,7 @@ function describePorts(): string {
 
 /**
  * The customers of the run: the demo rows, or a file's rows checked exactly as
- * `customers import --skip-invalid` checks them (cli/customer-file.ts). Only valid rows are
+ * `customers import --skip-invalid` checks them (lambdas/shared/customer-file.ts). Only valid rows are
  * written, in the normalised form our tools write; an invalid row (a customerId "A12", no
  * customerId, a duplicate id) is never stored, so it can neither break the table write nor
  * replace the row it duplicates. Each is listed with its line and reason.

@@ -4,8 +4,13 @@
  */
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { checkCustomerRows, customerToItem, parseCustomerCsv, readCustomerFile } from "#cli/customer-file.ts";
 import { CSV_COLUMNS, customersToCsv, itemToCsvRecord } from "#cli/customer-views.ts";
+import {
+  checkCustomerRows,
+  customerToItem,
+  parseCustomerCsv,
+  readCustomerFile,
+} from "#shared/customer-file.ts";
 import type { Customer } from "#shared/customers.ts";
 
 const customers: Customer[] = [

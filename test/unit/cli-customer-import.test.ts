@@ -3,8 +3,8 @@
  * update keep what people keep on a row.
  */
 import { describe, expect, it } from "vitest";
-import { customerToItem } from "#cli/customer-file.ts";
 import { compareCustomerItem, isCustomerAttribute } from "#cli/customer-import.ts";
+import { customerToItem } from "#shared/customer-file.ts";
 
 const item = customerToItem({
   customerId: 7,

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { type CustomerRow, checkCustomerRows, customerToItem } from "#cli/customer-file.ts";
+import { type CustomerRow, checkCustomerRows, customerToItem } from "#shared/customer-file.ts";
 import {
   isExplicitlyDisabled,
   MAX_CUSTOMER_ID,

@@ -1,7 +1,9 @@
 /**
  * Customer spreadsheets and JSON files: read, decode and map to the customer table's
  * attribute names, keeping each row's line number for error messages. Used by
- * `lasso-reports customers import` and by `npm start -- --customers FILE`.
+ * `lasso-reports customers import` and by `npm start -- --customers FILE`. The write half
+ * of the customer table (rows to items; customer-store.ts writes them) beside its read
+ * half (customers.ts).
  *
  * Spreadsheets from Excel in a Danish locale are `;`-separated, Windows-1252 or UTF-8
  * with a BOM, with CRLF line ends: all are accepted (csv-parse reads the CSV, iconv-lite
@@ -16,7 +18,7 @@ import {
   type CustomerParseResult,
   type ParseCustomerOptions,
   parseCustomerItem,
-} from "#shared/customers.ts";
+} from "./customers.ts";
 
 export interface CustomerRow {
   /** 1-based line in the file (CSV: the row's first line; JSON: the element's index + 1). */

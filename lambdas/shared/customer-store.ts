@@ -1,7 +1,8 @@
 /**
  * Writes customer items to the customers table (25 per BatchWriteItem, unprocessed items
  * retried with backoff). Used by the CLI's import and by local mode's seeding. Also reads
- * the stored items an import compares with, and updates one item in place.
+ * the stored items an import compares with, and updates one item in place. The table's
+ * write half, beside its read half (customers.ts).
  */
 import {
   BatchGetCommand,
