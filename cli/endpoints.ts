@@ -15,6 +15,9 @@ import { CliFailure } from "./errors.ts";
 
 export const DEFAULT_ENDPOINTS_FILE = ".local/endpoints.json";
 
+/** The deploy config's default `submission.chunkSize` (lib/config/schema.ts), the local runner's too. */
+const DEFAULT_CHUNK_SIZE = 1000;
+
 const url = z.string().regex(/^https?:\/\/\S+$/i, "must be an http(s) URL");
 
 export const localEndpointsSchema = z.looseObject({
@@ -36,9 +39,15 @@ export const localEndpointsSchema = z.looseObject({
   control: url.optional(),
   /** Names of the schedules the runner fires. */
   schedules: z.array(z.string()).default([]),
-  /** The schedules themselves (as the runner fires them); absent: the embedded demo schedules. */
-  scheduleConfigs: z.array(scheduleSchema).optional(),
-  chunkSize: z.number().int().min(1).optional(),
+  /**
+   * The schedules themselves, as the runner fires them: the CLI learns the local target's
+   * schedules from here only (it imports nothing from local/).
+   */
+  scheduleConfigs: z.array(scheduleSchema, {
+    error: "must list the runner's schedules (restart `npm start -- --serve`)",
+  }),
+  /** Customers per batch; absent: the deploy config's default, as the local runner uses. */
+  chunkSize: z.number().int().min(1).default(DEFAULT_CHUNK_SIZE),
   stateRetentionDays: z.number().int().min(1).optional(),
   defaultLanguage: z.enum(LANGUAGES).optional(),
 });

@@ -8,7 +8,7 @@
  *   that was deployed). Credentials and region: the AWS SDK's usual chain (`--profile`,
  *   `--region`, AWS_PROFILE, ...).
  * - Local (`--local`): the endpoints file of `npm start -- --serve` (or `--endpoints FILE`),
- *   with dummy credentials.
+ *   which also holds the runner's schedules and chunk size, with dummy credentials.
  */
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -21,7 +21,6 @@ import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { deployConfig } from "#lib/config/deploy-config.ts";
 import { type DeployConfig, parseDeployConfig, type ScheduleConfig } from "#lib/config/schema.ts";
-import { LOCAL_SCHEDULES, LOCAL_SETTINGS } from "#local/local-config.ts";
 import { CUSTOMERS_TRANSLATE_CONFIG, type Language } from "#shared/customers.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
@@ -134,8 +133,8 @@ async function openLocal(given: string | undefined): Promise<Target> {
     sqs,
     queueUrl: async () => endpoints.reportReadyQueueUrl,
     dlqUrl: async () => endpoints.reportReadyDlqUrl,
-    schedules: endpoints.scheduleConfigs ?? LOCAL_SCHEDULES,
-    chunkSize: endpoints.chunkSize ?? LOCAL_SETTINGS.chunkSize,
+    schedules: endpoints.scheduleConfigs,
+    chunkSize: endpoints.chunkSize,
     defaultLanguage: endpoints.defaultLanguage ?? "da",
     // The local stack lets the delivery fetch from the simulator only (local/local-stack.ts).
     pdfHosts: [new URL(endpoints.lasso).host],
