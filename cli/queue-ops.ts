@@ -20,7 +20,7 @@ import { getReportRecord } from "#shared/state/report-delivery.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { CliFailure, UsageError } from "./errors.ts";
 import type { ProgressFactory } from "./progress.ts";
-import { type ReportView, reportView } from "./state-views.ts";
+import { REPORTS_BY_CUSTOMER, type ReportView, reportView } from "./state-views.ts";
 
 // ---------------------------------------------------------------------------------------
 // resend
@@ -37,7 +37,7 @@ export async function findReportsOfCustomerInBatch(
     { client: state.doc },
     {
       TableName: state.tableName,
-      IndexName: "reportsByCustomer",
+      IndexName: REPORTS_BY_CUSTOMER,
       KeyConditionExpression: "customerId = :id",
       FilterExpression: "lassoBatchId = :batch",
       ExpressionAttributeValues: { ":id": customerId, ":batch": lassoBatchId },

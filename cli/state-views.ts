@@ -17,8 +17,13 @@ import { RUNS_PARTITION, reportKey } from "#shared/state/keys.ts";
 import type { BatchAlertKind, BatchRecord, ReportRecord } from "#shared/state/records.ts";
 import { listChunks, type RunRecord } from "#shared/state/runs.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
+import type { StateIndexName } from "#shared/tables.ts";
 import { CliFailure } from "./errors.ts";
 import type { ProgressFactory } from "./progress.ts";
+
+/** The state table's indexes the CLI queries (typed: a typo is a compile error). */
+export const RUNS_BY_TIME: StateIndexName = "runsByTime";
+export const REPORTS_BY_CUSTOMER: StateIndexName = "reportsByCustomer";
 
 // ---------------------------------------------------------------------------------------
 // status
@@ -62,7 +67,7 @@ export async function recentRuns(state: StateTable, limit: number): Promise<RunR
   const answer = await state.doc.send(
     new QueryCommand({
       TableName: state.tableName,
-      IndexName: "runsByTime",
+      IndexName: RUNS_BY_TIME,
       KeyConditionExpression: "#partition = :runs",
       ExpressionAttributeNames: { "#partition": "runsPartition" },
       ExpressionAttributeValues: { ":runs": RUNS_PARTITION },
@@ -386,7 +391,7 @@ export async function reportsOfCustomer(
     { client: state.doc, pageSize: Math.min(limit, 100) },
     {
       TableName: state.tableName,
-      IndexName: "reportsByCustomer",
+      IndexName: REPORTS_BY_CUSTOMER,
       KeyConditionExpression: "customerId = :id",
       ExpressionAttributeValues: { ":id": customerId },
       ScanIndexForward: false,
