@@ -1,10 +1,11 @@
 /**
- * One schedule of the deploy config. A module of its own (re-exported by schema.ts) so that
- * submit-batches, which validates the schedule it is invoked with, bundles this and zod
- * only, not the whole deploy config's validation and its dependencies.
+ * One schedule: what the deploy config declares and what submit-batches is invoked with.
+ * The contract lives here, below both of its users (lib/config/schema.ts re-exports it for
+ * the deploy config), so submit-batches bundles this and zod only, not the deploy config's
+ * validation and its dependencies.
  */
 import { z } from "zod";
-import { LISTENABLE_REPORT_TYPES, REPORT_TYPES } from "#shared/lasso/enums.ts";
+import { LISTENABLE_REPORT_TYPES, REPORT_TYPES } from "./lasso/enums.ts";
 
 const isTimeZone = (zone: string): boolean => {
   try {

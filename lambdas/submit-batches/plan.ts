@@ -5,9 +5,9 @@
  * Lasso. The real run plans with the same functions, then claims and stores.
  */
 
-import type { ScheduleConfig } from "#lib/config/schema.ts";
 import type { Customer, Language } from "#shared/customers.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
+import type { ScheduleConfig } from "#shared/schedule.ts";
 import { runKey } from "#shared/state/keys.ts";
 import {
   type ChunkManifestEntry,

@@ -15,10 +15,10 @@
  *    the next invocation (scheduler/Lambda retry, CLI) goes on from where it stopped.
  */
 import { randomUUID } from "node:crypto";
-import type { ScheduleConfig } from "#lib/config/schema.ts";
 import type { Language } from "#shared/customers.ts";
 import { LassoApiError, LassoRequestError } from "#shared/lasso/errors.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
+import type { ScheduleConfig } from "#shared/schedule.ts";
 import { putNewBatchRecord } from "#shared/state/batches.ts";
 import {
   batchKey,

@@ -10,10 +10,10 @@ import {
   PDF_COPIES_IN_MEMORY,
   PDF_MEMORY_SHARE,
 } from "#shared/pdf-budget.ts";
+import { scheduleSchema } from "#shared/schedule.ts";
 import { judgePdfHostPattern } from "./pdf-hosts.ts";
-import { scheduleSchema } from "./schedule-schema.ts";
 
-export { type ScheduleConfig, scheduleSchema } from "./schedule-schema.ts";
+export { type ScheduleConfig, scheduleSchema } from "#shared/schedule.ts";
 
 /** The retention periods CloudWatch Logs accepts (in days). */
 const LOG_RETENTION_DAYS: readonly number[] = [
