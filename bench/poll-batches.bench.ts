@@ -17,13 +17,13 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { pollOpenBatches } from "#lambdas/poll-batches/poll.ts";
-import { silentLog } from "#lambdas/poll-batches/ports.ts";
 import { startLassoSimulator } from "#local/lasso-sim/index.ts";
 import { startLocalAws } from "#local/local-aws.ts";
 import { provisionLocalResources } from "#local/provision.ts";
 import { hasValidCvrChecksum } from "#shared/cvr.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
+import { silentLog } from "#shared/reconcile/ports.ts";
 import { putNewBatchRecord } from "#shared/state/batches.ts";
 import { batchKey, OPEN_BATCH_PARTITION } from "#shared/state/keys.ts";
 

@@ -20,15 +20,15 @@
  *    Dropping a ring loses nothing: every batch it can be about is open for the poller.
  */
 
-import { parseLassoTime } from "#lambdas/poll-batches/assess.ts";
-import type { LassoReader as PollLassoReader, PollLog } from "#lambdas/poll-batches/ports.ts";
-import { type BatchOutcome, type PollRun, reconcileBatch } from "#lambdas/poll-batches/reconcile.ts";
-import { LassoThrottle } from "#lambdas/poll-batches/throttle.ts";
 import { carriesRunToken } from "#shared/batch-token.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
 import { isNotFound, LassoApiError, LassoNetworkError } from "#shared/lasso/errors.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
 import type { Counter } from "#shared/metrics.ts";
+import { parseLassoTime } from "#shared/reconcile/assess.ts";
+import type { LassoReader as PollLassoReader, PollLog } from "#shared/reconcile/ports.ts";
+import { type BatchOutcome, type PollRun, reconcileBatch } from "#shared/reconcile/reconcile.ts";
+import { LassoThrottle } from "#shared/reconcile/throttle.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
 import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
 import { claimRingRead } from "#shared/state/batch-polling.ts";

@@ -14,13 +14,13 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { LassoClient } from "#shared/lasso/client.ts";
+import type { PollLog, PollPorts } from "#shared/reconcile/ports.ts";
 import { cachedSecret } from "#shared/secrets.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { POLL_LASSO_RETRY, readPollBatchesConfig, reserveMsFor } from "./config.ts";
 import { lazyLassoReader } from "./lasso.ts";
 import { METRICS_NAMESPACE, pollMetrics, SERVICE_NAME } from "./metrics.ts";
 import { type PollSummary, pollOpenBatches } from "./poll.ts";
-import type { PollLog, PollPorts } from "./ports.ts";
 
 const config = readPollBatchesConfig();
 const logger = new Logger({ serviceName: SERVICE_NAME });

@@ -5,7 +5,7 @@
  * without a cold start (within the secret cache's max age).
  */
 import { LassoApiError } from "#shared/lasso/errors.ts";
-import type { LassoReader } from "./ports.ts";
+import type { LassoReader } from "#shared/reconcile/ports.ts";
 
 export interface LazyLassoReader extends LassoReader {
   /** Builds the client now (fetching the key); throws what building throws. */

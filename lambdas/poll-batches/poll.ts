@@ -4,18 +4,18 @@
  * a rejected API key). Batches not reached stay open for the next poll: nothing is dropped.
  */
 
-import { listOpenBatches } from "#shared/state/batch-polling.ts";
-import type { BatchRecord } from "#shared/state/records.ts";
-import type { PollPolicy } from "./assess.ts";
-import type { Deadline, PollPorts } from "./ports.ts";
+import type { PollPolicy } from "#shared/reconcile/assess.ts";
+import type { Deadline, PollPorts } from "#shared/reconcile/ports.ts";
 import {
   type BatchOutcome,
   mayContinue,
   type PollRun,
   reconcileBatch,
   type StopReason,
-} from "./reconcile.ts";
-import { LassoThrottle } from "./throttle.ts";
+} from "#shared/reconcile/reconcile.ts";
+import { LassoThrottle } from "#shared/reconcile/throttle.ts";
+import { listOpenBatches } from "#shared/state/batch-polling.ts";
+import type { BatchRecord } from "#shared/state/records.ts";
 
 export interface PollOptions {
   deadline: Deadline;

@@ -9,8 +9,6 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aw
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { type PollOptions, type PollSummary, pollOpenBatches } from "#lambdas/poll-batches/poll.ts";
-import type { LassoReader, PollPorts } from "#lambdas/poll-batches/ports.ts";
-import { silentLog } from "#lambdas/poll-batches/ports.ts";
 import {
   type LassoSimulator,
   type LassoSimulatorOptions,
@@ -21,6 +19,8 @@ import { hasValidCvrChecksum } from "#shared/cvr.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
 import { formatScheduledTime, type LassoBatch } from "#shared/lasso/schemas.ts";
+import type { LassoReader, PollPorts } from "#shared/reconcile/ports.ts";
+import { silentLog } from "#shared/reconcile/ports.ts";
 import { parseReportReadyMessage, type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
 import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
 import { getBatchRecord, putNewBatchRecord } from "#shared/state/batches.ts";

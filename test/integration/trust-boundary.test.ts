@@ -6,7 +6,7 @@
  * batch records and from Lasso's API.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { handOffEntryForItem, manifestCustomers } from "#lambdas/poll-batches/messages.ts";
+import { handOffEntryForItem, manifestCustomers } from "#shared/reconcile/items.ts";
 import { reportIdentity } from "#shared/report-ready.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
 import { getUnverifiedRecord } from "#shared/state/unverified.ts";

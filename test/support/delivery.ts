@@ -21,7 +21,6 @@ import {
   type DeliverReportWiring,
 } from "#lambdas/deliver-report/lambda.ts";
 import { pollOpenBatches } from "#lambdas/poll-batches/poll.ts";
-import { silentLog } from "#lambdas/poll-batches/ports.ts";
 import { readReceiveWebhookConfig } from "#lambdas/receive-webhook/config.ts";
 import { createReceiveWebhookHandler } from "#lambdas/receive-webhook/lambda.ts";
 import { type FunctionUrlServer, serveFunctionUrl } from "#local/function-url-server.ts";
@@ -33,6 +32,7 @@ import {
 import type { ReportType } from "#shared/lasso/enums.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
 import { RecordingCounter } from "#shared/metrics.ts";
+import { silentLog } from "#shared/reconcile/ports.ts";
 import { reportIdentity } from "#shared/report-ready.ts";
 import { rotatingSecret } from "#shared/secrets.ts";
 import { putNewBatchRecord } from "#shared/state/batches.ts";

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import type { LassoBatch } from "#shared/lasso/schemas.ts";
 import {
   clearAlert,
   decideClose,
@@ -7,8 +8,7 @@ import {
   isStalled,
   parseLassoTime,
   raiseAlert,
-} from "#lambdas/poll-batches/assess.ts";
-import type { LassoBatch } from "#shared/lasso/schemas.ts";
+} from "#shared/reconcile/assess.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
 
 const NOW = new Date("2026-03-02T12:00:00.000Z");

@@ -4,10 +4,10 @@
  * The Lasso reader is a fake here: the 429 bookkeeping is checked without real time.
  */
 import { describe, expect, test } from "vitest";
-import type { LassoReader } from "#lambdas/poll-batches/ports.ts";
-import { LassoThrottle, PollStopped } from "#lambdas/poll-batches/throttle.ts";
 import { LassoApiError } from "#shared/lasso/errors.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
+import type { LassoReader } from "#shared/reconcile/ports.ts";
+import { LassoThrottle, PollStopped } from "#shared/reconcile/throttle.ts";
 
 const batch = (id: string): LassoBatch => ({
   id,

@@ -31,7 +31,7 @@ import {
   type PollPolicy,
   raiseAlert,
 } from "./assess.ts";
-import { handOffEntryForItem, manifestCustomers } from "./messages.ts";
+import { handOffEntryForItem, manifestCustomers } from "./items.ts";
 import type { Deadline, PollPorts } from "./ports.ts";
 import { type LassoThrottle, PollStopped } from "./throttle.ts";
 
