@@ -1,5 +1,5 @@
 /**
- * Lasso's webhook payload, read tolerantly (NOTES.md: its field names are not documented).
+ * Lasso's webhook payload, read tolerantly (docs/lasso-api.md#webhook-payload: its field names are not documented).
  *
  * - Field names in any casing and with `_`/`-` (`pdfUrl`, `pdfurl`, `PdfUrl`, `pdf_url`), and
  *   the aliases below; enums as names or numbers; numbers as strings.

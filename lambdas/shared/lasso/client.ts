@@ -1,5 +1,5 @@
 /**
- * Typed client of the Lasso X Reporting API (reporting-api.txt, NOTES.md).
+ * Typed client of the Lasso X Reporting API (our contract with it: docs/lasso-api.md).
  *
  * - Authenticates with the `lasso-api-key` header only (never the `accessKey` query
  *   parameter), and never puts the key into an error, a cause, or a log-able property.

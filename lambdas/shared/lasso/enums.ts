@@ -1,5 +1,5 @@
 /**
- * Enumerations of the Lasso X Reporting API (reporting-api.txt). The API gives enums as
+ * Enumerations of the Lasso X Reporting API (docs/lasso-api.md#enumerations). The API gives enums as
  * names or as numbers; these tables are the one place that maps between the two.
  */
 
