@@ -21,6 +21,7 @@ import type { LassoClient } from "#shared/lasso/client.ts";
 import { LISTENABLE_REPORT_TYPES, type ReportType } from "#shared/lasso/enums.ts";
 import { isNotFound, LassoApiError, LassoNetworkError } from "#shared/lasso/errors.ts";
 import { composeReportMail } from "#shared/mail/compose.ts";
+import { MailSendError, type SendMail } from "#shared/mail/ses-mailer.ts";
 import type { Counter } from "#shared/metrics.ts";
 import { type FetchedPdf, PdfFetchError, redactUrl } from "#shared/pdf-fetch.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
@@ -36,7 +37,6 @@ import {
 import type { StateTable } from "#shared/state/state-table.ts";
 import { isSuppressed } from "#shared/state/suppression.ts";
 import { type CustomerDirectory, routeReport } from "./routing.ts";
-import { MailSendError, type SendMail } from "./ses-mailer.ts";
 
 export const DELIVERY_METRICS = {
   delivered: "ReportDelivered",

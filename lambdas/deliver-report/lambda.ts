@@ -16,6 +16,7 @@ import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { findCustomersByCvr, getCustomer, type Language } from "#shared/customers.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
+import { type SendMail, sesMailer } from "#shared/mail/ses-mailer.ts";
 import { type Counter, powertoolsCounter } from "#shared/metrics.ts";
 import { DEFAULT_PDF_RETRY, type FetchedPdf, fetchPdfPatiently, redactLinks } from "#shared/pdf-fetch.ts";
 import { parseReportReadyMessage } from "#shared/report-ready.ts";
@@ -33,7 +34,6 @@ import {
 } from "./deliver-report.ts";
 import { answerDoorbell, type DoorbellConfig } from "./doorbell.ts";
 import type { CustomerDirectory } from "./routing.ts";
-import { type SendMail, sesMailer } from "./ses-mailer.ts";
 
 export const SERVICE_NAME = "deliver-report";
 

@@ -5,9 +5,9 @@
  */
 import { DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { MailSendError } from "#lambdas/deliver-report/ses-mailer.ts";
 import { lambdaContext } from "#local/function-url-server.ts";
 import { sqsRecordOf } from "#local/sqs-event-source.ts";
+import { MailSendError } from "#shared/mail/ses-mailer.ts";
 import { type ReportReadyMessage, serialiseReportReadyMessage } from "#shared/report-ready.ts";
 import { reportKey } from "#shared/state/keys.ts";
 import {

@@ -4,7 +4,7 @@
  */
 import { type SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
 import { describe, expect, test } from "vitest";
-import { MailSendError, sesMailer, tagSafe } from "#lambdas/deliver-report/ses-mailer.ts";
+import { MailSendError, sesMailer, tagSafe } from "#shared/mail/ses-mailer.ts";
 
 function sesAnswering(answer: (command: SendEmailCommand) => unknown) {
   const sent: SendEmailCommand[] = [];
