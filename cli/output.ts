@@ -56,3 +56,7 @@ export function bar(fraction: number | undefined, width = 10): string {
 /** Paragraphs joined by a blank line, empty ones dropped. */
 export const blocks = (...parts: (string | undefined | false)[]): string =>
   parts.filter((part): part is string => typeof part === "string" && part !== "").join("\n\n");
+
+/** Ids as a short list: the first `max`, then how many there are. */
+export const ids = (list: readonly number[], max = 12): string =>
+  list.length <= max ? list.join(", ") : `${list.slice(0, max).join(", ")}, … (${list.length})`;

@@ -18,9 +18,10 @@ import { getBatchRecord } from "#shared/state/batches.ts";
 import type { ReportRecord } from "#shared/state/records.ts";
 import { getReportRecord } from "#shared/state/report-delivery.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
+import { REPORTS_BY_CUSTOMER } from "./deliveries-view.ts";
 import { CliFailure, UsageError } from "./errors.ts";
 import type { ProgressFactory } from "./progress.ts";
-import { REPORTS_BY_CUSTOMER, type ReportView, reportView } from "./state-views.ts";
+import { type ReportView, reportView } from "./state-views.ts";
 
 // ---------------------------------------------------------------------------------------
 // resend

@@ -24,7 +24,7 @@ import { runKey } from "#shared/state/keys.ts";
 import { getRun, type RunRecord } from "#shared/state/runs.ts";
 import { CliFailure, UsageError } from "./errors.ts";
 import type { ProgressFactory } from "./progress.ts";
-import { type RunView, readRunView } from "./state-views.ts";
+import { type RunView, readRunView } from "./status-view.ts";
 import type { Target } from "./target.ts";
 
 /** `--scheduled-time`, or now to the second (readable, and a double Enter is the same run). */

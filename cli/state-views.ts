@@ -1,161 +1,18 @@
 /**
- * `status`, `status --batch`, `deliveries`: the state table read for people, through its
- * indexes (docs/state-model.md): recent runs (`runsByTime`), open batches (`openBatches`),
- * a customer's reports (`reportsByCustomer`), and a batch's reports by their identity.
+ * `status --batch`: one batch and where each of its reports is, read from the state table
+ * (the batch record, its reports by their identity, docs/state-model.md).
  */
-
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { BatchGetCommand, paginateQuery, paginateScan, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, paginateScan } from "@aws-sdk/lib-dynamodb";
 import pRetry from "p-retry";
-import { findCustomersByCvr } from "#shared/customers.ts";
-import { normaliseCvr } from "#shared/cvr.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
 import { reportIdentity } from "#shared/report-ready.ts";
-import { listOpenBatches } from "#shared/state/batch-polling.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
-import { RUNS_PARTITION, reportKey } from "#shared/state/keys.ts";
-import type { BatchAlertKind, BatchRecord, ReportRecord } from "#shared/state/records.ts";
-import { listChunks, type RunRecord } from "#shared/state/runs.ts";
+import { reportKey } from "#shared/state/keys.ts";
+import type { BatchRecord, ReportRecord } from "#shared/state/records.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
-import type { StateIndexName } from "#shared/tables.ts";
 import { CliFailure } from "./errors.ts";
 import type { ProgressFactory } from "./progress.ts";
-
-/** The state table's indexes the CLI queries (typed: a typo is a compile error). */
-export const RUNS_BY_TIME: StateIndexName = "runsByTime";
-export const REPORTS_BY_CUSTOMER: StateIndexName = "reportsByCustomer";
-
-// ---------------------------------------------------------------------------------------
-// status
-// ---------------------------------------------------------------------------------------
-
-export interface RunSummaryRow {
-  schedule: string;
-  scheduledTime: string;
-  status: string;
-  selected?: number;
-  skipped?: number;
-  chunkCount?: number;
-  batchesSubmitted: number;
-  batchesRejected: number;
-  createdAt: string;
-  finishedAt?: string;
-  lastError?: string;
-}
-
-export interface OpenBatchRow {
-  lassoBatchId: string;
-  schedule?: string;
-  reportType: ReportType;
-  isListener: boolean;
-  status: string;
-  completionPercentage?: number;
-  batchSize?: number;
-  customers: number;
-  itemCounts?: Partial<Record<string, number>>;
-  lastPolledAt?: string;
-  /** Alerts not cleared. */
-  alerts: BatchAlertKind[];
-}
-
-export interface StatusReport {
-  runs: RunSummaryRow[];
-  openBatches: OpenBatchRow[];
-}
-
-export async function recentRuns(state: StateTable, limit: number): Promise<RunRecord[]> {
-  const answer = await state.doc.send(
-    new QueryCommand({
-      TableName: state.tableName,
-      IndexName: RUNS_BY_TIME,
-      KeyConditionExpression: "#partition = :runs",
-      ExpressionAttributeNames: { "#partition": "runsPartition" },
-      ExpressionAttributeValues: { ":runs": RUNS_PARTITION },
-      ScanIndexForward: false,
-      Limit: limit,
-    }),
-  );
-  return (answer.Items ?? []).filter((item) => item.recordType === "run") as RunRecord[];
-}
-
-export function runRow(run: RunRecord): RunSummaryRow {
-  return {
-    schedule: run.schedule,
-    scheduledTime: run.scheduledTime,
-    status: run.status,
-    ...(run.counts === undefined ? {} : { selected: run.counts.selected, skipped: run.counts.skipped }),
-    ...(run.chunkCount === undefined ? {} : { chunkCount: run.chunkCount }),
-    batchesSubmitted: run.batchesSubmitted,
-    batchesRejected: run.batchesRejected,
-    createdAt: run.createdAt,
-    ...(run.finishedAt === undefined ? {} : { finishedAt: run.finishedAt }),
-    ...(run.lastError === undefined ? {} : { lastError: run.lastError }),
-  };
-}
-
-export function openBatchRow(batch: BatchRecord): OpenBatchRow {
-  return {
-    lassoBatchId: batch.lassoBatchId,
-    ...(batch.schedule === undefined ? {} : { schedule: batch.schedule }),
-    reportType: batch.reportType,
-    isListener: batch.isListener,
-    status: batch.status,
-    ...(batch.completionPercentage === undefined ? {} : { completionPercentage: batch.completionPercentage }),
-    ...(batch.batchSize === undefined ? {} : { batchSize: batch.batchSize }),
-    customers: batch.manifest.length,
-    ...(batch.itemCounts === undefined ? {} : { itemCounts: batch.itemCounts }),
-    ...(batch.lastPolledAt === undefined ? {} : { lastPolledAt: batch.lastPolledAt }),
-    alerts: Object.entries(batch.alerts ?? {})
-      .filter(([, alert]) => alert !== undefined && alert.clearedAt === undefined)
-      .map(([kind]) => kind as BatchAlertKind),
-  };
-}
-
-export async function readStatus(state: StateTable, limit: number): Promise<StatusReport> {
-  const [runs, open] = await Promise.all([recentRuns(state, limit), listOpenBatches(state)]);
-  return {
-    runs: runs.map(runRow),
-    openBatches: open.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map(openBatchRow),
-  };
-}
-
-// ---------------------------------------------------------------------------------------
-// a run, as `run` shows it
-// ---------------------------------------------------------------------------------------
-
-export interface RunView extends RunSummaryRow {
-  runPk: string;
-  chunks: {
-    chunkIndex: number;
-    status: string;
-    lassoBatchId?: string;
-    batchName: string;
-    customerIds: number[];
-    error?: string;
-  }[];
-  skippedRows: { customerId?: number; cvr?: string; reason: string }[];
-}
-
-export async function readRunView(state: StateTable, run: RunRecord): Promise<RunView> {
-  const chunks = run.planId === undefined ? [] : await listChunks(state, run.pk, run.planId);
-  return {
-    ...runRow(run),
-    runPk: run.pk,
-    chunks: chunks.map((chunk) => ({
-      chunkIndex: chunk.chunkIndex,
-      status: chunk.status,
-      ...(chunk.lassoBatchId === undefined ? {} : { lassoBatchId: chunk.lassoBatchId }),
-      batchName: chunk.batchName,
-      customerIds: chunk.manifest.map((entry) => entry.customerId),
-      ...(chunk.error === undefined ? {} : { error: chunk.error }),
-    })),
-    skippedRows: run.skippedRows ?? [],
-  };
-}
-
-// ---------------------------------------------------------------------------------------
-// one batch
-// ---------------------------------------------------------------------------------------
+import { type OpenBatchRow, openBatchRow } from "./status-view.ts";
 
 /** Where one report is. */
 export type ReportState =
@@ -375,69 +232,4 @@ export async function readBatchView(
     reports,
     counts,
   };
-}
-
-// ---------------------------------------------------------------------------------------
-// deliveries
-// ---------------------------------------------------------------------------------------
-
-export async function reportsOfCustomer(
-  state: StateTable,
-  customerId: number,
-  limit: number,
-): Promise<ReportRecord[]> {
-  const out: ReportRecord[] = [];
-  const pages = paginateQuery(
-    { client: state.doc, pageSize: Math.min(limit, 100) },
-    {
-      TableName: state.tableName,
-      IndexName: REPORTS_BY_CUSTOMER,
-      KeyConditionExpression: "customerId = :id",
-      ExpressionAttributeValues: { ":id": customerId },
-      ScanIndexForward: false,
-    },
-  );
-  for await (const page of pages) {
-    for (const item of page.Items ?? []) {
-      if (item.recordType === "report") out.push(item as ReportRecord);
-    }
-    if (out.length >= limit) break;
-  }
-  return out.slice(0, limit);
-}
-
-export interface DeliveriesReport {
-  customerIds: number[];
-  cvr?: string;
-  reports: ReportView[];
-}
-
-export async function readDeliveries(
-  state: StateTable,
-  customers: { doc: DynamoDBDocumentClient; tableName: string },
-  who: { customerId?: number; cvr?: string },
-  limit: number,
-  now: Date,
-): Promise<DeliveriesReport> {
-  let customerIds: number[];
-  let cvr: string | undefined;
-  if (who.customerId !== undefined) customerIds = [who.customerId];
-  else if (who.cvr !== undefined) {
-    cvr = normaliseCvr(who.cvr);
-    const found = await findCustomersByCvr(customers.doc, customers.tableName, cvr);
-    customerIds = [
-      ...new Set(
-        found.flatMap((r) =>
-          r.ok ? [r.customer.customerId] : r.customerId === undefined ? [] : [r.customerId],
-        ),
-      ),
-    ];
-    if (customerIds.length === 0) throw new CliFailure(`no customer with cvr ${cvr}`);
-  } else throw new CliFailure("give --customer ID or --cvr CVR");
-  const records = (await Promise.all(customerIds.map((id) => reportsOfCustomer(state, id, limit)))).flat();
-  const reports = records
-    .sort((a, b) => (b.deliveredAt ?? b.updatedAt).localeCompare(a.deliveredAt ?? a.updatedAt))
-    .slice(0, limit)
-    .map((record) => reportView(record, now));
-  return { customerIds, ...(cvr === undefined ? {} : { cvr }), reports };
 }

@@ -6,11 +6,13 @@
  */
 import type { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeliveriesReport } from "#cli/deliveries-view.ts";
 import type { PdfHostsResult } from "#cli/pdf-hosts.ts";
 import { progressFactory } from "#cli/progress.ts";
 import type { ResendOutcome } from "#cli/queue-ops.ts";
 import { fireRun, type RunReport } from "#cli/runs.ts";
-import type { BatchView, DeliveriesReport, ReportView, StatusReport } from "#cli/state-views.ts";
+import type { BatchView, ReportView } from "#cli/state-views.ts";
+import type { StatusReport } from "#cli/status-view.ts";
 import { openTarget } from "#cli/target.ts";
 import type { WebhookTestReport } from "#cli/webhook-test.ts";
 import type { SchedulePlan } from "#lambdas/submit-batches/plan.ts";

@@ -3,8 +3,8 @@
  * and never carrying a link, its path or its query.
  */
 import { describe, expect, test } from "vitest";
+import { renderPdfHosts } from "#cli/commands/status.ts";
 import { readPdfHosts, tryReadPdfHosts } from "#cli/pdf-hosts.ts";
-import { renderPdfHosts } from "#cli/render.ts";
 import type { LassoItem } from "#shared/lasso/schemas.ts";
 
 const item = (pdfUrl: string | undefined, cvr = "34580820"): LassoItem => ({
