@@ -50,9 +50,9 @@ function routeOf(line: string): string {
 }
 
 async function runVariant(variant: "webhooks" | "poll-only"): Promise<VariantResult> {
-  const { runLocalPipeline } = await import("#local/runner.ts");
-  const { demoCustomers } = await import("#local/demo-customers.ts");
-  const { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } = await import("#local/local-config.ts");
+  const { runLocalPipeline } = await import("#local/pipeline/runner.ts");
+  const { demoCustomers } = await import("#local/pipeline/demo-customers.ts");
+  const { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } = await import("#local/pipeline/local-config.ts");
   const calls: Record<string, number> = {};
   const outcome = await runLocalPipeline({
     customers: demoCustomers(CUSTOMERS, DEMO_GROUP, DEMO_REPORT_TYPES) as unknown as Record<

@@ -1,6 +1,6 @@
 /**
  * The local pipeline's endpoints file (`.local/endpoints.json`, written by
- * `npm start -- --serve`, local/serve.ts): where the emulators, the Lasso simulator, the
+ * `npm start -- --serve`, local/pipeline/serve.ts): where the emulators, the Lasso simulator, the
  * webhook and the tables and queues are. `lasso-reports --local` reads it; tests write one
  * for a pipeline they start themselves (`--endpoints FILE`).
  *
@@ -83,7 +83,7 @@ export async function readLocalEndpoints(path: string): Promise<LocalEndpoints> 
   return parsed.data;
 }
 
-/** What a local pipeline writes, given its parts (local/serve.ts builds the same object). */
+/** What a local pipeline writes, given its parts (local/pipeline/serve.ts builds the same object). */
 export function localEndpointsOf(parts: {
   region: string;
   aws: { dynamodb: string; sqs: string; ses: string; secretsManager: string };

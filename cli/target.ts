@@ -136,7 +136,7 @@ async function openLocal(given: string | undefined): Promise<Target> {
     schedules: endpoints.scheduleConfigs,
     chunkSize: endpoints.chunkSize,
     defaultLanguage: endpoints.defaultLanguage ?? "da",
-    // The local stack lets the delivery fetch from the simulator only (local/local-stack.ts).
+    // The local stack lets the delivery fetch from the simulator only (local/aws/local-stack.ts).
     pdfHosts: [new URL(endpoints.lasso).host],
     lasso: once(
       async () =>

@@ -9,13 +9,18 @@ import {
   customerToItem,
   readCustomerFile,
 } from "#shared/customer-file.ts";
-import { demoCustomers } from "./demo-customers.ts";
 import { chaosFaults } from "./lasso-sim/index.ts";
 import type { LassoSimulatorOptions } from "./lasso-sim/types.ts";
-import { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES, schedulesForCustomers } from "./local-config.ts";
-import type { PipelineStatus } from "./pipeline-status.ts";
-import { type RunOutcome, runLocalPipeline, writeMailFiles } from "./runner.ts";
-import { SERVE_PORTS, serveLocalPipeline } from "./serve.ts";
+import { demoCustomers } from "./pipeline/demo-customers.ts";
+import {
+  DEMO_GROUP,
+  DEMO_REPORT_TYPES,
+  LOCAL_SCHEDULES,
+  schedulesForCustomers,
+} from "./pipeline/local-config.ts";
+import type { PipelineStatus } from "./pipeline/pipeline-status.ts";
+import { type RunOutcome, runLocalPipeline, writeMailFiles } from "./pipeline/runner.ts";
+import { SERVE_PORTS, serveLocalPipeline } from "./pipeline/serve.ts";
 
 interface StartOptions {
   demo: number;

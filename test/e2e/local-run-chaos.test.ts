@@ -4,10 +4,10 @@
  * report delivered or recorded as failed, and none twice.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { demoCustomers } from "#local/demo-customers.ts";
 import { chaosFaults } from "#local/lasso-sim/index.ts";
-import { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } from "#local/local-config.ts";
-import { type LocalPipeline, type RunOutcome, runLocalPipeline } from "#local/runner.ts";
+import { demoCustomers } from "#local/pipeline/demo-customers.ts";
+import { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } from "#local/pipeline/local-config.ts";
+import { type LocalPipeline, type RunOutcome, runLocalPipeline } from "#local/pipeline/runner.ts";
 import { expectOneMailPerReport, finishedReports } from "#test/support/e2e.ts";
 
 const customers = demoCustomers(50, DEMO_GROUP, DEMO_REPORT_TYPES);

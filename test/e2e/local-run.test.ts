@@ -6,9 +6,14 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { demoCustomers } from "#local/demo-customers.ts";
-import { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } from "#local/local-config.ts";
-import { type LocalPipeline, type RunOutcome, runLocalPipeline, writeMailFiles } from "#local/runner.ts";
+import { demoCustomers } from "#local/pipeline/demo-customers.ts";
+import { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } from "#local/pipeline/local-config.ts";
+import {
+  type LocalPipeline,
+  type RunOutcome,
+  runLocalPipeline,
+  writeMailFiles,
+} from "#local/pipeline/runner.ts";
 import { expectEmlFilesWithPdfs, expectOneMailPerReport } from "#test/support/e2e.ts";
 
 const customers = demoCustomers(50, DEMO_GROUP, DEMO_REPORT_TYPES);

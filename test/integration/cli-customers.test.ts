@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ImportReport } from "#cli/customer-import.ts";
 import type { CustomerListRow, ValidationReport } from "#cli/customer-views.ts";
 import { scheduleSchema } from "#lib/config/schema.ts";
-import { type LocalStack, startLocalStack } from "#local/local-stack.ts";
+import { type LocalStack, startLocalStack } from "#local/aws/local-stack.ts";
 import { type CliHarness, cliHarness } from "#test/support/cli-harness.ts";
 import { testCvr } from "#test/support/pipeline.ts";
 

@@ -17,8 +17,8 @@ import { openTarget } from "#cli/target.ts";
 import type { WebhookTestReport } from "#cli/webhook-test.ts";
 import type { SchedulePlan } from "#lambdas/submit-batches/plan.ts";
 import { scheduleSchema } from "#lib/config/schema.ts";
-import { settledReports } from "#local/pipeline-status.ts";
-import { type LocalPipeline, startLocalPipeline } from "#local/runner.ts";
+import { settledReports } from "#local/pipeline/pipeline-status.ts";
+import { type LocalPipeline, startLocalPipeline } from "#local/pipeline/runner.ts";
 import { type CliHarness, cliHarness, waitFor } from "#test/support/cli-harness.ts";
 import { customerItem, testCvr } from "#test/support/pipeline.ts";
 

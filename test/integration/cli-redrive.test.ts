@@ -8,7 +8,7 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RedriveOutcome } from "#cli/queue-ops.ts";
 import { scheduleSchema } from "#lib/config/schema.ts";
-import { type LocalPipeline, startLocalPipeline } from "#local/runner.ts";
+import { type LocalPipeline, startLocalPipeline } from "#local/pipeline/runner.ts";
 import { serialiseReportReadyMessage } from "#shared/report-ready.ts";
 import { type CliHarness, cliHarness, waitFor } from "#test/support/cli-harness.ts";
 import { customerItem } from "#test/support/pipeline.ts";

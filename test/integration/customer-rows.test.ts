@@ -15,7 +15,7 @@ import type { ImportReport } from "#cli/customer-import.ts";
 import type { ValidationReport } from "#cli/customer-views.ts";
 import type { SchedulePlan } from "#lambdas/submit-batches/plan.ts";
 import { scheduleSchema } from "#lib/config/schema.ts";
-import { type LocalStack, startLocalStack } from "#local/local-stack.ts";
+import { type LocalStack, startLocalStack } from "#local/aws/local-stack.ts";
 import { putCustomerItems } from "#shared/customer-store.ts";
 import { runKey } from "#shared/state/keys.ts";
 import { getRun } from "#shared/state/runs.ts";

@@ -5,8 +5,8 @@
  */
 import { DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { lambdaContext } from "#local/function-url-server.ts";
-import { sqsRecordOf } from "#local/sqs-event-source.ts";
+import { lambdaContext } from "#local/pipeline/function-url-server.ts";
+import { sqsRecordOf } from "#local/pipeline/sqs-event-source.ts";
 import { MailSendError } from "#shared/mail/ses-mailer.ts";
 import { type ReportReadyMessage, serialiseReportReadyMessage } from "#shared/report-ready.ts";
 import { reportKey } from "#shared/state/keys.ts";

@@ -1,5 +1,5 @@
 /**
- * The local SQS event source (local/sqs-event-source.ts) against local-aws-sqs: batch
+ * The local SQS event source (local/pipeline/sqs-event-source.ts) against local-aws-sqs: batch
  * size, partial batch failures, whole-batch failures, the visibility timeout, and the
  * queue's own redrive to the DLQ after maxReceiveCount.
  */
@@ -12,7 +12,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterEach, describe, expect, test } from "vitest";
-import { type SqsEventSource, startSqsEventSource } from "#local/sqs-event-source.ts";
+import { type SqsEventSource, startSqsEventSource } from "#local/pipeline/sqs-event-source.ts";
 import { useLocalAws } from "#test/support/local-aws.ts";
 
 useLocalAws();

@@ -8,8 +8,8 @@
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { scheduleSchema } from "#lib/config/schema.ts";
-import { demoCustomers } from "#local/demo-customers.ts";
-import { type LocalPipeline, startLocalPipeline } from "#local/runner.ts";
+import { demoCustomers } from "#local/pipeline/demo-customers.ts";
+import { type LocalPipeline, startLocalPipeline } from "#local/pipeline/runner.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
 
 const schedule = scheduleSchema.parse({

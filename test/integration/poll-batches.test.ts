@@ -9,12 +9,12 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aw
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { type PollOptions, type PollSummary, pollOpenBatches } from "#lambdas/poll-batches/poll.ts";
+import { provisionLocalResources } from "#local/aws/provision.ts";
 import {
   type LassoSimulator,
   type LassoSimulatorOptions,
   startLassoSimulator,
 } from "#local/lasso-sim/index.ts";
-import { provisionLocalResources } from "#local/provision.ts";
 import { hasValidCvrChecksum } from "#shared/cvr.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";

@@ -7,7 +7,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { readReceiveWebhookConfig } from "#lambdas/receive-webhook/config.ts";
 import { createReceiveWebhookHandler } from "#lambdas/receive-webhook/lambda.ts";
-import { functionUrlEvent, lambdaContext, serveFunctionUrl } from "#local/function-url-server.ts";
+import { functionUrlEvent, lambdaContext, serveFunctionUrl } from "#local/pipeline/function-url-server.ts";
 import { RecordingCounter } from "#shared/metrics.ts";
 import { parseReportReadyMessage } from "#shared/report-ready.ts";
 import { rotatingSecret } from "#shared/secrets.ts";

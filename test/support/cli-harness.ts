@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { localEndpointsOf } from "#cli/endpoints.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
-import type { LocalStack } from "#local/local-stack.ts";
+import type { LocalStack } from "#local/aws/local-stack.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = join(REPO, "cli", "bin.js");

@@ -23,12 +23,12 @@ import {
 import { pollOpenBatches } from "#lambdas/poll-batches/poll.ts";
 import { readReceiveWebhookConfig } from "#lambdas/receive-webhook/config.ts";
 import { createReceiveWebhookHandler } from "#lambdas/receive-webhook/lambda.ts";
-import { type FunctionUrlServer, serveFunctionUrl } from "#local/function-url-server.ts";
+import { type FunctionUrlServer, serveFunctionUrl } from "#local/pipeline/function-url-server.ts";
 import {
   type SqsEventSource,
   type SqsEventSourceOptions,
   startSqsEventSource,
-} from "#local/sqs-event-source.ts";
+} from "#local/pipeline/sqs-event-source.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
 import { RecordingCounter } from "#shared/metrics.ts";

@@ -8,7 +8,7 @@ import { simpleParser } from "mailparser";
 import { PDFDocument } from "pdf-lib";
 import { expect } from "vitest";
 import type { LassoSimulator } from "#local/lasso-sim/types.ts";
-import type { StoredMail } from "#local/pipeline-status.ts";
+import type { StoredMail } from "#local/pipeline/pipeline-status.ts";
 
 export interface ExpectedReport {
   batchId: string;

@@ -4,7 +4,7 @@
  * integration test file runs in its own process). Create SDK clients after `beforeAll`.
  */
 import { afterAll, beforeAll } from "vitest";
-import { type LocalAws, startLocalAws } from "#local/local-aws.ts";
+import { type LocalAws, startLocalAws } from "#local/aws/local-aws.ts";
 
 export interface LocalAwsHandle {
   readonly current: LocalAws;

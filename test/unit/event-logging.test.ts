@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { readDeliverReportSettings } from "#lambdas/deliver-report/config.ts";
 import { buildDeliverReportWiring, createDeliverReportHandler } from "#lambdas/deliver-report/lambda.ts";
 import { createReceiveWebhookHandler } from "#lambdas/receive-webhook/lambda.ts";
-import { functionUrlEvent, lambdaContext } from "#local/function-url-server.ts";
+import { functionUrlEvent, lambdaContext } from "#local/pipeline/function-url-server.ts";
 import { ENV } from "#shared/env-names.ts";
 import { RecordingCounter } from "#shared/metrics.ts";
 import { silentMetrics } from "#test/support/delivery.ts";

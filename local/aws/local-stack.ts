@@ -14,8 +14,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { ENV } from "#shared/env-names.ts";
-import { startLassoSimulator } from "./lasso-sim/index.ts";
-import type { LassoSimulator, LassoSimulatorOptions } from "./lasso-sim/types.ts";
+import { startLassoSimulator } from "../lasso-sim/index.ts";
+import type { LassoSimulator, LassoSimulatorOptions } from "../lasso-sim/types.ts";
 import { type LocalAws, type LocalAwsPorts, startLocalAws } from "./local-aws.ts";
 import { type LocalResources, provisionLocalResources } from "./provision.ts";
 

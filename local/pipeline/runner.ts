@@ -19,11 +19,11 @@ import MailComposer from "nodemailer/lib/mail-composer";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import { putCustomerItems } from "#shared/customer-store.ts";
 import { ENV } from "#shared/env-names.ts";
+import type { LocalAwsPorts } from "../aws/local-aws.ts";
+import { type LocalStack, startLocalStack } from "../aws/local-stack.ts";
+import type { LassoSimulatorOptions } from "../lasso-sim/types.ts";
 import { type FunctionUrlServer, lambdaContext, serveFunctionUrl } from "./function-url-server.ts";
-import type { LassoSimulatorOptions } from "./lasso-sim/types.ts";
-import type { LocalAwsPorts } from "./local-aws.ts";
 import { LOCAL_SETTINGS } from "./local-config.ts";
-import { type LocalStack, startLocalStack } from "./local-stack.ts";
 import {
   duplicateMails,
   type PipelineStatus,
@@ -124,7 +124,10 @@ export async function startLocalPipeline(
     // One module instance per concurrent invocation: separate warm containers, as on Lambda.
     const deliverContainers = await Promise.all(
       Array.from({ length: LOCAL_SETTINGS.deliveryConcurrency }, async (_, index) => {
-        const url = new URL(`../lambdas/deliver-report/handler.ts?container=${index + 1}`, import.meta.url);
+        const url = new URL(
+          `../../lambdas/deliver-report/handler.ts?container=${index + 1}`,
+          import.meta.url,
+        );
         return ((await import(url.href)) as typeof import("#lambdas/deliver-report/handler.ts")).handler;
       }),
     );
