@@ -25,9 +25,9 @@ import { startSqsEventSource } from "#local/pipeline/sqs-event-source.ts";
 import { CUSTOMERS_TRANSLATE_CONFIG } from "#shared/customers.ts";
 import { hasValidCvrChecksum } from "#shared/cvr.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
-import { RecordingCounter } from "#shared/metrics.ts";
 import type { ReportReadyMessage } from "#shared/report-ready.ts";
 import { sendReportReady } from "#shared/report-ready-queue.ts";
+import { RecordingCounter } from "#shared/runtime/metrics.ts";
 import { putNewBatchRecord } from "#shared/state/batches.ts";
 import { batchKey } from "#shared/state/keys.ts";
 

@@ -23,7 +23,7 @@ import { startLassoSimulator } from "#local/lasso-sim/index.ts";
 import { hasValidCvrChecksum } from "#shared/cvr.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
-import { silentLog } from "#shared/reconcile/ports.ts";
+import { silentLog } from "#shared/runtime/log.ts";
 import { putNewBatchRecord } from "#shared/state/batches.ts";
 import { batchKey, OPEN_BATCH_PARTITION } from "#shared/state/keys.ts";
 

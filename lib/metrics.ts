@@ -6,7 +6,7 @@
  */
 import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
-import { METRICS_NAMESPACE } from "./constructs/report-function.ts";
+import { METRICS_NAMESPACE } from "#shared/runtime/metrics.ts";
 
 export interface AppMetricDefinition {
   /** The emitting function's folder under lambdas/ (Powertools' `service` dimension). */

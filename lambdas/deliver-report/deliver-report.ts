@@ -22,9 +22,9 @@ import { LISTENABLE_REPORT_TYPES, type ReportType } from "#shared/lasso/enums.ts
 import { isNotFound, LassoApiError, LassoNetworkError } from "#shared/lasso/errors.ts";
 import { composeReportMail } from "#shared/mail/compose.ts";
 import { MailSendError, type SendMail } from "#shared/mail/ses-mailer.ts";
-import type { Counter } from "#shared/metrics.ts";
 import { type FetchedPdf, PdfFetchError, redactUrl } from "#shared/pdf-fetch.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
+import type { Counter } from "#shared/runtime/metrics.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
 import type { DeliveryStatus, ManifestEntry } from "#shared/state/records.ts";
 import {

@@ -24,13 +24,14 @@ import { carriesRunToken } from "#shared/batch-token.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
 import { isNotFound, LassoApiError, LassoNetworkError } from "#shared/lasso/errors.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
-import type { Counter } from "#shared/metrics.ts";
 import { parseLassoTime } from "#shared/reconcile/assess.ts";
-import type { LassoReader as PollLassoReader, PollLog } from "#shared/reconcile/ports.ts";
+import type { LassoReader as PollLassoReader } from "#shared/reconcile/ports.ts";
 import { type BatchOutcome, type PollRun, reconcileBatch } from "#shared/reconcile/reconcile.ts";
 import { LassoThrottle } from "#shared/reconcile/throttle.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
 import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
+import type { Log } from "#shared/runtime/log.ts";
+import type { Counter } from "#shared/runtime/metrics.ts";
 import { claimRingRead } from "#shared/state/batch-polling.ts";
 import { getBatchRecord, putNewBatchRecord } from "#shared/state/batches.ts";
 import { batchKey, OPEN_BATCH_PARTITION } from "#shared/state/keys.ts";
@@ -81,7 +82,7 @@ export interface DoorbellDeps {
   lasso: () => Promise<PollLassoReader>;
   clock: () => Date;
   metrics: Counter;
-  logger: PollLog;
+  logger: Log;
   config: DoorbellConfig;
 }
 

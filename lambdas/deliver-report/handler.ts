@@ -7,6 +7,7 @@ import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { CUSTOMERS_TRANSLATE_CONFIG } from "#shared/customers.ts";
+import { stateDocumentClient } from "#shared/runtime/dynamo.ts";
 import { cachedSecret } from "#shared/secrets.ts";
 import { readDeliverReportSettings } from "./config.ts";
 import { buildDeliverReportWiring, createDeliverReportHandler } from "./lambda.ts";
@@ -16,7 +17,7 @@ const dynamo = new DynamoDBClient({});
 
 export const handler = createDeliverReportHandler(
   buildDeliverReportWiring(settings, {
-    stateDoc: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+    stateDoc: stateDocumentClient(dynamo),
     customersDoc: DynamoDBDocumentClient.from(dynamo, CUSTOMERS_TRANSLATE_CONFIG),
     ses: new SESv2Client({}),
     lassoApiKey: cachedSecret(settings.lasso.apiKeySecretId),

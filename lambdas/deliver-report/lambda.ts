@@ -15,12 +15,12 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { findCustomersByCvr, getCustomer, type Language } from "#shared/customers.ts";
-import { LassoClient } from "#shared/lasso/client.ts";
 import { type SendMail, sesMailer } from "#shared/mail/ses-mailer.ts";
-import { type Counter, powertoolsCounter } from "#shared/metrics.ts";
 import { DEFAULT_PDF_RETRY, type FetchedPdf, fetchPdfPatiently, redactLinks } from "#shared/pdf-fetch.ts";
 import { parseReportReadyMessage } from "#shared/report-ready.ts";
 import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
+import { realLassoClients } from "#shared/runtime/lasso.ts";
+import { type Counter, powertoolsCounter } from "#shared/runtime/metrics.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import type { DeliverReportSettings } from "./config.ts";
 import {
@@ -94,25 +94,6 @@ export function customerDirectory(
   };
 }
 
-/** A Lasso client made on first use, and again when the API key (cached secret) changes. */
-export function lassoReader(
-  baseUrl: string,
-  apiKey: () => Promise<string>,
-  timeoutMs?: number,
-): () => Promise<LassoReader> {
-  let current: { key: string; client: LassoClient } | undefined;
-  return async () => {
-    const key = await apiKey();
-    if (current?.key !== key) {
-      current = {
-        key,
-        client: new LassoClient({ baseUrl, apiKey: key, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
-      };
-    }
-    return current.client;
-  };
-}
-
 export interface DeliverReportClients {
   stateDoc: DynamoDBDocumentClient;
   /** Built with CUSTOMERS_TRANSLATE_CONFIG (customers.ts). */
@@ -127,6 +108,10 @@ export function buildDeliverReportWiring(
   settings: DeliverReportSettings,
   clients: DeliverReportClients,
 ): DeliverReportWiring {
+  const lasso = realLassoClients(clients.lassoApiKey, {
+    baseUrl: settings.lasso.baseUrl,
+    ...(settings.lasso.timeoutMs === undefined ? {} : { timeoutMs: settings.lasso.timeoutMs }),
+  });
   return {
     state: {
       doc: clients.stateDoc,
@@ -138,7 +123,7 @@ export function buildDeliverReportWiring(
       settings.customersTable,
       settings.mail.defaultLanguage,
     ),
-    lasso: lassoReader(settings.lasso.baseUrl, clients.lassoApiKey, settings.lasso.timeoutMs),
+    lasso: () => lasso.current(),
     fetchPdf: (url, deadline) =>
       fetchPdfPatiently(
         url,

@@ -1,11 +1,10 @@
 /**
- * The poller's CloudWatch metrics (Powertools EMF, namespace {@link METRICS_NAMESPACE},
+ * The poller's CloudWatch metrics (Powertools EMF, namespace METRICS_NAMESPACE,
  * dimension `service` = poll-batches). Every poll emits every metric, zeros included, so
  * alarms see continuous data. Alarm on the first group (sum >= 1); the rest are for graphs.
  */
 import type { PollSummary } from "./poll.ts";
 
-export const METRICS_NAMESPACE = "LassoReports";
 export const SERVICE_NAME = "poll-batches";
 
 /** Conditions that need a human: alarm when the sum over a period is at least 1. */

@@ -5,7 +5,7 @@
  */
 
 import type { PollPolicy } from "#shared/reconcile/assess.ts";
-import type { Deadline, PollPorts } from "#shared/reconcile/ports.ts";
+import type { PollPorts } from "#shared/reconcile/ports.ts";
 import {
   type BatchOutcome,
   mayContinue,
@@ -14,6 +14,7 @@ import {
   type StopReason,
 } from "#shared/reconcile/reconcile.ts";
 import { LassoThrottle } from "#shared/reconcile/throttle.ts";
+import type { Deadline } from "#shared/runtime/time.ts";
 import { listOpenBatches } from "#shared/state/batch-polling.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
 

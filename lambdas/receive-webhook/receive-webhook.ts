@@ -9,10 +9,10 @@
  * It never downloads a PDF or sends mail: Lasso waits for this answer.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { Counter } from "#shared/metrics.ts";
 import { redactLinks } from "#shared/pdf-fetch.ts";
 import type { ReportReadyMessage } from "#shared/report-ready.ts";
 import { EnqueueError } from "#shared/report-ready-queue.ts";
+import type { Counter } from "#shared/runtime/metrics.ts";
 import { jsonNestingExceeds, MAX_WEBHOOK_JSON_DEPTH, parseWebhookPayload } from "#shared/webhook-payload.ts";
 import { SecretUnavailableError, type WebhookAuthenticator } from "./auth.ts";
 

@@ -3,11 +3,11 @@
  * EventBridge. Clients and configuration are built once, at cold start.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { stateDocumentClient } from "#shared/runtime/dynamo.ts";
 import { readRecordSesEventConfig } from "./config.ts";
 import { createRecordSesEventHandler } from "./lambda.ts";
 
 export const handler = createRecordSesEventHandler({
   config: readRecordSesEventConfig(),
-  doc: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+  doc: stateDocumentClient(new DynamoDBClient({})),
 });

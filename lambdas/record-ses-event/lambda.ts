@@ -10,7 +10,7 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
-import { type Counter, powertoolsCounter } from "#shared/metrics.ts";
+import { type Counter, powertoolsCounter } from "#shared/runtime/metrics.ts";
 import type { RecordSesEventConfig } from "./config.ts";
 import { recordSesEvent } from "./record-ses-event.ts";
 

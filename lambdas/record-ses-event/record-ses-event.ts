@@ -4,7 +4,7 @@
  * event is counted, so the alarms reach a human who can fix the customer's row.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { Counter } from "#shared/metrics.ts";
+import type { Counter } from "#shared/runtime/metrics.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { recordSuppression } from "#shared/state/suppression.ts";
 import { parseSesEventDetail, planSesEvent, type SesEventPlan } from "./ses-event.ts";

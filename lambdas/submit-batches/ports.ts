@@ -3,6 +3,8 @@
  * given as parameters so that the handler, the CLI, tests and the benchmark wire them.
  */
 import type { CreateBatchRequest, LassoBatch, WebhookAuthConfig } from "#shared/lasso/schemas.ts";
+import type { Log } from "#shared/runtime/log.ts";
+import type { Clock, Deadline } from "#shared/runtime/time.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 
 /** Reads the raw items of one customer group, page by page. */
@@ -27,19 +29,8 @@ export interface WebhookTarget {
   auth(): Promise<WebhookAuthConfig>;
 }
 
-/** Time left for this invocation (Lambda: `context.getRemainingTimeInMillis`). */
-export interface Deadline {
-  remainingMs(): number;
-}
-
-/** Structured log lines (Powertools Logger satisfies it). */
-export interface RunLogger {
-  info(message: string, attributes?: Record<string, unknown>): void;
-  warn(message: string, attributes?: Record<string, unknown>): void;
-  error(message: string, attributes?: Record<string, unknown>): void;
-}
-
-export const silentLogger: RunLogger = { info: () => {}, warn: () => {}, error: () => {} };
+/** The run's log (the one {@link Log} port); the name the CLI still imports. */
+export type RunLogger = Log;
 
 export interface PlanPorts {
   customers: CustomerSource;
@@ -52,10 +43,10 @@ export interface SubmitPorts {
   customers: CustomerSource;
   lasso: LassoBatchPort;
   webhook: WebhookTarget;
-  clock: () => Date;
+  clock: Clock;
   /** Absent: no time limit (the CLI); the lease then lasts `defaultLeaseMs`. */
   deadline?: Deadline;
-  log?: RunLogger;
+  log?: Log;
   /** Identifies this invocation as the holder of the run's lease (e.g. the request id). */
   invocationId: string;
 }

@@ -18,6 +18,7 @@ import { randomUUID } from "node:crypto";
 import type { Language } from "#shared/customers.ts";
 import { LassoApiError, LassoRequestError } from "#shared/lasso/errors.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
+import { type Log, silentLog } from "#shared/runtime/log.ts";
 import type { ScheduleConfig } from "#shared/schedule.ts";
 import { putNewBatchRecord } from "#shared/state/batches.ts";
 import {
@@ -57,7 +58,7 @@ import { expiresAt, type StateTable } from "#shared/state/state-table.ts";
 import { chunkCustomers, lassoScheduledTime } from "./chunking.ts";
 import { mapLimit } from "./concurrency.ts";
 import { canonicalScheduledTime, judgeCoverage, nameChunks, type PlannedChunk, runCounts } from "./plan.ts";
-import { type RunLogger, type SubmitPorts, silentLogger } from "./ports.ts";
+import type { SubmitPorts } from "./ports.ts";
 import { selectCustomers } from "./selection.ts";
 
 export interface SubmitSettings {
@@ -144,7 +145,7 @@ export async function submitScheduledRun(
   const { schedule } = input;
   const scheduledTime = canonicalScheduledTime(input.scheduledTime);
   const key = runKey(schedule.name, scheduledTime);
-  const log = ports.log ?? silentLogger;
+  const log = ports.log ?? silentLog;
   const base: SubmitResult = {
     outcome: "schedule-disabled",
     schedule: schedule.name,
@@ -193,7 +194,7 @@ function isRunRecord(value: RunRecord | SubmitResult): value is RunRecord {
   return "recordType" in value;
 }
 
-function alreadySubmitted(base: SubmitResult, run: RunRecord, log: RunLogger): SubmitResult {
+function alreadySubmitted(base: SubmitResult, run: RunRecord, log: Log): SubmitResult {
   log.info("run already submitted: nothing new submitted", { runId: run.runId });
   return {
     ...base,
@@ -211,7 +212,7 @@ async function acquireOrExplain(
   lease: { owner: string; until: string; now: string },
   base: SubmitResult,
 ): Promise<RunRecord | SubmitResult> {
-  const log = ports.log ?? silentLogger;
+  const log = ports.log ?? silentLog;
   const taken = await acquireRunLease(ports.state, key, lease);
   if (taken !== undefined) {
     log.info("resuming run", { runId: taken.runId, status: taken.status, invocations: taken.invocations });
@@ -270,7 +271,7 @@ async function workOnRun(
   base: SubmitResult,
   leaseUntil: () => string,
 ): Promise<SubmitResult> {
-  const log = ports.log ?? silentLogger;
+  const log = ports.log ?? silentLog;
   const result: SubmitResult = { ...base, runId: run.runId };
   let planId = run.planId;
   if (run.status === "planning" || planId === undefined) {
@@ -364,7 +365,7 @@ async function makePlan(
   run: RunRecord,
   leaseUntil: () => string,
 ): Promise<{ planId: string; counts: RunCounts; skipped: SkippedRow[] }> {
-  const log = ports.log ?? silentLogger;
+  const log = ports.log ?? silentLog;
   const planId = randomUUID();
   const selection = await selectCustomers(
     ports.customers,
@@ -544,7 +545,7 @@ async function submitChunk(
   chunk: ChunkRecord,
   auth: Awaited<ReturnType<SubmitPorts["webhook"]["auth"]>>,
 ): Promise<ChunkOutcome> {
-  const log = ports.log ?? silentLogger;
+  const log = ports.log ?? silentLog;
   // A chunk left `submitting` had a POST whose answer was lost: Lasso may hold the batch.
   const outcomeUnknown = chunk.status === "submitting";
   if (!(await startChunkAttempt(ports.state, chunk, ports.clock().toISOString()))) {

@@ -13,9 +13,9 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { METRICS_NAMESPACE } from "#shared/runtime/metrics.ts";
 import type { DeployConfig } from "../config/schema.ts";
 import { APP_METRICS, appMetric, DELIVERY_FAILED_REASONS } from "../metrics.ts";
-import { METRICS_NAMESPACE } from "./report-function.ts";
 
 export interface ObservabilityProps {
   config: DeployConfig;

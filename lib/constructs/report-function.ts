@@ -5,6 +5,7 @@
  * a retention, Powertools settings, and a role that starts with nothing but writing to
  * that log group. Each function's stack code adds exactly the permissions it uses.
  */
+
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Duration, RemovalPolicy } from "aws-cdk-lib";
@@ -13,18 +14,13 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { METRICS_NAMESPACE } from "#shared/runtime/metrics.ts";
 
 /** The repository root: entries, lock file and tsconfig are resolved from here. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
 const ESBUILD_TARGET = "node24";
-
-/**
- * Powertools: one metrics namespace for the pipeline; the service (the `service` metric
- * dimension and log field) is the function's folder name, as each handler names itself.
- */
-export const METRICS_NAMESPACE = "LassoReports";
 
 // ESM output cannot `require`; bundled CommonJS dependencies (parts of the SDK) still do.
 const CREATE_REQUIRE_BANNER =
@@ -70,6 +66,7 @@ export class ReportFunction extends NodejsFunction {
       environment: {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: props.folder,
+        // One metrics namespace for the pipeline; the service is the function's folder name.
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: "INFO",
         // Stack traces point at the TypeScript sources.

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createRecordSesEventHandler } from "#lambdas/record-ses-event/lambda.ts";
 import { createTable } from "#local/aws/provision.ts";
 import { lambdaContext } from "#local/pipeline/function-url-server.ts";
-import { RecordingCounter } from "#shared/metrics.ts";
+import { RecordingCounter } from "#shared/runtime/metrics.ts";
 import { suppressionKey } from "#shared/state/keys.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { getSuppression, isSuppressed } from "#shared/state/suppression.ts";

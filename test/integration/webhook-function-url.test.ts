@@ -8,8 +8,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { readReceiveWebhookConfig } from "#lambdas/receive-webhook/config.ts";
 import { createReceiveWebhookHandler } from "#lambdas/receive-webhook/lambda.ts";
 import { functionUrlEvent, lambdaContext, serveFunctionUrl } from "#local/pipeline/function-url-server.ts";
-import { RecordingCounter } from "#shared/metrics.ts";
 import { parseReportReadyMessage } from "#shared/report-ready.ts";
+import { RecordingCounter } from "#shared/runtime/metrics.ts";
 import { rotatingSecret } from "#shared/secrets.ts";
 import {
   type DeliveryRig,

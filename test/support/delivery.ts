@@ -31,9 +31,9 @@ import {
 } from "#local/pipeline/sqs-event-source.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
-import { RecordingCounter } from "#shared/metrics.ts";
-import { silentLog } from "#shared/reconcile/ports.ts";
 import { reportIdentity } from "#shared/report-ready.ts";
+import { silentLog } from "#shared/runtime/log.ts";
+import { RecordingCounter } from "#shared/runtime/metrics.ts";
 import { rotatingSecret } from "#shared/secrets.ts";
 import { putNewBatchRecord } from "#shared/state/batches.ts";
 import { batchKey } from "#shared/state/keys.ts";

@@ -15,7 +15,7 @@ import { buildDeliverReportWiring, createDeliverReportHandler } from "#lambdas/d
 import { createReceiveWebhookHandler } from "#lambdas/receive-webhook/lambda.ts";
 import { functionUrlEvent, lambdaContext } from "#local/pipeline/function-url-server.ts";
 import { ENV } from "#shared/env-names.ts";
-import { RecordingCounter } from "#shared/metrics.ts";
+import { RecordingCounter } from "#shared/runtime/metrics.ts";
 import { silentMetrics } from "#test/support/delivery.ts";
 
 const SECRET = "whsec-4f1c9a77d2e84b0c-very-secret";

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "vitest";
 import { readPollBatchesConfig, reserveMsFor } from "#lambdas/poll-batches/config.ts";
-import { lazyLassoReader } from "#lambdas/poll-batches/lasso.ts";
 import { POLL_ALARM_METRICS, pollMetrics } from "#lambdas/poll-batches/metrics.ts";
 import { type PollSummary, pollOrder, runBounded } from "#lambdas/poll-batches/poll.ts";
 import { MissingConfigError } from "#shared/env.ts";
@@ -215,44 +214,5 @@ describe("readPollBatchesConfig", () => {
     expect(() => readPollBatchesConfig({ ...env, POLL_CONCURRENCY: "0" })).toThrow(
       /POLL_CONCURRENCY must be at least 1/,
     );
-  });
-});
-
-describe("lazyLassoReader", () => {
-  const reader = (status?: number): LassoReader => ({
-    getBatch: async (id) => {
-      if (status !== undefined) throw new LassoApiError({ operation: "getBatch", request: "GET x", status });
-      return { id, name: id, status: "Finished", batchSize: 1, completionPercentage: 1, isListener: false };
-    },
-    listItems: async () => ({ items: [] }),
-  });
-
-  test("builds the client once, on first use", async () => {
-    let builds = 0;
-    const lazy = lazyLassoReader(async () => {
-      builds++;
-      return reader();
-    });
-    expect(builds).toBe(0);
-    await lazy.ready();
-    await lazy.getBatch("a");
-    await lazy.listItems("a");
-    expect(builds).toBe(1);
-  });
-
-  test("a rejected key (401) or a failed build drops the client; other errors keep it", async () => {
-    let builds = 0;
-    const statuses: (number | undefined)[] = [401, 503, undefined];
-    const lazy = lazyLassoReader(async () => {
-      builds++;
-      if (builds === 1) throw new Error("secret unavailable");
-      return reader(statuses.shift());
-    });
-    await expect(lazy.ready()).rejects.toThrow("secret unavailable");
-    await expect(lazy.getBatch("a")).rejects.toMatchObject({ status: 401 });
-    await expect(lazy.getBatch("a")).rejects.toMatchObject({ status: 503 });
-    expect(builds).toBe(3);
-    await expect(lazy.getBatch("a")).rejects.toMatchObject({ status: 503 });
-    expect(builds).toBe(3);
   });
 });

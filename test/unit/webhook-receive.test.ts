@@ -6,9 +6,9 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { describe, expect, test } from "vitest";
 import { loggable, receiveWebhook } from "#lambdas/receive-webhook/receive-webhook.ts";
-import { RecordingCounter } from "#shared/metrics.ts";
 import type { ReportReadyMessage } from "#shared/report-ready.ts";
 import { EnqueueError } from "#shared/report-ready-queue.ts";
+import { RecordingCounter } from "#shared/runtime/metrics.ts";
 
 const body = Buffer.from(
   JSON.stringify({

@@ -8,6 +8,7 @@
 import type { BatchStatus, ItemStatus } from "#shared/lasso/enums.ts";
 import { isNotFound, isRateLimited, LassoApiError } from "#shared/lasso/errors.ts";
 import type { LassoBatch, LassoItemsPage } from "#shared/lasso/schemas.ts";
+import type { Deadline } from "#shared/runtime/time.ts";
 import {
   type BatchPollFields,
   type BatchPollUpdate,
@@ -32,7 +33,7 @@ import {
   raiseAlert,
 } from "./assess.ts";
 import { handOffEntryForItem, manifestCustomers } from "./items.ts";
-import type { Deadline, PollPorts } from "./ports.ts";
+import type { PollPorts } from "./ports.ts";
 import { type LassoThrottle, PollStopped } from "./throttle.ts";
 
 export type StopReason = "rateLimited" | "unauthorized" | "deadline";

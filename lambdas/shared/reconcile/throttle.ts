@@ -11,7 +11,8 @@
  *   poll.
  */
 import { isRateLimited } from "#shared/lasso/errors.ts";
-import type { Deadline, LassoReader } from "./ports.ts";
+import type { Deadline } from "#shared/runtime/time.ts";
+import type { LassoReader } from "./ports.ts";
 
 /** Thrown to a caller when the poll must stop (its deadline, or a pause it cannot afford). */
 export class PollStopped extends Error {

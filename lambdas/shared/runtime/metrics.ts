@@ -5,6 +5,9 @@
  */
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 
+/** The CloudWatch namespace of every metric the functions emit (the CDK app's dashboard and alarms read it). */
+export const METRICS_NAMESPACE = "LassoReports";
+
 export interface Counter {
   count(name: string, dimensions?: Readonly<Record<string, string>>, value?: number): void;
 }
