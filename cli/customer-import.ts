@@ -170,7 +170,61 @@ export async function importCustomers(
     dryRun: options.dryRun,
     written: false,
   };
-  const valid: { line: number; item: Record<string, unknown>; customerId: number }[] = [];
+  // 1. The file's rows: valid ones become items; every id it names is kept from --prune.
+  const { valid, idsInFile, linesWithoutId } = sortRows(checked, report);
+  if (report.invalid.length > 0 && !options.skipInvalid) {
+    report.refused = `${report.invalid.length} of ${report.rows} rows are invalid: nothing written (fix them, or give --skip-invalid to write the ${valid.length} valid rows)`;
+    return report;
+  }
+  if (options.prune === true && linesWithoutId.length > 0) {
+    report.refused = `--prune cannot tell which stored customer line(s) ${linesWithoutId.join(", ")} mean (no usable customerId): nothing written or deleted (fix those rows first)`;
+    return report;
+  }
+  // 2. Compared with the stored rows: created, updated, unchanged, cvr changes.
+  const changes = await compareWithStored(customers, valid, report, options.progress);
+  // 3. With --prune: the stored customers the file does not name.
+  if (options.prune === true) await listPruned(customers, idsInFile, report);
+  if (report.cvrChanges.length > 0 && options.allowCvrChange !== true) {
+    const list = report.cvrChanges
+      .map(
+        (change) => `customer ${change.customerId} (line ${change.line}) from ${change.from} to ${change.to}`,
+      )
+      .join(", ");
+    report.refused = `the file changes the cvr of ${report.cvrChanges.length} stored customer(s): ${list}. A different cvr is a different company: its reports and delivery history would be mixed up with the old one's. Nothing written; give the new company a new customerId, or --allow-cvr-change if the id really is to stand for the new company`;
+    return report;
+  }
+  if (options.dryRun || changes.creates.length + changes.updates.length + report.pruned.length === 0)
+    return report;
+  if (report.pruned.length > 0) {
+    const confirmed = (await options.confirmPrune?.(report.pruned)) ?? false;
+    if (!confirmed) {
+      report.refused = `deleting ${report.pruned.length} customer(s) not in the file was not confirmed (give --yes in scripts): nothing written or deleted`;
+      return report;
+    }
+  }
+  // 4. Written: creates, updates (other attributes kept), then the pruned deleted.
+  await writeChanges(customers, changes, report.pruned, options.progress);
+  report.written = true;
+  return report;
+}
+
+interface ValidRow {
+  line: number;
+  item: Record<string, unknown>;
+  customerId: number;
+}
+
+interface Changes {
+  creates: Record<string, unknown>[];
+  updates: { item: Record<string, unknown>; remove: string[] }[];
+}
+
+/** Invalid rows and warnings into the report; the valid rows as items. */
+function sortRows(
+  checked: readonly CheckedRow[],
+  report: ImportReport,
+): { valid: ValidRow[]; idsInFile: Set<number>; linesWithoutId: number[] } {
+  const valid: ValidRow[] = [];
   /** Every id the file names, in valid rows or not: --prune never deletes those. */
   const idsInFile = new Set<number>();
   const linesWithoutId: number[] = [];
@@ -192,16 +246,16 @@ export async function importCustomers(
     valid.push({ line: row.line, item: customerToItem(customer), customerId: customer.customerId });
   }
   report.valid = valid.length;
-  if (report.invalid.length > 0 && !options.skipInvalid) {
-    report.refused = `${report.invalid.length} of ${report.rows} rows are invalid: nothing written (fix them, or give --skip-invalid to write the ${valid.length} valid rows)`;
-    return report;
-  }
-  if (options.prune === true && linesWithoutId.length > 0) {
-    report.refused = `--prune cannot tell which stored customer line(s) ${linesWithoutId.join(", ")} mean (no usable customerId): nothing written or deleted (fix those rows first)`;
-    return report;
-  }
+  return { valid, idsInFile, linesWithoutId };
+}
 
-  const reading = options.progress("reading stored rows", valid.length);
+async function compareWithStored(
+  customers: { doc: DynamoDBDocumentClient; tableName: string },
+  valid: readonly ValidRow[],
+  report: ImportReport,
+  progress: ImportOptions["progress"],
+): Promise<Changes> {
+  const reading = progress("reading stored rows", valid.length);
   let readCount = 0;
   const stored = await getCustomerItems(
     customers.doc,
@@ -214,8 +268,7 @@ export async function importCustomers(
   );
   reading.done();
 
-  const creates: Record<string, unknown>[] = [];
-  const updates: { item: Record<string, unknown>; remove: string[] }[] = [];
+  const changes: Changes = { creates: [], updates: [] };
   for (const row of valid) {
     const before = stored.get(row.customerId);
     const cvrChange = cvrChangeOf(row.line, row.item, before);
@@ -223,45 +276,41 @@ export async function importCustomers(
     const change = compareCustomerItem(row.item, before);
     if (change.kind === "create") {
       report.created.push(row.customerId);
-      creates.push(change.item);
+      changes.creates.push(change.item);
     } else if (change.kind === "update") {
       report.updated.push({ customerId: row.customerId, changed: change.changed });
-      updates.push({ item: change.item, remove: change.remove });
+      changes.updates.push({ item: change.item, remove: change.remove });
     } else report.unchanged.push(row.customerId);
   }
-  if (options.prune === true) {
-    for await (const page of scanCustomers(customers.doc, customers.tableName)) {
-      for (const item of page) {
-        const customerId = item.customerId;
-        if (typeof customerId !== "number" || idsInFile.has(customerId)) continue;
-        const pruned: PrunedCustomer = { customerId };
-        const cvr = storedText(item.cvr);
-        if (cvr !== undefined) pruned.cvr = cvr;
-        if (typeof item.name === "string") pruned.name = item.name;
-        report.pruned.push(pruned);
-      }
-    }
-    report.pruned.sort((a, b) => a.customerId - b.customerId);
-  }
-  if (report.cvrChanges.length > 0 && options.allowCvrChange !== true) {
-    const list = report.cvrChanges
-      .map(
-        (change) => `customer ${change.customerId} (line ${change.line}) from ${change.from} to ${change.to}`,
-      )
-      .join(", ");
-    report.refused = `the file changes the cvr of ${report.cvrChanges.length} stored customer(s): ${list}. A different cvr is a different company: its reports and delivery history would be mixed up with the old one's. Nothing written; give the new company a new customerId, or --allow-cvr-change if the id really is to stand for the new company`;
-    return report;
-  }
-  if (options.dryRun || creates.length + updates.length + report.pruned.length === 0) return report;
-  if (report.pruned.length > 0) {
-    const confirmed = (await options.confirmPrune?.(report.pruned)) ?? false;
-    if (!confirmed) {
-      report.refused = `deleting ${report.pruned.length} customer(s) not in the file was not confirmed (give --yes in scripts): nothing written or deleted`;
-      return report;
-    }
-  }
+  return changes;
+}
 
-  const writing = options.progress("writing rows", creates.length + updates.length);
+async function listPruned(
+  customers: { doc: DynamoDBDocumentClient; tableName: string },
+  idsInFile: ReadonlySet<number>,
+  report: ImportReport,
+): Promise<void> {
+  for await (const page of scanCustomers(customers.doc, customers.tableName)) {
+    for (const item of page) {
+      const customerId = item.customerId;
+      if (typeof customerId !== "number" || idsInFile.has(customerId)) continue;
+      const pruned: PrunedCustomer = { customerId };
+      const cvr = storedText(item.cvr);
+      if (cvr !== undefined) pruned.cvr = cvr;
+      if (typeof item.name === "string") pruned.name = item.name;
+      report.pruned.push(pruned);
+    }
+  }
+  report.pruned.sort((a, b) => a.customerId - b.customerId);
+}
+
+async function writeChanges(
+  customers: { doc: DynamoDBDocumentClient; tableName: string },
+  { creates, updates }: Changes,
+  pruned: readonly PrunedCustomer[],
+  progress: ImportOptions["progress"],
+): Promise<void> {
+  const writing = progress("writing rows", creates.length + updates.length);
   let created = 0;
   await putCustomerItems(customers.doc, customers.tableName, creates, (written) => {
     writing.tick(written - created);
@@ -278,13 +327,13 @@ export async function importCustomers(
   };
   await Promise.all(Array.from({ length: Math.min(UPDATE_CONCURRENCY, updates.length) }, worker));
   writing.done();
-  if (report.pruned.length > 0) {
-    const deleting = options.progress("deleting customers not in the file", report.pruned.length);
+  if (pruned.length > 0) {
+    const deleting = progress("deleting customers not in the file", pruned.length);
     let deleted = 0;
     await deleteCustomerItems(
       customers.doc,
       customers.tableName,
-      report.pruned.map((row) => row.customerId),
+      pruned.map((row) => row.customerId),
       (count) => {
         deleting.tick(count - deleted);
         deleted = count;
@@ -292,6 +341,4 @@ export async function importCustomers(
     );
     deleting.done();
   }
-  report.written = true;
-  return report;
 }
