@@ -5,7 +5,7 @@
  * - DynamoDB: dynalite (in memory);
  * - SQS: local-aws-sqs;
  * - SES v2: aws-ses-v2-local (its web page lists sent mails; `GET /store` returns them);
- * - Secrets Manager: our own minimal emulator (local/secrets-emulator.ts).
+ * - Secrets Manager: our own minimal emulator (local/aws/secrets-emulator.ts).
  */
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
