@@ -6,7 +6,7 @@
  * nor its path is kept, printed or returned.
  */
 import type { LassoClient } from "#shared/lasso/client.ts";
-import { isAllowedHost } from "#shared/pdf-fetch.ts";
+import { isAllowedHost } from "#shared/pdf/guard.ts";
 
 export interface PdfHostRow {
   /** Host name, with the port when it is not the scheme's default. */

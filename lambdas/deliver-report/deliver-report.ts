@@ -22,7 +22,8 @@ import { LISTENABLE_REPORT_TYPES, type ReportType } from "#shared/lasso/enums.ts
 import { isNotFound, LassoApiError, LassoNetworkError } from "#shared/lasso/errors.ts";
 import { composeReportMail } from "#shared/mail/compose.ts";
 import { MailSendError, type SendMail } from "#shared/mail/ses-mailer.ts";
-import { type FetchedPdf, PdfFetchError, redactUrl } from "#shared/pdf-fetch.ts";
+import { type FetchedPdf, PdfFetchError } from "#shared/pdf/fetch.ts";
+import { redactUrl } from "#shared/redact-links.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
 import type { Counter } from "#shared/runtime/metrics.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";

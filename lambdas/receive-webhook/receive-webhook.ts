@@ -9,7 +9,7 @@
  * It never downloads a PDF or sends mail: Lasso waits for this answer.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { redactLinks } from "#shared/pdf-fetch.ts";
+import { redactLinks } from "#shared/redact-links.ts";
 import type { ReportReadyMessage } from "#shared/report-ready.ts";
 import { EnqueueError } from "#shared/report-ready-queue.ts";
 import type { Counter } from "#shared/runtime/metrics.ts";

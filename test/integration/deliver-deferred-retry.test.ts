@@ -5,7 +5,7 @@
  * queue's visibility timeout; it then comes back and is delivered once.
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { type FetchedPdf, fetchPdf, PdfFetchError } from "#shared/pdf-fetch.ts";
+import { type FetchedPdf, fetchPdf, PdfFetchError } from "#shared/pdf/fetch.ts";
 import { type DeliveryRig, startDeliveryRig, startPoller } from "#test/support/delivery.ts";
 import { customerItem, testCvr, usePipeline } from "#test/support/pipeline.ts";
 

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { fetchPdf, fetchPdfPatiently, PdfFetchError, type PdfFetchOptions } from "#shared/pdf-fetch.ts";
+import { fetchPdf, fetchPdfPatiently, PdfFetchError, type PdfFetchOptions } from "#shared/pdf/fetch.ts";
 
 const PDF = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.alloc(10_000, 0x41), Buffer.from("\n%%EOF\n")]);
 

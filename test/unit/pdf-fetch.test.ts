@@ -6,14 +6,9 @@
  */
 import type { LookupAddress } from "node:dns";
 import { describe, expect, test } from "vitest";
-import {
-  fetchPdf,
-  isAllowedHost,
-  isForbiddenAddress,
-  PdfFetchError,
-  type PdfFetchOptions,
-  redactUrl,
-} from "#shared/pdf-fetch.ts";
+import { fetchPdf, PdfFetchError, type PdfFetchOptions } from "#shared/pdf/fetch.ts";
+import { isAllowedHost, isForbiddenAddress } from "#shared/pdf/guard.ts";
+import { redactUrl } from "#shared/redact-links.ts";
 
 const production = (overrides: Partial<PdfFetchOptions> = {}): PdfFetchOptions => ({
   allowedHosts: ["files.lassox.com", "*.lassox-cdn.com", "10.0.0.1"],

@@ -1,14 +1,9 @@
 /**
  * Downloads a report's PDF from a link that came from outside (a webhook body or an API
- * answer), treating it as hostile (SSRF):
+ * answer), treating it as hostile (SSRF). Every URL, the first and each redirect's Location,
+ * passes the guard (./guard.ts: scheme, allow-list, non-public addresses, and in production
+ * mode the DNS check inside the socket's own lookup), and then:
  *
- * - https only, unless `allowHttp` (local mode: the simulator's http origin);
- * - the host (and port) must match the allow-list (`files.lassox.com`, `*.lassox.com`,
- *   `127.0.0.1:4010`); a pattern without a port allows only the scheme's default port;
- * - in production mode (`allowHttp` false) every address the host resolves to must be
- *   public: loopback, private, link-local, CGNAT, multicast and reserved ranges are refused.
- *   The check runs in the socket's own DNS lookup, so the address checked is the address
- *   connected to (no rebinding between check and connect);
  * - redirects are followed by hand, at most `maxRedirects`, each Location checked again;
  * - a connect time limit, a total time limit, a byte cap (Content-Length and streamed);
  * - the body must start with `%PDF-`.
@@ -19,17 +14,19 @@
  * Failures are {@link PdfFetchError}s with a reason and `retryable` (timeouts, network
  * errors, 408/429/5xx) or not (everything the link itself is to blame for).
  */
-import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from "node:dns";
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { BlockList, isIP, type LookupFunction } from "node:net";
 import pRetry, { AbortError } from "p-retry";
+import {
+  checkUrl,
+  connectLookup,
+  ForbiddenAddressError,
+  type UrlPolicy,
+  type UrlRefusalReason,
+} from "#shared/pdf/guard.ts";
 
 export type PdfRefusalReason =
-  | "bad-url"
-  | "scheme"
-  | "host-not-allowed"
-  | "private-address"
+  | UrlRefusalReason
   | "too-many-redirects"
   | "http-status"
   | "too-large"
@@ -59,11 +56,7 @@ export class PdfFetchError extends Error {
   }
 }
 
-export interface PdfFetchOptions {
-  /** Host patterns: `host`, `*.domain` (subdomains only), each with an optional `:port`. */
-  allowedHosts: readonly string[];
-  /** Local mode: http allowed, and private/loopback addresses too. */
-  allowHttp: boolean;
+export interface PdfFetchOptions extends UrlPolicy {
   maxBytes: number;
   /** Default 5000. */
   connectTimeoutMs?: number;
@@ -71,8 +64,6 @@ export interface PdfFetchOptions {
   totalTimeoutMs?: number;
   /** Default 3. */
   maxRedirects?: number;
-  /** DNS resolution (default node:dns lookup); tests inject one. */
-  resolve?: (hostname: string) => Promise<LookupAddress[]>;
 }
 
 export interface FetchedPdf {
@@ -85,192 +76,11 @@ export interface FetchedPdf {
 const PDF_MAGIC = Buffer.from("%PDF-", "latin1");
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-/** Address ranges never fetched from in production mode. */
-const FORBIDDEN = new BlockList();
-for (const [network, prefix] of [
-  ["0.0.0.0", 8],
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10],
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16],
-  ["172.16.0.0", 12],
-  ["192.0.0.0", 24],
-  ["192.0.2.0", 24],
-  ["192.88.99.0", 24],
-  ["192.168.0.0", 16],
-  ["198.18.0.0", 15],
-  ["198.51.100.0", 24],
-  ["203.0.113.0", 24],
-  ["224.0.0.0", 4],
-  ["240.0.0.0", 4],
-] as const) {
-  FORBIDDEN.addSubnet(network, prefix, "ipv4");
-}
-for (const [network, prefix] of [
-  // ::/96, ::ffff:0:0/96, ::ffff:0:0:0/96 and 64:ff9b::/96 embed an IPv4 address and are
-  // judged by it (isForbiddenAddress).
-  ["64:ff9b:1::", 48],
-  ["100::", 64],
-  ["2001::", 23],
-  ["2001:db8::", 32],
-  ["2002::", 16],
-  ["fc00::", 7],
-  ["fe80::", 10],
-  ["fec0::", 10],
-  ["ff00::", 8],
-] as const) {
-  FORBIDDEN.addSubnet(network, prefix, "ipv6");
-}
-
-/**
- * The eight 16-bit groups of an IPv6 address, read from the canonical form the WHATWG URL
- * parser gives it (lower-case hex, embedded dotted IPv4 turned into hex, one `::` at most);
- * undefined for what URL does not take as an address (a zone id such as `fe80::1%eth0`).
- */
-function ipv6Groups(address: string): number[] | undefined {
-  let host: string;
-  try {
-    host = new URL(`http://[${address}]/`).hostname;
-  } catch {
-    return undefined;
-  }
-  const parts = (text: string): number[] =>
-    text === "" ? [] : text.split(":").map((group) => Number.parseInt(group, 16));
-  const [head = "", tail, ...rest] = host.slice(1, -1).split("::");
-  if (rest.length > 0) return undefined;
-  const left = parts(head);
-  const right = tail === undefined ? [] : parts(tail);
-  const groups =
-    tail === undefined
-      ? left
-      : [...left, ...Array.from({ length: 8 - left.length - right.length }, () => 0), ...right];
-  const valid = groups.length === 8 && groups.every((group) => group >= 0 && group <= 0xffff);
-  return valid ? groups : undefined;
-}
-
-/**
- * IPv6 prefixes (their first six groups) whose last 32 bits are an IPv4 address that the
- * host's stack or a translator may reach: judged by that IPv4 address.
- */
-const IPV4_EMBEDDING_PREFIXES: readonly (readonly number[])[] = [
-  // ::a.b.c.d, IPv4-compatible (deprecated; `::` and `::1` land in 0.0.0.0/8 here)
-  [0, 0, 0, 0, 0, 0],
-  // ::ffff:a.b.c.d, IPv4-mapped
-  [0, 0, 0, 0, 0, 0xffff],
-  // ::ffff:0:a.b.c.d, IPv4-translated (RFC 2765)
-  [0, 0, 0, 0, 0xffff, 0],
-  // 64:ff9b::a.b.c.d, NAT64's well-known prefix (RFC 6052): a DNS64 answer for a public host
-  [0x64, 0xff9b, 0, 0, 0, 0],
-];
-
-/** Whether an address is loopback, private, link-local or otherwise not a public host. */
-export function isForbiddenAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return FORBIDDEN.check(address, "ipv4");
-  if (family !== 6) return true;
-  const groups = ipv6Groups(address);
-  if (groups === undefined) return true;
-  const embeds = IPV4_EMBEDDING_PREFIXES.some((prefix) => prefix.every((group, i) => groups[i] === group));
-  if (embeds) {
-    const high = groups[6] ?? 0;
-    const low = groups[7] ?? 0;
-    return FORBIDDEN.check(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`, "ipv4");
-  }
-  return FORBIDDEN.check(groups.map((group) => group.toString(16)).join(":"), "ipv6");
-}
-
-const defaultPort = (protocol: string): string => (protocol === "https:" ? "443" : "80");
-
-/** Whether the URL's host and port match one allow-list pattern. */
-export function isAllowedHost(url: URL, patterns: readonly string[]): boolean {
-  const host = url.hostname.toLowerCase().replace(/\.$/, "");
-  const port = url.port === "" ? defaultPort(url.protocol) : url.port;
-  return patterns.some((raw) => {
-    const pattern = raw.trim().toLowerCase();
-    const portMatch = /^(.*):(\d{1,5})$/.exec(pattern);
-    const patternHost = portMatch?.[1] ?? pattern;
-    const patternPort = portMatch?.[2] ?? defaultPort(url.protocol);
-    if (patternPort !== port) return false;
-    if (patternHost.startsWith("*.")) {
-      const domain = patternHost.slice(2);
-      return host.endsWith(`.${domain}`) && host.length > domain.length + 1;
-    }
-    return host === patternHost;
-  });
-}
-
-/** The URL without its query and path tail (pdf links are capabilities: not for logs). */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}/…`;
-  } catch {
-    return "(not a URL)";
-  }
-}
-
-/** Text with every http(s) link cut to its origin (for logs). */
-export function redactLinks(text: string): string {
-  return text.replace(/\bhttps?:\/\/[^\s"'<>\\]+/gi, (link) => redactUrl(link));
-}
-
-function checkUrl(raw: string, options: PdfFetchOptions): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new PdfFetchError("bad-url", "the pdf link is not a URL");
-  }
-  if (url.username !== "" || url.password !== "") {
-    throw new PdfFetchError("bad-url", "the pdf link carries credentials");
-  }
-  const schemeOk = url.protocol === "https:" || (options.allowHttp && url.protocol === "http:");
-  if (!schemeOk) {
-    throw new PdfFetchError("scheme", `the pdf link's scheme ${url.protocol} is not allowed (https only)`);
-  }
-  if (!isAllowedHost(url, options.allowedHosts)) {
-    throw new PdfFetchError("host-not-allowed", `the host ${url.host} is not on the pdf allow-list`);
-  }
-  const literal = url.hostname.replace(/^\[|\]$/g, "");
-  if (!options.allowHttp && isIP(literal) !== 0 && isForbiddenAddress(literal)) {
-    throw new PdfFetchError("private-address", `the host ${url.host} is not a public address`);
-  }
-  return url;
-}
-
-const systemResolve = (hostname: string): Promise<LookupAddress[]> =>
-  new Promise((resolve, reject) => {
-    const all: LookupAllOptions = { all: true };
-    dnsLookup(hostname, all, (error, addresses) => (error ? reject(error) : resolve(addresses)));
-  });
-
-class ForbiddenAddressError extends Error {}
-
-/** A socket lookup that refuses the host when any of its addresses is not public. */
-function guardedLookup(resolve: (hostname: string) => Promise<LookupAddress[]>): LookupFunction {
-  return (hostname, options, callback) => {
-    resolve(hostname).then(
-      (addresses) => {
-        const wanted = options.family === 4 || options.family === 6 ? options.family : undefined;
-        const usable = addresses.filter((a) => wanted === undefined || a.family === wanted);
-        if (usable.length === 0) {
-          callback(Object.assign(new Error(`${hostname} has no address`), { code: "ENOTFOUND" }), "", 4);
-          return;
-        }
-        if (usable.some((a) => isForbiddenAddress(a.address))) {
-          callback(new ForbiddenAddressError(`${hostname} resolves to an address that is not public`), "", 4);
-          return;
-        }
-        if (options.all === true) {
-          callback(null, usable);
-        } else {
-          const first = usable[0] as LookupAddress;
-          callback(null, first.address, first.family);
-        }
-      },
-      (error: unknown) => callback(error as NodeJS.ErrnoException, "", 4),
-    );
-  };
+/** The guarded URL, or the guard's refusal as a {@link PdfFetchError}. */
+function allowedUrl(raw: string, options: PdfFetchOptions): URL {
+  const verdict = checkUrl(raw, options);
+  if (!verdict.ok) throw new PdfFetchError(verdict.reason, verdict.message);
+  return verdict.url;
 }
 
 interface Hop {
@@ -287,21 +97,8 @@ function openHop(url: URL, options: PdfFetchOptions, signal: AbortSignal): Promi
       // The default agent keeps nothing that matters here; a fresh connection per hop.
       agent: false,
     };
-    if (!options.allowHttp) requestOptions.lookup = guardedLookup(options.resolve ?? systemResolve);
-    else if (options.resolve !== undefined) {
-      const resolver = options.resolve;
-      requestOptions.lookup = (hostname, lookupOptions, callback) => {
-        resolver(hostname).then(
-          (addresses) => {
-            const first = addresses[0];
-            if (first === undefined) callback(new Error(`${hostname} has no address`), "", 4);
-            else if (lookupOptions.all === true) callback(null, addresses);
-            else callback(null, first.address, first.family);
-          },
-          (error: unknown) => callback(error as NodeJS.ErrnoException, "", 4),
-        );
-      };
-    }
+    const lookup = connectLookup(options);
+    if (lookup !== undefined) requestOptions.lookup = lookup;
     const request = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, requestOptions);
     let connectTimer: NodeJS.Timeout | undefined;
     request.on("socket", (socket) => {
@@ -382,7 +179,7 @@ function classify(error: unknown, signal: AbortSignal, host: string): PdfFetchEr
 export async function fetchPdf(link: string, options: PdfFetchOptions): Promise<FetchedPdf> {
   const maxRedirects = options.maxRedirects ?? 3;
   const signal = AbortSignal.timeout(options.totalTimeoutMs ?? 60_000);
-  let url = checkUrl(link, options);
+  let url = allowedUrl(link, options);
   for (let redirects = 0; ; redirects++) {
     let response: IncomingMessage;
     try {
@@ -408,7 +205,7 @@ export async function fetchPdf(link: string, options: PdfFetchOptions): Promise<
       } catch {
         throw new PdfFetchError("bad-url", `${url.host} redirected to something that is not a URL`);
       }
-      url = checkUrl(next, options);
+      url = allowedUrl(next, options);
       continue;
     }
     if (status !== 200) {
