@@ -26,7 +26,8 @@ import { isNotFound, LassoApiError, LassoNetworkError } from "#shared/lasso/erro
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
 import { parseLassoTime } from "#shared/reconcile/assess.ts";
 import type { LassoReader as PollLassoReader } from "#shared/reconcile/ports.ts";
-import { type BatchOutcome, type PollRun, reconcileBatch } from "#shared/reconcile/reconcile.ts";
+import { type BatchOutcome, reconcileBatch } from "#shared/reconcile/reconcile.ts";
+import type { PollRun } from "#shared/reconcile/run.ts";
 import { LassoThrottle } from "#shared/reconcile/throttle.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
 import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";

@@ -1,14 +1,16 @@
 /**
- * Reconciles one open batch with Lasso (docs/polling.md): reads its status, reads its
- * finished items when something can have changed, hands every report not handed on yet to
- * the report-ready queue, records what needs a human, and closes the batch when it is done.
+ * Reconciles one open batch with Lasso (docs/polling.md), in five steps:
+ * 1. the record, unless it closed meanwhile or another poll holds it;
+ * 2. Lasso's status (getBatch; 404 counts towards closing it as unknown);
+ * 3. the finished items, when something can have changed (items-read.ts);
+ * 4. the verdicts: progress, counts, alerts, whether it is done (assess.ts decides);
+ * 5. one version-checked write of all that, and the outcome.
  * Never throws: every failure becomes the batch's outcome, and the batch stays open for the
  * next poll.
  */
-import type { BatchStatus, ItemStatus } from "#shared/lasso/enums.ts";
-import { isNotFound, isRateLimited, LassoApiError } from "#shared/lasso/errors.ts";
-import type { LassoBatch, LassoItemsPage } from "#shared/lasso/schemas.ts";
-import type { Deadline } from "#shared/runtime/time.ts";
+import type { BatchStatus } from "#shared/lasso/enums.ts";
+import { isNotFound } from "#shared/lasso/errors.ts";
+import type { LassoBatch } from "#shared/lasso/schemas.ts";
 import {
   type BatchPollFields,
   type BatchPollUpdate,
@@ -16,12 +18,12 @@ import {
   commitBatchPoll,
 } from "#shared/state/batch-polling.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
-import type { BatchRecord, FailedItemNote } from "#shared/state/records.ts";
-import { type HandOffEntry, handOnReports } from "#shared/state/report-handoff.ts";
+import type { BatchRecord } from "#shared/state/records.ts";
 import { releaseListenerCoverage } from "#shared/state/runs.ts";
-import { expiresAt } from "#shared/state/state-table.ts";
+import { expiresAt, type StateTable } from "#shared/state/state-table.ts";
 import {
   type Alerts,
+  type CloseDecision,
   clearAlert,
   decideClose,
   decideItemsRead,
@@ -32,35 +34,9 @@ import {
   type PollPolicy,
   raiseAlert,
 } from "./assess.ts";
-import { handOffEntryForItem, manifestCustomers } from "./items.ts";
+import { type ItemsRead, readAndHandOn } from "./items-read.ts";
 import type { PollPorts } from "./ports.ts";
-import { type LassoThrottle, PollStopped } from "./throttle.ts";
-
-export type StopReason = "rateLimited" | "unauthorized" | "deadline";
-
-/** One poll's shared state: every batch of the poll sees a stop at once. */
-export interface PollRun {
-  deadline: Deadline;
-  /** Time kept free at the end: no batch or page is started with less left. */
-  reserveMs: number;
-  policy: PollPolicy;
-  /** Safety stop against endless paging. */
-  maxPages: number;
-  /** Every Lasso call of the poll goes through it (rate limit, priorities). */
-  lasso: LassoThrottle;
-  stop: StopReason | undefined;
-}
-
-/** Whether new work may start; records a deadline stop. */
-export function mayContinue(run: PollRun): boolean {
-  run.stop ??= run.lasso.stopped?.reason;
-  if (run.stop !== undefined) return false;
-  if (run.deadline.remainingMs() < run.reserveMs) {
-    run.stop = "deadline";
-    return false;
-  }
-  return true;
-}
+import { describeError, mayContinue, type PollRun, stopFor } from "./run.ts";
 
 export type BatchResult = "closed" | "open" | "deferred" | "skipped" | "conflict" | "error";
 
@@ -88,8 +64,6 @@ export interface BatchOutcome {
   detail?: string;
 }
 
-const MAX_FAILED_NOTES = 100;
-
 function emptyOutcome(lassoBatchId: string, result: BatchResult, detail?: string): BatchOutcome {
   const outcome: BatchOutcome = {
     lassoBatchId,
@@ -110,138 +84,6 @@ function emptyOutcome(lassoBatchId: string, result: BatchResult, detail?: string
   };
   if (detail !== undefined) outcome.detail = detail;
   return outcome;
-}
-
-const describe = (error: unknown): string =>
-  (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 500);
-
-/** The stop a Lasso error asks for (rate limit, bad key), if any. */
-function stopFor(error: unknown): StopReason | undefined {
-  if (error instanceof PollStopped) return error.reason;
-  if (isRateLimited(error)) return "rateLimited";
-  if (error instanceof LassoApiError && (error.status === 401 || error.status === 403)) return "unauthorized";
-  return undefined;
-}
-
-interface ItemsRead {
-  pages: number;
-  complete: boolean;
-  /** Why the read ended early. */
-  error?: string;
-  /** The read ended early because the poll must stop (deadline, rate limit), not on a failure. */
-  stopped?: boolean;
-  /** Distinct finished items (by Lasso's item id, else by identity). */
-  finishedItems: number;
-  counts: Record<ItemStatus, number>;
-  failedNotes: FailedItemNote[];
-  handedOn: HandOffEntry[];
-  alreadyHandedOn: number;
-  raced: number;
-  unmarked: number;
-  /** Reports that could not be handed on (SQS refused, invalid, unidentifiable), with why. */
-  notHandedOn: string[];
-}
-
-/** Reads every page of the batch's finished items, handing each page on as it comes. */
-async function readAndHandOn(
-  ports: PollPorts,
-  run: PollRun,
-  record: BatchRecord,
-  isListener: boolean,
-  priority: number,
-): Promise<ItemsRead> {
-  const read: ItemsRead = {
-    pages: 0,
-    complete: false,
-    finishedItems: 0,
-    counts: { Completed: 0, Warning: 0, Failed: 0 },
-    failedNotes: [],
-    handedOn: [],
-    alreadyHandedOn: 0,
-    raced: 0,
-    unmarked: 0,
-    notHandedOn: [],
-  };
-  const customers = manifestCustomers(record);
-  const itemKeys = new Set<string>();
-  const identities = new Set<string>();
-  const tokens = new Set<string>();
-  let cToken: string | undefined;
-  for (;;) {
-    if (!mayContinue(run)) {
-      read.error = `stopped after ${read.pages} pages (${run.stop})`;
-      read.stopped = true;
-      return read;
-    }
-    let page: LassoItemsPage;
-    try {
-      const options = cToken === undefined ? {} : { cToken };
-      page = await run.lasso.call(priority, (lasso) => lasso.listItems(record.lassoBatchId, options));
-    } catch (error) {
-      const stop = stopFor(error);
-      if (stop !== undefined) {
-        run.stop ??= stop;
-        read.stopped = true;
-      }
-      read.error = `items page ${read.pages + 1}: ${describe(error)}`;
-      return read;
-    }
-    read.pages++;
-    const seenAt = ports.clock();
-    const entries: HandOffEntry[] = [];
-    for (const item of page.items) {
-      const made = handOffEntryForItem(record, isListener, customers, item, seenAt);
-      if (!made.ok) {
-        read.notHandedOn.push(`cvr ${item.cvr}: ${made.reason}`);
-        continue;
-      }
-      const { entry } = made;
-      itemKeys.add(item.id ?? entry.identity);
-      if (identities.has(entry.identity)) continue;
-      identities.add(entry.identity);
-      read.counts[item.status]++;
-      if (item.status === "Failed" && read.failedNotes.length < MAX_FAILED_NOTES) {
-        const note: FailedItemNote = { cvr: item.cvr };
-        if (item.id !== undefined) note.reportId = item.id;
-        if (entry.message.internalCustomerId !== undefined)
-          note.internalCustomerId = entry.message.internalCustomerId;
-        if (item.fileName !== undefined) note.fileName = item.fileName;
-        if (item.errorMessage !== undefined) note.message = item.errorMessage.slice(0, 300);
-        read.failedNotes.push(note);
-      }
-      entries.push(entry);
-    }
-    let handed: Awaited<ReturnType<typeof handOnReports>>;
-    try {
-      handed = await handOnReports(ports, entries, ports.clock());
-    } catch (error) {
-      // Nothing of this page was sent (the markers could not be read): the next poll reads it again.
-      read.error = `hand-off of items page ${read.pages}: ${describe(error)}`;
-      return read;
-    }
-    read.handedOn.push(...handed.handedOn);
-    read.alreadyHandedOn += handed.alreadyHandedOn.length;
-    read.raced += handed.raced.length;
-    // Accepted by SQS: handed on, though the marker is missing (the next read may send it again).
-    read.unmarked += handed.unmarked.length;
-    for (const { entry, rejection } of handed.notHandedOn) {
-      read.notHandedOn.push(`${entry.identity}: ${rejection.kind} (${rejection.reason})`);
-    }
-    const next = page.continuationToken;
-    if (next === undefined) {
-      read.complete = true;
-      read.finishedItems = itemKeys.size;
-      return read;
-    }
-    if (tokens.has(next) || read.pages >= run.maxPages) {
-      read.error = tokens.has(next)
-        ? `items page ${read.pages} repeats a continuation token`
-        : `more than ${run.maxPages} items pages`;
-      return read;
-    }
-    tokens.add(next);
-    cToken = next;
-  }
 }
 
 /** Lasso does not know the batch (404): alert, and close after several polls in a row. */
@@ -310,207 +152,301 @@ export async function reconcileBatch(
 ): Promise<BatchOutcome> {
   const id = listed.lassoBatchId;
   try {
-    const start = ports.clock();
-    const record = await getBatchRecord(ports.table, id);
-    if (record === undefined || record.openPartition === undefined) {
-      return emptyOutcome(id, "skipped", "closed meanwhile");
-    }
-    if (record.pollLeaseUntil !== undefined && Date.parse(record.pollLeaseUntil) > start.getTime()) {
-      return emptyOutcome(id, "skipped", `another poll holds it until ${record.pollLeaseUntil}`);
-    }
-
-    let lasso: LassoBatch;
-    try {
-      lasso = answered ?? (await run.lasso.call(priority, (reader) => reader.getBatch(id)));
-    } catch (error) {
-      if (isNotFound(error)) return await recordUnknown(ports, run, record, ports.clock());
-      const stop = stopFor(error);
-      if (stop !== undefined) {
-        run.stop ??= stop;
-        return emptyOutcome(id, "deferred", describe(error));
-      }
-      const now = ports.clock();
-      await commitBatchPoll(
-        ports.table,
-        record,
-        {
-          set: {
-            lastPollError: describe(error),
-            lastPollErrorAt: now.toISOString(),
-            lastPolledAt: now.toISOString(),
-          },
-        },
-        now,
-      );
-      ports.log.warn("batch status not read", { lassoBatchId: id, error: describe(error) });
-      return emptyOutcome(id, "error", describe(error));
-    }
-
-    const isListener = record.isListener || lasso.isListener;
-    const decision = decideItemsRead(record, lasso);
-    let working = record;
-    let read: ItemsRead | undefined;
-    let deferredRead = false;
-    if (decision.read) {
-      if (!mayContinue(run)) deferredRead = true;
-      else {
-        const now = ports.clock();
-        const claimed = await claimBatchForPolling(
-          ports.table,
-          record,
-          new Date(now.getTime() + run.deadline.remainingMs()),
-          now,
-        );
-        if (claimed === undefined)
-          return emptyOutcome(id, "conflict", "the record changed before the items read");
-        working = claimed;
-        read = await readAndHandOn(ports, run, working, isListener, priority);
-      }
-    }
-
-    const now = ports.clock();
-    const nowIso = now.toISOString();
-    const progressed = hasProgressed(record, lasso) || (read?.handedOn.length ?? 0) > 0;
-    const lastProgressAt = progressed ? nowIso : record.lastProgressAt;
-    const set: BatchPollUpdate["set"] = {
-      status: lasso.status,
-      batchSize: lasso.batchSize,
-      completionPercentage: lasso.completionPercentage,
-      lastProgressAt,
-      lastPolledAt: nowIso,
-      expiresAt: expiresAt(ports.table, now),
-    };
-    if (lasso.scheduledTime !== undefined) set.scheduledTime = lasso.scheduledTime;
-    if (record.status !== lasso.status) set.statusChangedAt = nowIso;
-    const final = isFinalStatus(lasso.status);
-    if (final && record.finishedSeenAt === undefined) set.finishedSeenAt = nowIso;
-    const remove: (keyof BatchPollFields)[] = ["unknownSince", "unknownPolls"];
-
-    let alerts: Alerts = clearAlert(record.alerts ?? {}, "BatchUnknownToLasso", now);
-    const allHandedOn = read?.complete === true && read.notHandedOn.length === 0;
-    if (read?.complete === true) {
-      set.itemCounts = read.counts;
-      set.failedItems = read.failedNotes;
-      if (read.notHandedOn.length === 0) set.itemsReadAtCompletion = lasso.completionPercentage;
-    }
-    if (read?.error !== undefined) {
-      set.lastPollError = read.error;
-      set.lastPollErrorAt = nowIso;
-    } else remove.push("lastPollError", "lastPollErrorAt");
-
-    const failedHandedOn = read?.handedOn.filter((e) => e.message.itemStatus === "Failed").length ?? 0;
-    const failedTotal =
-      read?.complete === true ? read.counts.Failed : (record.itemCounts?.Failed ?? 0) + failedHandedOn;
-    if (failedTotal > 0) {
-      const notes = read?.complete === true ? read.failedNotes : (record.failedItems ?? []);
-      const cvrs = notes.slice(0, 10).map((n) => n.cvr);
-      alerts = raiseAlert(
-        alerts,
-        "ReportFailed",
-        now,
-        `${failedTotal} Failed report(s) for operators (not sent to customers): cvr ${cvrs.join(", ")}${failedTotal > cvrs.length ? ", ..." : ""}`,
-        failedTotal,
-      );
-    }
-    const newlyFinishedWithErrors =
-      lasso.status === "FinishedWithErrors" && record.status !== "FinishedWithErrors";
-    if (lasso.status === "FinishedWithErrors") {
-      alerts = raiseAlert(
-        alerts,
-        "BatchFinishedWithErrors",
-        now,
-        "Lasso finished the batch with errors",
-        failedTotal,
-      );
-    }
-    if (read !== undefined && read.notHandedOn.length > 0) {
-      alerts = raiseAlert(
-        alerts,
-        "ReportsNotHandedOn",
-        now,
-        `${read.notHandedOn.length} report(s) not handed on: ${read.notHandedOn.slice(0, 3).join("; ")}`,
-        read.notHandedOn.length,
-      );
-    } else if (allHandedOn) alerts = clearAlert(alerts, "ReportsNotHandedOn", now);
-    const stalled = isStalled(lastProgressAt, lasso, now, run.policy);
-    if (stalled) {
-      alerts = raiseAlert(
-        alerts,
-        "BatchStalled",
-        now,
-        `no progress since ${lastProgressAt} (${lasso.status})`,
-      );
-    } else alerts = clearAlert(alerts, "BatchStalled", now);
-
-    const close = decideClose({
-      lasso,
-      isListener,
-      completeRead: read?.complete === true,
-      allHandedOn,
-      finishedItems: read?.finishedItems ?? 0,
-      newlyHandedOn: read?.handedOn.length ?? 0,
-      finishedSeenBefore: record.finishedSeenAt,
-      now,
-      policy: run.policy,
-    });
-    const update: BatchPollUpdate = { set, remove };
-    if (close.close) {
-      update.close = { reason: close.reason };
-      if (close.incomplete !== undefined)
-        alerts = raiseAlert(alerts, "BatchIncomplete", now, close.incomplete);
-    }
-    set.alerts = alerts;
-
-    const committed = await commitBatchPoll(ports.table, working, update, now);
-    const outcome = emptyOutcome(
-      id,
-      committed === undefined
-        ? "conflict"
-        : close.close
-          ? "closed"
-          : read?.complete === false && read.stopped !== true
-            ? "error"
-            : deferredRead || read?.complete === false
-              ? "deferred"
-              : "open",
-    );
-    outcome.status = lasso.status;
-    outcome.items = decision.why;
-    outcome.stalled = stalled;
-    if (read !== undefined) {
-      outcome.pages = read.pages;
-      outcome.completeRead = read.complete;
-      outcome.handedOn = read.handedOn.length;
-      outcome.failedHandedOn = failedHandedOn;
-      outcome.warningHandedOn = read.handedOn.filter((e) => e.message.itemStatus === "Warning").length;
-      outcome.alreadyHandedOn = read.alreadyHandedOn;
-      outcome.raced = read.raced;
-      outcome.notHandedOn = read.notHandedOn.length;
-      outcome.unmarked = read.unmarked;
-      if (read.error !== undefined) outcome.detail = read.error;
-    }
-    if (committed !== undefined) {
-      outcome.finishedWithErrors = newlyFinishedWithErrors;
-      if (close.close) {
-        outcome.closeReason = close.reason;
-        outcome.incomplete = close.incomplete !== undefined;
-        await releaseCoverage(ports, working);
-        ports.log.info("batch closed", {
-          lassoBatchId: id,
-          reason: close.reason,
-          itemCounts: set.itemCounts,
-        });
-      }
-    } else {
-      outcome.detail = "the record changed during the poll; left for the next poll";
-    }
-    if (read !== undefined && read.notHandedOn.length > 0) {
-      ports.log.error("reports not handed on", { lassoBatchId: id, reports: read.notHandedOn.slice(0, 20) });
-    }
-    if (stalled) ports.log.warn("batch stalled", { lassoBatchId: id, status: lasso.status, lastProgressAt });
-    return outcome;
+    const record = await openRecord(ports, id);
+    if (typeof record === "string") return emptyOutcome(id, "skipped", record);
+    const status = await readStatus(ports, run, record, priority, answered);
+    if (!status.ok) return status.outcome;
+    const items = await readItemsIfDue(ports, run, record, status.lasso, priority);
+    if (!items.ok) return items.outcome;
+    const verdict = assessBatch(record, status.lasso, items.read, ports.clock(), run.policy, ports.table);
+    return await commitAndReport(ports, record, status.lasso, items, verdict);
   } catch (error) {
-    ports.log.error("batch poll failed", { lassoBatchId: id, error: describe(error) });
-    return emptyOutcome(id, "error", describe(error));
+    ports.log.error("batch poll failed", { lassoBatchId: id, error: describeError(error) });
+    return emptyOutcome(id, "error", describeError(error));
   }
+}
+
+/** Step 1: the batch's record, or why this poll leaves it alone. */
+async function openRecord(ports: PollPorts, id: string): Promise<BatchRecord | string> {
+  const start = ports.clock();
+  const record = await getBatchRecord(ports.table, id);
+  if (record === undefined || record.openPartition === undefined) return "closed meanwhile";
+  if (record.pollLeaseUntil !== undefined && Date.parse(record.pollLeaseUntil) > start.getTime()) {
+    return `another poll holds it until ${record.pollLeaseUntil}`;
+  }
+  return record;
+}
+
+type Step<T> = ({ ok: true } & T) | { ok: false; outcome: BatchOutcome };
+
+/** Step 2: Lasso's word on the batch; a failure is recorded on the batch and ends the step. */
+async function readStatus(
+  ports: PollPorts,
+  run: PollRun,
+  record: BatchRecord,
+  priority: number,
+  answered: LassoBatch | undefined,
+): Promise<Step<{ lasso: LassoBatch }>> {
+  const id = record.lassoBatchId;
+  try {
+    return { ok: true, lasso: answered ?? (await run.lasso.call(priority, (reader) => reader.getBatch(id))) };
+  } catch (error) {
+    if (isNotFound(error))
+      return { ok: false, outcome: await recordUnknown(ports, run, record, ports.clock()) };
+    const stop = stopFor(error);
+    if (stop !== undefined) {
+      run.stop ??= stop;
+      return { ok: false, outcome: emptyOutcome(id, "deferred", describeError(error)) };
+    }
+    const now = ports.clock();
+    const at = now.toISOString();
+    await commitBatchPoll(
+      ports.table,
+      record,
+      { set: { lastPollError: describeError(error), lastPollErrorAt: at, lastPolledAt: at } },
+      now,
+    );
+    ports.log.warn("batch status not read", { lassoBatchId: id, error: describeError(error) });
+    return { ok: false, outcome: emptyOutcome(id, "error", describeError(error)) };
+  }
+}
+
+interface ItemsStep {
+  decision: ItemsDecision;
+  /** The record as claimed for the read (its version moved), else as read. */
+  working: BatchRecord;
+  read: ItemsRead | undefined;
+  /** A read was due, but the poll had to stop first. */
+  deferredRead: boolean;
+}
+
+/** Step 3: the finished items, read under the batch's lease, when something can have changed. */
+async function readItemsIfDue(
+  ports: PollPorts,
+  run: PollRun,
+  record: BatchRecord,
+  lasso: LassoBatch,
+  priority: number,
+): Promise<Step<ItemsStep>> {
+  const decision = decideItemsRead(record, lasso);
+  if (!decision.read) return { ok: true, decision, working: record, read: undefined, deferredRead: false };
+  if (!mayContinue(run)) return { ok: true, decision, working: record, read: undefined, deferredRead: true };
+  const now = ports.clock();
+  const claimed = await claimBatchForPolling(
+    ports.table,
+    record,
+    new Date(now.getTime() + run.deadline.remainingMs()),
+    now,
+  );
+  if (claimed === undefined) {
+    return {
+      ok: false,
+      outcome: emptyOutcome(record.lassoBatchId, "conflict", "the record changed before the items read"),
+    };
+  }
+  const isListener = record.isListener || lasso.isListener;
+  const read = await readAndHandOn(ports, run, claimed, isListener, priority);
+  return { ok: true, decision, working: claimed, read, deferredRead: false };
+}
+
+interface Verdict {
+  now: Date;
+  update: BatchPollUpdate;
+  close: CloseDecision;
+  stalled: boolean;
+  lastProgressAt: string;
+  failedHandedOn: number;
+  newlyFinishedWithErrors: boolean;
+}
+
+/** Step 4: what this poll learnt, as one update of the record (pure). */
+function assessBatch(
+  record: BatchRecord,
+  lasso: LassoBatch,
+  read: ItemsRead | undefined,
+  now: Date,
+  policy: PollPolicy,
+  table: StateTable,
+): Verdict {
+  const nowIso = now.toISOString();
+  const progressed = hasProgressed(record, lasso) || (read?.handedOn.length ?? 0) > 0;
+  const lastProgressAt = progressed ? nowIso : record.lastProgressAt;
+  const set: BatchPollUpdate["set"] = {
+    status: lasso.status,
+    batchSize: lasso.batchSize,
+    completionPercentage: lasso.completionPercentage,
+    lastProgressAt,
+    lastPolledAt: nowIso,
+    expiresAt: expiresAt(table, now),
+  };
+  if (lasso.scheduledTime !== undefined) set.scheduledTime = lasso.scheduledTime;
+  if (record.status !== lasso.status) set.statusChangedAt = nowIso;
+  if (isFinalStatus(lasso.status) && record.finishedSeenAt === undefined) set.finishedSeenAt = nowIso;
+  const remove: (keyof BatchPollFields)[] = ["unknownSince", "unknownPolls"];
+
+  const allHandedOn = read?.complete === true && read.notHandedOn.length === 0;
+  if (read?.complete === true) {
+    set.itemCounts = read.counts;
+    set.failedItems = read.failedNotes;
+    if (read.notHandedOn.length === 0) set.itemsReadAtCompletion = lasso.completionPercentage;
+  }
+  if (read?.error !== undefined) {
+    set.lastPollError = read.error;
+    set.lastPollErrorAt = nowIso;
+  } else remove.push("lastPollError", "lastPollErrorAt");
+
+  const failedHandedOn = read?.handedOn.filter((e) => e.message.itemStatus === "Failed").length ?? 0;
+  const stalled = isStalled(lastProgressAt, lasso, now, policy);
+  const close = decideClose({
+    lasso,
+    isListener: record.isListener || lasso.isListener,
+    completeRead: read?.complete === true,
+    allHandedOn,
+    finishedItems: read?.finishedItems ?? 0,
+    newlyHandedOn: read?.handedOn.length ?? 0,
+    finishedSeenBefore: record.finishedSeenAt,
+    now,
+    policy,
+  });
+  set.alerts = alertsOf(record, lasso, read, {
+    now,
+    failedHandedOn,
+    allHandedOn,
+    stalled,
+    lastProgressAt,
+    close,
+  });
+  const update: BatchPollUpdate = { set, remove };
+  if (close.close) update.close = { reason: close.reason };
+  return {
+    now,
+    update,
+    close,
+    stalled,
+    lastProgressAt,
+    failedHandedOn,
+    newlyFinishedWithErrors: lasso.status === "FinishedWithErrors" && record.status !== "FinishedWithErrors",
+  };
+}
+
+/** The batch's alerts after this poll: raised while a condition holds, cleared after. */
+function alertsOf(
+  record: BatchRecord,
+  lasso: LassoBatch,
+  read: ItemsRead | undefined,
+  facts: {
+    now: Date;
+    failedHandedOn: number;
+    allHandedOn: boolean;
+    stalled: boolean;
+    lastProgressAt: string;
+    close: CloseDecision;
+  },
+): Alerts {
+  const { now } = facts;
+  let alerts: Alerts = clearAlert(record.alerts ?? {}, "BatchUnknownToLasso", now);
+  const failedTotal =
+    read?.complete === true ? read.counts.Failed : (record.itemCounts?.Failed ?? 0) + facts.failedHandedOn;
+  if (failedTotal > 0) {
+    const notes = read?.complete === true ? read.failedNotes : (record.failedItems ?? []);
+    const cvrs = notes.slice(0, 10).map((n) => n.cvr);
+    alerts = raiseAlert(
+      alerts,
+      "ReportFailed",
+      now,
+      `${failedTotal} Failed report(s) for operators (not sent to customers): cvr ${cvrs.join(", ")}${failedTotal > cvrs.length ? ", ..." : ""}`,
+      failedTotal,
+    );
+  }
+  if (lasso.status === "FinishedWithErrors") {
+    alerts = raiseAlert(
+      alerts,
+      "BatchFinishedWithErrors",
+      now,
+      "Lasso finished the batch with errors",
+      failedTotal,
+    );
+  }
+  if (read !== undefined && read.notHandedOn.length > 0) {
+    alerts = raiseAlert(
+      alerts,
+      "ReportsNotHandedOn",
+      now,
+      `${read.notHandedOn.length} report(s) not handed on: ${read.notHandedOn.slice(0, 3).join("; ")}`,
+      read.notHandedOn.length,
+    );
+  } else if (facts.allHandedOn) alerts = clearAlert(alerts, "ReportsNotHandedOn", now);
+  alerts = facts.stalled
+    ? raiseAlert(alerts, "BatchStalled", now, `no progress since ${facts.lastProgressAt} (${lasso.status})`)
+    : clearAlert(alerts, "BatchStalled", now);
+  if (facts.close.close && facts.close.incomplete !== undefined) {
+    alerts = raiseAlert(alerts, "BatchIncomplete", now, facts.close.incomplete);
+  }
+  return alerts;
+}
+
+/** Step 5: one version-checked write; the outcome says what happened, logs say what needs a human. */
+async function commitAndReport(
+  ports: PollPorts,
+  record: BatchRecord,
+  lasso: LassoBatch,
+  items: ItemsStep,
+  verdict: Verdict,
+): Promise<BatchOutcome> {
+  const id = record.lassoBatchId;
+  const { read, working } = items;
+  const { close } = verdict;
+  const committed = await commitBatchPoll(ports.table, working, verdict.update, verdict.now);
+  const result: BatchResult =
+    committed === undefined
+      ? "conflict"
+      : close.close
+        ? "closed"
+        : read?.complete === false && read.stopped !== true
+          ? "error"
+          : items.deferredRead || read?.complete === false
+            ? "deferred"
+            : "open";
+  const outcome = emptyOutcome(id, result);
+  outcome.status = lasso.status;
+  outcome.items = items.decision.why;
+  outcome.stalled = verdict.stalled;
+  if (read !== undefined) {
+    outcome.pages = read.pages;
+    outcome.completeRead = read.complete;
+    outcome.handedOn = read.handedOn.length;
+    outcome.failedHandedOn = verdict.failedHandedOn;
+    outcome.warningHandedOn = read.handedOn.filter((e) => e.message.itemStatus === "Warning").length;
+    outcome.alreadyHandedOn = read.alreadyHandedOn;
+    outcome.raced = read.raced;
+    outcome.notHandedOn = read.notHandedOn.length;
+    outcome.unmarked = read.unmarked;
+    if (read.error !== undefined) outcome.detail = read.error;
+  }
+  if (committed !== undefined) {
+    outcome.finishedWithErrors = verdict.newlyFinishedWithErrors;
+    if (close.close) {
+      outcome.closeReason = close.reason;
+      outcome.incomplete = close.incomplete !== undefined;
+      await releaseCoverage(ports, working);
+      ports.log.info("batch closed", {
+        lassoBatchId: id,
+        reason: close.reason,
+        itemCounts: verdict.update.set.itemCounts,
+      });
+    }
+  } else {
+    outcome.detail = "the record changed during the poll; left for the next poll";
+  }
+  if (read !== undefined && read.notHandedOn.length > 0) {
+    ports.log.error("reports not handed on", { lassoBatchId: id, reports: read.notHandedOn.slice(0, 20) });
+  }
+  if (verdict.stalled) {
+    ports.log.warn("batch stalled", {
+      lassoBatchId: id,
+      status: lasso.status,
+      lastProgressAt: verdict.lastProgressAt,
+    });
+  }
+  return outcome;
 }
