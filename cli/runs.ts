@@ -15,11 +15,12 @@ import { randomUUID } from "node:crypto";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { LASSO_CALL_BUDGET_MS } from "#lambdas/submit-batches/config.ts";
 import { canonicalScheduledTime, planSchedule, type SchedulePlan } from "#lambdas/submit-batches/plan.ts";
-import type { CustomerSource, RunLogger } from "#lambdas/submit-batches/ports.ts";
+import type { CustomerSource } from "#lambdas/submit-batches/ports.ts";
 import { type Selection, selectCustomers } from "#lambdas/submit-batches/selection.ts";
 import { type SubmitOutcome, submitScheduledRun } from "#lambdas/submit-batches/submit-run.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import { readCustomersOfGroup } from "#shared/customers.ts";
+import type { Log } from "#shared/runtime/log.ts";
 import { runKey } from "#shared/state/keys.ts";
 import { getRun, type RunRecord } from "#shared/state/runs.ts";
 import { CliFailure, UsageError } from "./errors.ts";
@@ -100,7 +101,7 @@ export async function fireRun(
     const webhook = await target.webhook();
     const bar = options.progress("submitting batches");
     // The use case logs each step; the bar follows the two that count.
-    const log: RunLogger = {
+    const log: Log = {
       info: (message, attributes) => {
         if (message === "run planned" && typeof attributes?.chunks === "number")
           bar.setTotal(attributes.chunks);

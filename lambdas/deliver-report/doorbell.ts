@@ -46,7 +46,7 @@ import {
   takeBatchLookUp,
   type UnverifiedHint,
 } from "#shared/state/unverified.ts";
-import { RetryLaterError } from "./deliver-report.ts";
+import { RetryLaterError } from "./errors.ts";
 
 export const DOORBELL_METRICS = {
   /** A webhook our records or Lasso's API contradict: mailed to nobody (alarmed). */

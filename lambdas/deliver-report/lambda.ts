@@ -29,11 +29,10 @@ import {
   type DeliverReportConfig,
   type DeliverReportDeps,
   deliverReport,
-  type LassoReader,
-  RetryLaterError,
-  UnidentifiableReportError,
 } from "./deliver-report.ts";
 import { answerDoorbell, type DoorbellConfig } from "./doorbell.ts";
+import { RetryLaterError, UnidentifiableReportError } from "./errors.ts";
+import type { LassoReader } from "./lasso-lookups.ts";
 import type { CustomerDirectory } from "./routing.ts";
 
 export const SERVICE_NAME = "deliver-report";

@@ -29,9 +29,6 @@ export interface WebhookTarget {
   auth(): Promise<WebhookAuthConfig>;
 }
 
-/** The run's log (the one {@link Log} port); the name the CLI still imports. */
-export type RunLogger = Log;
-
 export interface PlanPorts {
   customers: CustomerSource;
   /** Listener schedules: read (never written) to show who is already covered. */
