@@ -6,9 +6,10 @@
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { ReportType } from "#shared/lasso/enums.ts";
 import { listOpenBatches } from "#shared/state/batch-polling.ts";
+import { listChunks } from "#shared/state/chunks.ts";
 import { RUNS_PARTITION } from "#shared/state/keys.ts";
 import type { BatchAlertKind, BatchRecord } from "#shared/state/records.ts";
-import { listChunks, type RunRecord } from "#shared/state/runs.ts";
+import type { RunRecord } from "#shared/state/runs.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import type { StateIndexName } from "#shared/tables.ts";
 

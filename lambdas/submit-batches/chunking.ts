@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { RUN_TOKEN_PREFIX } from "#shared/batch-token.ts";
 import type { Customer } from "#shared/customers.ts";
 import { formatScheduledTime } from "#shared/lasso/schemas.ts";
-import type { ChunkManifestEntry } from "#shared/state/runs.ts";
+import type { ChunkManifestEntry } from "#shared/state/chunks.ts";
 
 /**
  * A chunk's manifest is stored in one DynamoDB item (at most 400 KB): chunks are closed

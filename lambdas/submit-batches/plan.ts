@@ -8,17 +8,10 @@
 import type { Customer, Language } from "#shared/customers.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
 import type { ScheduleConfig } from "#shared/schedule.ts";
+import { type ChunkManifestEntry, type ChunkRecord, getChunk } from "#shared/state/chunks.ts";
 import { runKey } from "#shared/state/keys.ts";
-import {
-  type ChunkManifestEntry,
-  type ChunkRecord,
-  getChunk,
-  getListenerCoverage,
-  type ListenerCoverageRecord,
-  type RowWarning,
-  type RunCounts,
-  type SkippedRow,
-} from "#shared/state/runs.ts";
+import { getListenerCoverage, type ListenerCoverageRecord } from "#shared/state/listener-coverage.ts";
+import type { RowWarning, RunCounts, SkippedRow } from "#shared/state/runs.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { batchName, chunkCustomers, chunkToken, manifestEntry } from "./chunking.ts";
 import type { PlanPorts } from "./ports.ts";

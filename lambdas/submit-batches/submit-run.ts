@@ -22,6 +22,15 @@ import { type Log, silentLog } from "#shared/runtime/log.ts";
 import type { ScheduleConfig } from "#shared/schedule.ts";
 import { putNewBatchRecord } from "#shared/state/batches.ts";
 import {
+  type ChunkRecord,
+  getChunk,
+  listChunks,
+  putPlannedChunk,
+  settleChunk,
+  startChunkAttempt,
+  supersedeRejectedChunk,
+} from "#shared/state/chunks.ts";
+import {
   batchKey,
   chunkKey,
   listenerCoverageKey,
@@ -30,19 +39,15 @@ import {
   runKey,
   type StateKey,
 } from "#shared/state/keys.ts";
+import { claimListenerCoverage } from "#shared/state/listener-coverage.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
 import {
   acquireRunLease,
-  type ChunkRecord,
-  claimListenerCoverage,
   createRun,
   finishRunInvocation,
-  getChunk,
   getRun,
   LeaseLostError,
-  listChunks,
   MAX_ROWS_KEPT,
-  putPlannedChunk,
   type RunCounts,
   type RunRecord,
   type RunStatus,
@@ -50,9 +55,6 @@ import {
   renewRunLease,
   type SkippedRow,
   savePlan,
-  settleChunk,
-  startChunkAttempt,
-  supersedeRejectedChunk,
 } from "#shared/state/runs.ts";
 import { expiresAt, type StateTable } from "#shared/state/state-table.ts";
 import { chunkCustomers, lassoScheduledTime } from "./chunking.ts";

@@ -8,8 +8,9 @@ import type { LassoBatchPort } from "#lambdas/submit-batches/ports.ts";
 import { submitScheduledRun } from "#lambdas/submit-batches/submit-run.ts";
 import { type ScheduleConfig, scheduleSchema } from "#lib/config/schema.ts";
 import { LassoApiError } from "#shared/lasso/errors.ts";
+import { listChunks } from "#shared/state/chunks.ts";
 import { runKey } from "#shared/state/keys.ts";
-import { getRun, listChunks } from "#shared/state/runs.ts";
+import { getRun } from "#shared/state/runs.ts";
 import { customerItem, usePipeline } from "#test/support/pipeline.ts";
 
 /** The simulator's request log: proves the injected faults were met. */

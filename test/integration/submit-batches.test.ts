@@ -13,8 +13,10 @@ import { submitScheduledRun } from "#lambdas/submit-batches/submit-run.ts";
 import { type ScheduleConfig, scheduleSchema } from "#lib/config/schema.ts";
 import { LassoApiError } from "#shared/lasso/errors.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
+import { listChunks } from "#shared/state/chunks.ts";
 import { listenerCoverageKey, runKey } from "#shared/state/keys.ts";
-import { getRun, listChunks, releaseListenerCoverage } from "#shared/state/runs.ts";
+import { releaseListenerCoverage } from "#shared/state/listener-coverage.ts";
+import { getRun } from "#shared/state/runs.ts";
 import { customerItem, testCvr, usePipeline } from "#test/support/pipeline.ts";
 
 const pipeline = usePipeline();

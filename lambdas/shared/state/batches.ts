@@ -2,10 +2,9 @@
  * Batch records (docs/state-model.md): written when a batch is submitted, reconciled by
  * the poller, read by the delivery for routing by manifest.
  */
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { batchKey } from "./keys.ts";
 import type { BatchRecord } from "./records.ts";
-import { conditionalWrite, getRecord, type StateTable } from "./state-table.ts";
+import { getRecord, putIfAbsent, type StateTable } from "./state-table.ts";
 
 export async function getBatchRecord(
   table: StateTable,
@@ -16,13 +15,5 @@ export async function getBatchRecord(
 
 /** Creates the record once; false when it already exists (a re-run found the same batch). */
 export async function putNewBatchRecord(table: StateTable, record: BatchRecord): Promise<boolean> {
-  return conditionalWrite(() =>
-    table.doc.send(
-      new PutCommand({
-        TableName: table.tableName,
-        Item: record,
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    ),
-  );
+  return putIfAbsent(table, record);
 }

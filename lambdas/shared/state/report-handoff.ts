@@ -15,18 +15,13 @@
  * racing on one report (the poller and a webhook) can likewise both send; the conditional
  * write tells the loser (`raced`).
  */
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  PutCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, type BatchGetCommandOutput, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ReportType } from "../lasso/enums.ts";
 import type { ReportReadyMessage } from "../report-ready.ts";
 import { type RejectedMessage, type ReportReadyQueue, trySendReportReady } from "../report-ready-queue.ts";
 import { reportKey } from "./keys.ts";
 import type { ReportRecord } from "./records.ts";
-import { expiresAt, isConditionalCheckFailed, type StateTable } from "./state-table.ts";
+import { expiresAt, isConditionalCheckFailed, putIfAbsent, type StateTable } from "./state-table.ts";
 
 export interface HandOffEntry {
   /** reportIdentity(...) of the report. */
@@ -125,18 +120,7 @@ export async function markHandedOn(table: StateTable, entry: HandOffEntry, now: 
   if (message.errorMessage !== undefined)
     record.lassoMessage = message.errorMessage.slice(0, MAX_LASSO_MESSAGE);
   const handOff = { handedOnAt: at, handedOnSource: message.source };
-  try {
-    await table.doc.send(
-      new PutCommand({
-        TableName: table.tableName,
-        Item: { ...record, ...handOff },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
-  }
+  if (await putIfAbsent(table, { ...record, ...handOff })) return true;
 
   // The record exists: add the hand-off, and descriptive fields only where absent.
   const names: Record<string, string> = { "#handedOnAt": "handedOnAt" };

@@ -2,7 +2,7 @@
  * The port every state store function takes: the document client (built once per
  * function, at cold start) and the table's name.
  */
-import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { StateKey } from "./keys.ts";
 
 export interface StateTable {
@@ -41,4 +41,38 @@ export async function conditionalWrite(write: () => Promise<unknown>): Promise<b
     if (isConditionalCheckFailed(error)) return false;
     throw error;
   }
+}
+
+/** A condition under which a put may replace the record already there. */
+export interface ReplaceCondition {
+  /** A DynamoDB condition expression over the record already there. */
+  expression: string;
+  names?: Record<string, string>;
+  values?: Record<string, unknown>;
+}
+
+/**
+ * Creates the item when no record has its key (`attribute_not_exists(pk)`), or, given
+ * `orReplace`, also when the record there meets that condition. True when written, false
+ * when the condition refused it (the record was already there).
+ */
+export async function putIfAbsent<T extends StateKey>(
+  table: StateTable,
+  item: T,
+  orReplace?: ReplaceCondition,
+): Promise<boolean> {
+  return conditionalWrite(() =>
+    table.doc.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: item,
+        ConditionExpression:
+          orReplace === undefined
+            ? "attribute_not_exists(pk)"
+            : `attribute_not_exists(pk) OR (${orReplace.expression})`,
+        ...(orReplace?.names === undefined ? {} : { ExpressionAttributeNames: orReplace.names }),
+        ...(orReplace?.values === undefined ? {} : { ExpressionAttributeValues: orReplace.values }),
+      }),
+    ),
+  );
 }
