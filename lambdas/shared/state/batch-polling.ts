@@ -6,7 +6,7 @@
 import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { batchKey, OPEN_BATCH_PARTITION } from "./keys.ts";
 import type { BatchRecord } from "./records.ts";
-import { isConditionalCheckFailed, type StateTable } from "./state-table.ts";
+import { conditionalWrite, isConditionalCheckFailed, type StateTable } from "./state-table.ts";
 
 /** Every open batch (sparse index, no scan of history). The index is eventually consistent. */
 export async function listOpenBatches(table: StateTable): Promise<BatchRecord[]> {
@@ -151,8 +151,8 @@ export async function claimRingRead(
   now: Date,
   intervalMs: number,
 ): Promise<boolean> {
-  try {
-    await table.doc.send(
+  return conditionalWrite(() =>
+    table.doc.send(
       new UpdateCommand({
         TableName: table.tableName,
         Key: batchKey(lassoBatchId),
@@ -164,10 +164,6 @@ export async function claimRingRead(
           ":cutoff": new Date(now.getTime() - intervalMs).toISOString(),
         },
       }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
+    ),
+  );
 }
