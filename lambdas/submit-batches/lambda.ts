@@ -22,7 +22,8 @@ import { scheduleSchema } from "#shared/schedule.ts";
 import { runKey } from "#shared/state/keys.ts";
 import { canonicalScheduledTime } from "./plan.ts";
 import type { SubmitPorts } from "./ports.ts";
-import { RunIncompleteError, type SubmitResult, submitScheduledRun } from "./submit-run.ts";
+import { RunIncompleteError, type SubmitResult } from "./run-result.ts";
+import { submitScheduledRun } from "./submit-run.ts";
 
 export const SERVICE_NAME = "submit-batches";
 

@@ -2,9 +2,47 @@
  * Batch records (docs/state-model.md): written when a batch is submitted, reconciled by
  * the poller, read by the delivery for routing by manifest.
  */
-import { batchKey } from "./keys.ts";
+import type { ChunkRecord } from "./chunks.ts";
+import { batchKey, OPEN_BATCH_PARTITION } from "./keys.ts";
 import type { BatchRecord } from "./records.ts";
-import { getRecord, putIfAbsent, type StateTable } from "./state-table.ts";
+import { expiresAt, getRecord, putIfAbsent, type StateTable } from "./state-table.ts";
+
+/** The record of a batch Lasso accepted for a chunk: open for the poller, with the chunk's manifest. */
+export function submittedBatchRecord(
+  table: StateTable,
+  chunk: ChunkRecord,
+  batch: {
+    id: string;
+    name: string;
+    status: BatchRecord["status"];
+    batchSize: number;
+    completionPercentage: number;
+  },
+  now: Date,
+): BatchRecord {
+  const at = now.toISOString();
+  return {
+    ...batchKey(batch.id),
+    recordType: "batch",
+    lassoBatchId: batch.id,
+    runPk: chunk.runPk,
+    schedule: chunk.schedule,
+    chunkIndex: chunk.chunkIndex,
+    name: batch.name,
+    reportType: chunk.reportType,
+    isListener: chunk.isListener,
+    manifest: chunk.manifest.map(({ customerId, cvr }) => ({ customerId, cvr })),
+    status: batch.status,
+    batchSize: batch.batchSize,
+    completionPercentage: batch.completionPercentage,
+    lastProgressAt: at,
+    openPartition: OPEN_BATCH_PARTITION,
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: expiresAt(table, now),
+  };
+}
 
 export async function getBatchRecord(
   table: StateTable,

@@ -6,14 +6,16 @@
  */
 import { paginateQuery, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ReportType } from "../lasso/enums.ts";
-import { chunkKey } from "./keys.ts";
+import { chunkKey, type StateKey } from "./keys.ts";
 import type { ManifestEntry, RecordBase } from "./records.ts";
 import {
   conditionalWrite,
+  expiresAt,
   getRecord,
   isConditionalCheckFailed,
   putIfAbsent,
   type StateTable,
+  statusIn,
 } from "./state-table.ts";
 
 /**
@@ -48,6 +50,44 @@ export interface ChunkRecord extends RecordBase {
   lassoBatchId?: string;
   submittedAt?: string;
   error?: string;
+}
+
+/** A chunk of a run's plan, stored before anything is sent (`planned`). */
+export function plannedChunkRecord(
+  table: StateTable,
+  runKey: StateKey,
+  chunk: Pick<
+    ChunkRecord,
+    | "schedule"
+    | "chunkIndex"
+    | "planId"
+    | "uniqueToken"
+    | "batchName"
+    | "reportType"
+    | "isListener"
+    | "manifest"
+  >,
+  now: Date,
+): ChunkRecord {
+  const at = now.toISOString();
+  return {
+    ...chunkKey(runKey, chunk.chunkIndex),
+    recordType: "chunk",
+    runPk: runKey.pk,
+    schedule: chunk.schedule,
+    chunkIndex: chunk.chunkIndex,
+    planId: chunk.planId,
+    uniqueToken: chunk.uniqueToken,
+    batchName: chunk.batchName,
+    reportType: chunk.reportType,
+    isListener: chunk.isListener,
+    manifest: chunk.manifest,
+    status: "planned",
+    attempts: 0,
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: expiresAt(table, now),
+  };
 }
 
 /**
@@ -91,14 +131,16 @@ export async function listChunks(table: StateTable, runPk: string, planId: strin
 }
 
 /**
- * Marks that a POST of the chunk starts now. Refused (false) unless the chunk is still
- * unsent or unresolved (planned, submitting, rejected) in this plan.
+ * Marks that a POST of the chunk starts now. Refused (false) unless the chunk is in this
+ * plan and in one of `attemptable`.
  */
 export async function startChunkAttempt(
   table: StateTable,
   chunk: ChunkRecord,
   now: string,
+  attemptable: readonly ChunkStatus[],
 ): Promise<boolean> {
+  const from = statusIn(attemptable);
   try {
     await table.doc.send(
       new UpdateCommand({
@@ -106,15 +148,14 @@ export async function startChunkAttempt(
         Key: { pk: chunk.pk, sk: chunk.sk },
         UpdateExpression:
           "SET #status = :submitting, attempts = attempts + :one, lastAttemptAt = :now, updatedAt = :now",
-        ConditionExpression: "planId = :planId AND #status IN (:planned, :submitting, :rejected)",
+        ConditionExpression: `planId = :planId AND ${from.expression}`,
         ExpressionAttributeNames: { "#status": "status" },
         ExpressionAttributeValues: {
           ":submitting": "submitting",
-          ":planned": "planned",
-          ":rejected": "rejected",
           ":one": 1,
           ":now": now,
           ":planId": chunk.planId,
+          ...from.values,
         },
       }),
     );

@@ -30,6 +30,28 @@ export interface ListenerCoverageRecord {
   updatedAt: string;
 }
 
+/** The claim of one customer for a listener chunk. */
+export function coverageRecord(
+  claim: Pick<
+    ListenerCoverageRecord,
+    "reportType" | "customerId" | "cvr" | "schedule" | "runPk" | "chunkIndex"
+  >,
+  now: string,
+): ListenerCoverageRecord {
+  return {
+    ...listenerCoverageKey(claim.reportType, claim.customerId),
+    recordType: "listenerCoverage",
+    reportType: claim.reportType,
+    customerId: claim.customerId,
+    cvr: claim.cvr,
+    schedule: claim.schedule,
+    runPk: claim.runPk,
+    chunkIndex: claim.chunkIndex,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 const BATCH_GET_LIMIT = 100;
 
 /** The coverage records that exist for these customers (BatchGetItem, unprocessed keys retried). */

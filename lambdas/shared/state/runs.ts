@@ -8,9 +8,16 @@
  */
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ReportType } from "../lasso/enums.ts";
-import type { RUNS_PARTITION, StateKey } from "./keys.ts";
+import { RUNS_PARTITION, type StateKey } from "./keys.ts";
 import type { RecordBase } from "./records.ts";
-import { getRecord, isConditionalCheckFailed, putIfAbsent, type StateTable } from "./state-table.ts";
+import {
+  expiresAt,
+  getRecord,
+  isConditionalCheckFailed,
+  putIfAbsent,
+  type StateTable,
+  statusIn,
+} from "./state-table.ts";
 
 // The poller's reconcile (lambdas/shared/reconcile/reconcile.ts) still imports this from
 // here; it lives in ./listener-coverage.ts.
@@ -25,9 +32,6 @@ export { releaseListenerCoverage } from "./listener-coverage.ts";
  */
 export const RUN_STATUSES = ["planning", "submitting", "incomplete", "submitted", "partial"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-
-/** Statuses in which a run still has work: an invocation may take its lease. */
-export const OPEN_RUN_STATUSES: readonly RunStatus[] = ["planning", "submitting", "incomplete", "partial"];
 
 /** A customer row the run could not use, and why. */
 export interface SkippedRow {
@@ -95,6 +99,37 @@ export interface RunRecord extends RecordBase {
 /** Rows kept in a run record (an item holds at most 400 KB); every row is logged. */
 export const MAX_ROWS_KEPT = 500;
 
+/** A new run in `planning`, its lease held by the invocation that creates it. */
+export function newRunRecord(
+  table: StateTable,
+  key: StateKey,
+  run: Pick<RunRecord, "runId" | "schedule" | "scheduledTime" | "reportType" | "group" | "isListener">,
+  lease: { owner: string; until: string },
+  now: Date,
+): RunRecord {
+  const at = now.toISOString();
+  return {
+    ...key,
+    recordType: "run",
+    runsPartition: RUNS_PARTITION,
+    runId: run.runId,
+    schedule: run.schedule,
+    scheduledTime: run.scheduledTime,
+    reportType: run.reportType,
+    group: run.group,
+    isListener: run.isListener,
+    status: "planning",
+    batchesSubmitted: 0,
+    batchesRejected: 0,
+    leaseOwner: lease.owner,
+    leaseUntil: lease.until,
+    invocations: 1,
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: expiresAt(table, now),
+  };
+}
+
 export async function getRun(table: StateTable, key: StateKey): Promise<RunRecord | undefined> {
   return getRecord<RunRecord>(table, key, "run");
 }
@@ -105,14 +140,17 @@ export async function createRun(table: StateTable, record: RunRecord): Promise<b
 }
 
 /**
- * Takes the run's lease for `owner` until `until`, if the run still has work and no other
- * invocation holds an unexpired lease. Returns the run as it is now, or undefined.
+ * Takes the run's lease for `owner` until `until`, if the run is in one of `openStatuses`
+ * and no other invocation holds an unexpired lease. Returns the run as it is now, or
+ * undefined.
  */
 export async function acquireRunLease(
   table: StateTable,
   key: StateKey,
   lease: { owner: string; until: string; now: string },
+  openStatuses: readonly RunStatus[],
 ): Promise<RunRecord | undefined> {
+  const open = statusIn(openStatuses);
   try {
     const { Attributes } = await table.doc.send(
       new UpdateCommand({
@@ -120,18 +158,14 @@ export async function acquireRunLease(
         Key: key,
         UpdateExpression:
           "SET leaseOwner = :owner, leaseUntil = :until, updatedAt = :now, invocations = invocations + :one",
-        ConditionExpression:
-          "attribute_exists(pk) AND #status IN (:s0, :s1, :s2, :s3) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)",
+        ConditionExpression: `attribute_exists(pk) AND ${open.expression} AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)`,
         ExpressionAttributeNames: { "#status": "status" },
         ExpressionAttributeValues: {
           ":owner": lease.owner,
           ":until": lease.until,
           ":now": lease.now,
           ":one": 1,
-          ":s0": OPEN_RUN_STATUSES[0],
-          ":s1": OPEN_RUN_STATUSES[1],
-          ":s2": OPEN_RUN_STATUSES[2],
-          ":s3": OPEN_RUN_STATUSES[3],
+          ...open.values,
         },
         ReturnValues: "ALL_NEW",
       }),
@@ -180,13 +214,17 @@ export async function savePlan(
   });
 }
 
-/** Records where the run stands after an invocation and gives the lease back. */
+/**
+ * Records where the run stands after an invocation and gives the lease back; `finished`
+ * stamps `finishedAt`.
+ */
 export async function finishRunInvocation(
   table: StateTable,
   key: StateKey,
   owner: string,
   outcome: {
     status: RunStatus;
+    finished: boolean;
     batchesSubmitted: number;
     batchesRejected: number;
     chunksRemaining: number;
@@ -194,9 +232,8 @@ export async function finishRunInvocation(
     now: string;
   },
 ): Promise<void> {
-  const done = outcome.status === "submitted";
   await leaseHolderUpdate(table, key, owner, {
-    UpdateExpression: `SET #status = :status, batchesSubmitted = :submitted, batchesRejected = :rejected, chunksRemaining = :remaining, updatedAt = :now${done ? ", finishedAt = :now" : ""}${outcome.lastError === undefined ? "" : ", lastError = :error"} REMOVE leaseOwner, leaseUntil${outcome.lastError === undefined ? ", lastError" : ""}`,
+    UpdateExpression: `SET #status = :status, batchesSubmitted = :submitted, batchesRejected = :rejected, chunksRemaining = :remaining, updatedAt = :now${outcome.finished ? ", finishedAt = :now" : ""}${outcome.lastError === undefined ? "" : ", lastError = :error"} REMOVE leaseOwner, leaseUntil${outcome.lastError === undefined ? ", lastError" : ""}`,
     ExpressionAttributeNames: { "#status": "status" },
     ExpressionAttributeValues: {
       ":status": outcome.status,

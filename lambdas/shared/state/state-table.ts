@@ -76,3 +76,18 @@ export async function putIfAbsent<T extends StateKey>(
     ),
   );
 }
+
+/**
+ * `#status IN (...)` over the given statuses, with its values (`:s0`, `:s1`, ...); the
+ * caller names `#status`.
+ */
+export function statusIn(statuses: readonly string[]): {
+  expression: string;
+  values: Record<string, string>;
+} {
+  const values: Record<string, string> = {};
+  statuses.forEach((status, i) => {
+    values[`:s${i}`] = status;
+  });
+  return { expression: `#status IN (${Object.keys(values).join(", ")})`, values };
+}
