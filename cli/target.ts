@@ -206,34 +206,34 @@ export async function stackOutputs(
   return values;
 }
 
-async function openDeployed(options: TargetOptions): Promise<Target> {
-  if (options.profile !== undefined) process.env.AWS_PROFILE = options.profile;
-  let config: DeployConfig;
+function loadDeployConfig(): DeployConfig {
   try {
-    config = parseDeployConfig(deployConfig);
+    return parseDeployConfig(deployConfig);
   } catch (error) {
     throw new CliFailure((error as Error).message);
   }
-  const stackName = options.stack ?? config.stackName;
-  const clientConfig = options.region === undefined ? {} : { region: options.region };
+}
+
+/** Both stacks' outputs; the CloudFormation client is only needed for this read. */
+async function readDeployedOutputs(
+  stackName: string,
+  clientConfig: { region?: string },
+): Promise<{ stateful: Record<string, string>; stateless: Record<string, string> }> {
   const cloudFormation = new CloudFormationClient(clientConfig);
-  let stateful: Record<string, string>;
-  let stateless: Record<string, string>;
   try {
-    [stateful, stateless] = await Promise.all([
+    const [stateful, stateless] = await Promise.all([
       stackOutputs(cloudFormation, `${stackName}-Stateful`, STACK_OUTPUTS.stateful),
       stackOutputs(cloudFormation, `${stackName}-Stateless`, STACK_OUTPUTS.stateless),
     ]);
+    return { stateful, stateless };
   } finally {
     cloudFormation.destroy();
   }
-  const output = (values: Record<string, string>, name: OutputName): string => values[name] as string;
+}
 
-  const dynamo = new DynamoDBClient(clientConfig);
-  const sqs = new SQSClient(clientConfig);
-  const secrets = new SecretsManagerClient(clientConfig);
-  const lambda = new LambdaClient(clientConfig);
-  const secretValue = async (arn: string, what: string): Promise<string> => {
+/** Reads a secret's string value; a failure names the secret for the operator. */
+function secretReader(secrets: SecretsManagerClient): (arn: string, what: string) => Promise<string> {
+  return async (arn, what) => {
     try {
       const answer = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
       if (!answer.SecretString) throw new Error("the secret has no string value");
@@ -242,12 +242,30 @@ async function openDeployed(options: TargetOptions): Promise<Target> {
       throw new CliFailure(`cannot read the ${what} (${arn}): ${(error as Error).message}`);
     }
   };
-  const queueUrl = (queueName: string) =>
-    once(async () => {
-      const answer = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
-      if (!answer.QueueUrl) throw new CliFailure(`queue ${queueName} has no URL`);
-      return answer.QueueUrl;
-    });
+}
+
+/** A queue's URL, looked up on first use only (many commands never need it). */
+function queueUrlOnce(sqs: SQSClient, queueName: string): () => Promise<string> {
+  return once(async () => {
+    const answer = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+    if (!answer.QueueUrl) throw new CliFailure(`queue ${queueName} has no URL`);
+    return answer.QueueUrl;
+  });
+}
+
+async function openDeployed(options: TargetOptions): Promise<Target> {
+  if (options.profile !== undefined) process.env.AWS_PROFILE = options.profile;
+  const config = loadDeployConfig();
+  const stackName = options.stack ?? config.stackName;
+  const clientConfig = options.region === undefined ? {} : { region: options.region };
+  const { stateful, stateless } = await readDeployedOutputs(stackName, clientConfig);
+  const output = (values: Record<string, string>, name: OutputName): string => values[name] as string;
+
+  const dynamo = new DynamoDBClient(clientConfig);
+  const sqs = new SQSClient(clientConfig);
+  const secrets = new SecretsManagerClient(clientConfig);
+  const lambda = new LambdaClient(clientConfig);
+  const secretValue = secretReader(secrets);
 
   return {
     kind: "deployed",
@@ -260,8 +278,8 @@ async function openDeployed(options: TargetOptions): Promise<Target> {
       retentionDays: config.retention.stateDays,
     },
     sqs,
-    queueUrl: queueUrl(output(stateful, "ReportReadyQueueName")),
-    dlqUrl: queueUrl(output(stateful, "ReportReadyDlqName")),
+    queueUrl: queueUrlOnce(sqs, output(stateful, "ReportReadyQueueName")),
+    dlqUrl: queueUrlOnce(sqs, output(stateful, "ReportReadyDlqName")),
     schedules: config.schedules,
     chunkSize: config.submission.chunkSize,
     defaultLanguage: config.mail.defaultLanguage,
