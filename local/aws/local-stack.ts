@@ -56,26 +56,81 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const savedEnv = new Map<string, string | undefined>();
-  const setEnv = (values: Record<string, string>): void => {
-    for (const [name, value] of Object.entries(values)) {
-      if (!savedEnv.has(name)) savedEnv.set(name, process.env[name]);
-      process.env[name] = value;
-    }
+/** `process.env` changes that `restore` undoes (the first value seen per name is kept). */
+function envOverlay(): { set(values: Record<string, string>): void; restore(): void } {
+  const saved = new Map<string, string | undefined>();
+  return {
+    set: (values) => {
+      for (const [name, value] of Object.entries(values)) {
+        if (!saved.has(name)) saved.set(name, process.env[name]);
+        process.env[name] = value;
+      }
+    },
+    restore: () => {
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    },
   };
-  const restoreEnv = (): void => {
-    for (const [name, value] of savedEnv) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
+}
 
+/** The two secrets the stack creates: the Lasso API key (the simulator's) and the webhook secret. */
+async function createStackSecrets(
+  secrets: SecretsManagerClient,
+  resources: LocalResources,
+  lassoApiKey: string,
+  webhookSecret: string,
+): Promise<{ lassoApiKeySecretId: string; webhookSecretId: string }> {
+  const lassoApiKeySecretId = `${resources.names.customersTable}-lasso-api-key`;
+  const webhookSecretId = `${resources.names.customersTable}-webhook-secret`;
+  await secrets.send(new CreateSecretCommand({ Name: lassoApiKeySecretId, SecretString: lassoApiKey }));
+  await secrets.send(new CreateSecretCommand({ Name: webhookSecretId, SecretString: webhookSecret }));
+  return { lassoApiKeySecretId, webhookSecretId };
+}
+
+/** What the stack would set on every function, pointed at the local resources. */
+function localFunctionEnv(
+  resources: LocalResources,
+  simBaseUrl: string,
+  ids: { lassoApiKeySecretId: string; webhookSecretId: string },
+  webhookHeaderName: string,
+  overrides: Record<string, string> | undefined,
+): Record<string, string> {
+  return {
+    [ENV.customersTable]: resources.names.customersTable,
+    [ENV.stateTable]: resources.names.stateTable,
+    [ENV.reportReadyQueueUrl]: resources.reportReadyQueueUrl,
+    [ENV.lassoBaseUrl]: simBaseUrl,
+    [ENV.lassoApiKeySecretId]: ids.lassoApiKeySecretId,
+    [ENV.lassoRequestTimeoutMs]: "5000",
+    [ENV.webhookSecretId]: ids.webhookSecretId,
+    [ENV.webhookHeaderName]: webhookHeaderName,
+    [ENV.chunkSize]: "1000",
+    [ENV.stateRetentionDays]: "400",
+    [ENV.stalledAfterMinutes]: "360",
+    // The local poller runs every 1.5 s: a webhook may ask for a read as often.
+    [ENV.ringIntervalMs]: "1000",
+    [ENV.defaultLanguage]: "da",
+    [ENV.mailSender]: "rapporter@lasso-reports.example.dk",
+    // The simulator serves PDFs from its own http origin on loopback: allowed only here.
+    [ENV.pdfAllowedHosts]: new URL(simBaseUrl).host,
+    [ENV.pdfAllowHttp]: "true",
+    POWERTOOLS_METRICS_NAMESPACE: "LassoReports",
+    // EMF blobs and INFO lines would drown the runner's output and the test logs.
+    POWERTOOLS_METRICS_DISABLED: "true",
+    POWERTOOLS_LOG_LEVEL: "ERROR",
+    ...overrides,
+  };
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const env = envOverlay();
   const aws = await startLocalAws(options.awsPorts);
   let sim: LassoSimulator | undefined;
   const clients: { destroy(): void }[] = [];
   try {
-    setEnv(aws.env);
+    env.set(aws.env);
     sim = await startLassoSimulator({
       ...(options.simPort === undefined ? {} : { port: options.simPort }),
       ...options.sim,
@@ -89,39 +144,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       { prefix: options.prefix, ...options.queue },
     );
 
-    const lassoApiKeySecretId = `${resources.names.customersTable}-lasso-api-key`;
-    const webhookSecretId = `${resources.names.customersTable}-webhook-secret`;
     const webhookSecret = options.webhookSecret ?? randomBytes(24).toString("base64url");
-    await secrets.send(new CreateSecretCommand({ Name: lassoApiKeySecretId, SecretString: sim.apiKey }));
-    await secrets.send(new CreateSecretCommand({ Name: webhookSecretId, SecretString: webhookSecret }));
-
+    const secretIds = await createStackSecrets(secrets, resources, sim.apiKey, webhookSecret);
     const webhookHeaderName = options.webhookHeaderName ?? DEFAULT_WEBHOOK_HEADER;
-    const functionEnv: Record<string, string> = {
-      [ENV.customersTable]: resources.names.customersTable,
-      [ENV.stateTable]: resources.names.stateTable,
-      [ENV.reportReadyQueueUrl]: resources.reportReadyQueueUrl,
-      [ENV.lassoBaseUrl]: sim.baseUrl,
-      [ENV.lassoApiKeySecretId]: lassoApiKeySecretId,
-      [ENV.lassoRequestTimeoutMs]: "5000",
-      [ENV.webhookSecretId]: webhookSecretId,
-      [ENV.webhookHeaderName]: webhookHeaderName,
-      [ENV.chunkSize]: "1000",
-      [ENV.stateRetentionDays]: "400",
-      [ENV.stalledAfterMinutes]: "360",
-      // The local poller runs every 1.5 s: a webhook may ask for a read as often.
-      [ENV.ringIntervalMs]: "1000",
-      [ENV.defaultLanguage]: "da",
-      [ENV.mailSender]: "rapporter@lasso-reports.example.dk",
-      // The simulator serves PDFs from its own http origin on loopback: allowed only here.
-      [ENV.pdfAllowedHosts]: new URL(sim.baseUrl).host,
-      [ENV.pdfAllowHttp]: "true",
-      POWERTOOLS_METRICS_NAMESPACE: "LassoReports",
-      // EMF blobs and INFO lines would drown the runner's output and the test logs.
-      POWERTOOLS_METRICS_DISABLED: "true",
-      POWERTOOLS_LOG_LEVEL: "ERROR",
-      ...options.env,
-    };
-    setEnv(functionEnv);
+    const functionEnv = localFunctionEnv(resources, sim.baseUrl, secretIds, webhookHeaderName, options.env);
+    env.set(functionEnv);
     const simulator = sim;
     return {
       aws,
@@ -130,27 +157,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamo,
       sqs,
       secrets,
-      lassoApiKeySecretId,
-      webhookSecretId,
+      ...secretIds,
       webhookSecret,
       webhookHeaderName,
       functionEnv,
       setFunctionEnv: (values) => {
         Object.assign(functionEnv, values);
-        setEnv(values);
+        env.set(values);
       },
       stop: async () => {
         for (const client of clients) client.destroy();
         await simulator.close();
         await aws.stop();
-        restoreEnv();
+        env.restore();
       },
     };
   } catch (error) {
     for (const client of clients) client.destroy();
     await sim?.close();
     await aws.stop();
-    restoreEnv();
+    env.restore();
     throw error;
   }
 }

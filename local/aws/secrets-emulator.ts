@@ -33,6 +33,11 @@ class SecretsError extends Error {
 }
 
 export function createSecretsEmulator(region = "eu-central-1", accountId = "000000000000"): Server {
+  return serveJson11(secretActions(region, accountId));
+}
+
+/** The three actions over one in-memory secret store. */
+function secretActions(region: string, accountId: string): Record<string, Handler> {
   const secrets = new Map<string, StoredSecret>();
 
   const find = (id: unknown): StoredSecret => {
@@ -43,51 +48,54 @@ export function createSecretsEmulator(region = "eu-central-1", accountId = "0000
     return secret;
   };
 
-  const version = (value: unknown): SecretVersion => {
-    if (typeof value !== "string")
-      throw new SecretsError("InvalidParameterException", "SecretString is required.");
-    return { versionId: randomUUID(), value, createdAt: new Date() };
-  };
-
-  const handlers: Record<string, Handler> = {
+  return {
     CreateSecret: (body) => {
       const name = String(body.Name ?? "");
       if (!name) throw new SecretsError("InvalidParameterException", "Name is required.");
       if (secrets.has(name))
         throw new SecretsError("ResourceExistsException", `The secret ${name} already exists.`);
       const arn = `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-${randomUUID().slice(0, 6)}`;
-      const secret: StoredSecret = { name, arn, current: version(body.SecretString) };
+      const secret: StoredSecret = { name, arn, current: newVersion(body.SecretString) };
       secrets.set(name, secret);
       return { ARN: arn, Name: name, VersionId: secret.current.versionId };
     },
     PutSecretValue: (body) => {
       const secret = find(body.SecretId);
       secret.previous = secret.current;
-      secret.current = version(body.SecretString);
+      secret.current = newVersion(body.SecretString);
       return { ARN: secret.arn, Name: secret.name, VersionId: secret.current.versionId };
     },
-    GetSecretValue: (body) => {
-      const secret = find(body.SecretId);
-      const stage = String(body.VersionStage ?? "AWSCURRENT");
-      const chosen =
-        stage === "AWSPREVIOUS" ? secret.previous : stage === "AWSCURRENT" ? secret.current : undefined;
-      if (!chosen) {
-        throw new SecretsError(
-          "ResourceNotFoundException",
-          `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
-        );
-      }
-      return {
-        ARN: secret.arn,
-        Name: secret.name,
-        SecretString: chosen.value,
-        VersionId: chosen.versionId,
-        VersionStages: [stage],
-        CreatedDate: chosen.createdAt.getTime() / 1000,
-      };
-    },
+    GetSecretValue: (body) => secretValue(find(body.SecretId), String(body.VersionStage ?? "AWSCURRENT")),
   };
+}
 
+function newVersion(value: unknown): SecretVersion {
+  if (typeof value !== "string")
+    throw new SecretsError("InvalidParameterException", "SecretString is required.");
+  return { versionId: randomUUID(), value, createdAt: new Date() };
+}
+
+function secretValue(secret: StoredSecret, stage: string): Record<string, unknown> {
+  const chosen =
+    stage === "AWSPREVIOUS" ? secret.previous : stage === "AWSCURRENT" ? secret.current : undefined;
+  if (!chosen) {
+    throw new SecretsError(
+      "ResourceNotFoundException",
+      `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
+    );
+  }
+  return {
+    ARN: secret.arn,
+    Name: secret.name,
+    SecretString: chosen.value,
+    VersionId: chosen.versionId,
+    VersionStages: [stage],
+    CreatedDate: chosen.createdAt.getTime() / 1000,
+  };
+}
+
+/** The JSON 1.1 protocol: the action in `x-amz-target`, errors as `__type` with status 400. */
+function serveJson11(handlers: Record<string, Handler>): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
