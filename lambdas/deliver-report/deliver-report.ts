@@ -58,7 +58,7 @@ export const DELIVERY_METRICS = {
   failed: "DeliveryFailed",
   /** A recipient skipped because SES reported a bounce or complaint for it. */
   recipientSuppressed: "RecipientSuppressed",
-  /** Dimension `reason` (pdf-fetch.ts PdfRefusalReason). */
+  /** Dimension `reason` (pdf/fetch.ts PdfRefusalReason). */
   pdfRefused: "PdfRefused",
   /** An attempt that will be retried by the queue (dimension `reason`). */
   retried: "DeliveryRetried",
@@ -296,19 +296,14 @@ async function recordUnroutable(
   return { outcome: "unroutable", identity: attempt.identity, reason };
 }
 
-async function recordFailed(
-  attempt: Attempt,
-  customer: Customer,
-  reason: string,
-  metricReason: string,
-): Promise<DeliveryOutcome> {
+/** Records the report as failed; the caller counts `DeliveryFailed` with its reason. */
+async function recordFailed(attempt: Attempt, customer: Customer, reason: string): Promise<DeliveryOutcome> {
   await attempt.record({
     status: "failed",
     reason,
     customerId: customer.customerId,
     source: attempt.message.source,
   });
-  attempt.deps.metrics.count(DELIVERY_METRICS.failed, { reason: metricReason });
   return { outcome: "failed", identity: attempt.identity, reason };
 }
 
@@ -342,7 +337,8 @@ async function fetchReportPdf(
   if (pdfUrl === undefined) {
     const reason = "neither the message nor Lasso's item list has a pdf link";
     deps.logger.error("report has no pdf link: recorded as failed", { reason });
-    return { ok: false, outcome: await recordFailed(attempt, customer, reason, "no-pdf-link") };
+    deps.metrics.count(DELIVERY_METRICS.failed, { reason: "no-pdf-link" });
+    return { ok: false, outcome: await recordFailed(attempt, customer, reason) };
   }
   try {
     return {
@@ -366,7 +362,8 @@ async function fetchReportPdf(
     const reason = `pdf refused (${error.reason}): ${error.message}`;
     deps.metrics.count(DELIVERY_METRICS.pdfRefused, { reason: error.reason });
     deps.logger.error("pdf refused: recorded as failed", { reason, pdfHost: redactUrl(pdfUrl) });
-    return { ok: false, outcome: await recordFailed(attempt, customer, reason, "pdf-refused") };
+    deps.metrics.count(DELIVERY_METRICS.failed, { reason: "pdf-refused" });
+    return { ok: false, outcome: await recordFailed(attempt, customer, reason) };
   }
 }
 
@@ -378,28 +375,9 @@ async function sendAndRecord(
   fetched: { pdf: FetchedPdf; pdfUrl: string },
 ): Promise<DeliveryOutcome> {
   const { message, facts, deps } = attempt;
-  const { itemStatus, recipients, suppressed } = to;
-  const { pdf, pdfUrl } = fetched;
-  const warning = itemStatus === "Warning" ? message.errorMessage : undefined;
-  const mail = await composeReportMail({
-    envelope: {
-      from: deps.config.sender,
-      ...(deps.config.replyTo === undefined ? {} : { replyTo: deps.config.replyTo }),
-      to: recipients,
-    },
-    content: {
-      language: customer.language,
-      reportType: facts.reportType,
-      itemStatus,
-      companyName: message.companyName ?? customer.name,
-      cvr: message.cvr,
-      ...(warning === undefined ? {} : { warning }),
-    },
-    fileName: message.fileName ?? "",
-    pdf: pdf.bytes,
-    pdfUrl,
-    ...(deps.config.maxMessageBytes === undefined ? {} : { maxMessageBytes: deps.config.maxMessageBytes }),
-  });
+  const { recipients, suppressed } = to;
+  const { pdf } = fetched;
+  const mail = await composeFor(attempt, customer, to, fetched);
 
   let sent: { messageId: string };
   try {
@@ -419,7 +397,8 @@ async function sendAndRecord(
     if (error.retryable) throw new RetryLaterError(`ses-${error.code}`, error.message, { cause: error });
     const reason = `SES rejected the message: ${error.message}`;
     deps.logger.error("SES rejected the report mail: recorded as failed", { reason });
-    return recordFailed(attempt, customer, reason, "ses-rejected");
+    deps.metrics.count(DELIVERY_METRICS.failed, { reason: "ses-rejected" });
+    return recordFailed(attempt, customer, reason);
   }
   attempt.sent = sent;
 
@@ -455,6 +434,36 @@ async function sendAndRecord(
     recipients,
     pdfDelivery: mail.pdfDelivery,
   };
+}
+
+/** Step 6a: the MIME message in the customer's language, the PDF attached (or linked when too large). */
+function composeFor(
+  attempt: Attempt,
+  customer: Customer,
+  to: { itemStatus: Exclude<ItemStatus, "Failed">; recipients: string[] },
+  fetched: { pdf: FetchedPdf; pdfUrl: string },
+) {
+  const { message, facts, deps } = attempt;
+  const warning = to.itemStatus === "Warning" ? message.errorMessage : undefined;
+  return composeReportMail({
+    envelope: {
+      from: deps.config.sender,
+      ...(deps.config.replyTo === undefined ? {} : { replyTo: deps.config.replyTo }),
+      to: to.recipients,
+    },
+    content: {
+      language: customer.language,
+      reportType: facts.reportType,
+      itemStatus: to.itemStatus,
+      companyName: message.companyName ?? customer.name,
+      cvr: message.cvr,
+      ...(warning === undefined ? {} : { warning }),
+    },
+    fileName: message.fileName ?? "",
+    pdf: fetched.pdf.bytes,
+    pdfUrl: fetched.pdfUrl,
+    ...(deps.config.maxMessageBytes === undefined ? {} : { maxMessageBytes: deps.config.maxMessageBytes }),
+  });
 }
 
 /**

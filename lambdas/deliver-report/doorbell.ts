@@ -22,7 +22,7 @@
 
 import { carriesRunToken } from "#shared/batch-token.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
-import { isNotFound, LassoApiError, LassoNetworkError } from "#shared/lasso/errors.ts";
+import { isNotFound, LassoApiError } from "#shared/lasso/errors.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
 import { parseLassoTime } from "#shared/reconcile/assess.ts";
 import type { LassoReader as PollLassoReader } from "#shared/reconcile/ports.ts";
@@ -46,7 +46,7 @@ import {
   takeBatchLookUp,
   type UnverifiedHint,
 } from "#shared/state/unverified.ts";
-import { RetryLaterError } from "./errors.ts";
+import { isRetryableLasso, RetryLaterError } from "./errors.ts";
 
 export const DOORBELL_METRICS = {
   /** A webhook our records or Lasso's API contradict: mailed to nobody (alarmed). */
@@ -125,10 +125,6 @@ const pdfHostOf = (url: string | undefined): string | undefined => {
   }
 };
 
-function retryableLasso(error: unknown): boolean {
-  return error instanceof LassoNetworkError || (error instanceof LassoApiError && error.retryable);
-}
-
 /** Same URL, ignoring a trailing slash and the host's case. */
 function sameUrl(a: string, b: string): boolean {
   try {
@@ -187,7 +183,7 @@ async function batchVerdict(message: ReportReadyMessage, deps: DoorbellDeps): Pr
       await recordBatchVerdict(deps.state, id, reason, now);
       return { kind: "unverified", reason };
     }
-    if (retryableLasso(error)) {
+    if (isRetryableLasso(error)) {
       const retryAfterMs = error instanceof LassoApiError ? (error.retryAfterMs ?? 30_000) : 30_000;
       return { kind: "later", reason: "lasso", retryAfterMs };
     }
@@ -271,64 +267,85 @@ export async function answerDoorbell(
   deps: DoorbellDeps,
   context: RingContext,
 ): Promise<RingOutcome> {
-  const { metrics, logger } = deps;
-  const lastRing = context.receiveCount >= deps.config.ringMaxReceives;
-  const later = (reason: string, retryAfterMs: number, detail: string): RingOutcome => {
-    if (lastRing) {
-      metrics.count(DOORBELL_METRICS.leftToPoller, { reason });
-      logger.info("ring left to the poller", { reason, detail, receiveCount: context.receiveCount });
-      return { outcome: "left-to-poller", reason: detail };
-    }
-    metrics.count(DOORBELL_METRICS.deferred, { reason });
-    throw new RetryLaterError(`ring-${reason}`, detail, { retryAfterMs: Math.max(1_000, retryAfterMs) });
-  };
-  const unverified = async (reason: string): Promise<RingOutcome> => {
-    const hint: UnverifiedHint = {
-      lassoBatchId: message.batchId,
-      cvr: message.cvr,
-      reason,
-      ...(message.reportType === undefined ? {} : { reportType: message.reportType }),
-      ...(message.internalCustomerId === undefined ? {} : { internalCustomerId: message.internalCustomerId }),
-    };
-    const pdfHost = pdfHostOf(message.pdfUrl);
-    if (pdfHost !== undefined) hint.pdfHost = pdfHost;
-    await recordUnverifiedHint(deps.state, hint, deps.clock());
-    metrics.count(DOORBELL_METRICS.unverified);
-    logger.warn("webhook not confirmed: recorded as unverified, mailed to nobody", { reason });
-    return { outcome: "unverified", reason };
-  };
-
+  const ring = ringOf(message, deps, context);
   const verdict = await batchVerdict(message, deps);
-  if (verdict.kind === "unverified") return unverified(verdict.reason);
+  if (verdict.kind === "unverified") return ring.unverified(verdict.reason);
   if (verdict.kind === "later") {
     // Nobody polls a batch we have no record of: a last ring that could not settle it must
     // leave a trace an operator sees, not vanish.
-    if (lastRing)
-      return unverified(UNSETTLED[verdict.reason] ?? `could not be confirmed (${verdict.reason})`);
-    return later(verdict.reason, verdict.retryAfterMs, `batch ${message.batchId}: ${verdict.reason}`);
+    if (ring.last)
+      return ring.unverified(UNSETTLED[verdict.reason] ?? `could not be confirmed (${verdict.reason})`);
+    return ring.later(verdict.reason, verdict.retryAfterMs, `batch ${message.batchId}: ${verdict.reason}`);
   }
   const { record } = verdict;
   const contradiction = hintContradiction(message, record);
-  if (contradiction !== undefined) return unverified(contradiction);
+  if (contradiction !== undefined) return ring.unverified(contradiction);
 
   const identity = hintedIdentity(message, record);
   if (identity !== undefined) {
     const report = await getReportRecord(deps.state, identity);
     if (report?.handedOnAt !== undefined || report?.deliveryStatus !== undefined) {
-      metrics.count(DOORBELL_METRICS.alreadyHandedOn);
+      deps.metrics.count(DOORBELL_METRICS.alreadyHandedOn);
       return { outcome: "already-handed-on", identity };
     }
   }
   if (record.openPartition === undefined) {
     // A batch closes only after a complete read of its items: Lasso did not list this one.
-    return unverified("the batch is closed and Lasso's item list did not have this report");
+    return ring.unverified("the batch is closed and Lasso's item list did not have this report");
   }
-
   if (!(await claimRingRead(deps.state, record.lassoBatchId, deps.clock(), deps.config.ringIntervalMs))) {
-    return later("too-soon", deps.config.ringIntervalMs, "another ring read the batch a moment ago");
+    return ring.later("too-soon", deps.config.ringIntervalMs, "another ring read the batch a moment ago");
   }
+  const outcome = await readBatch(record, verdict.answered, deps, context.deadline);
+  if (outcome.result === "skipped" || outcome.result === "conflict" || outcome.result === "deferred") {
+    // Another read holds the batch, or this one could not finish: look again shortly.
+    return ring.later(outcome.result, deps.config.ringIntervalMs, outcome.detail ?? outcome.result);
+  }
+  return { outcome: "read", batch: outcome.result, handedOn: outcome.handedOn };
+}
 
-  const deadline = context.deadline;
+/** How one ring ends when it cannot read now (later, or left to the poller) or is not believed. */
+function ringOf(message: ReportReadyMessage, deps: DoorbellDeps, context: RingContext) {
+  const { metrics, logger } = deps;
+  const last = context.receiveCount >= deps.config.ringMaxReceives;
+  return {
+    last,
+    later(reason: string, retryAfterMs: number, detail: string): RingOutcome {
+      if (last) {
+        metrics.count(DOORBELL_METRICS.leftToPoller, { reason });
+        logger.info("ring left to the poller", { reason, detail, receiveCount: context.receiveCount });
+        return { outcome: "left-to-poller", reason: detail };
+      }
+      metrics.count(DOORBELL_METRICS.deferred, { reason });
+      throw new RetryLaterError(`ring-${reason}`, detail, { retryAfterMs: Math.max(1_000, retryAfterMs) });
+    },
+    async unverified(reason: string): Promise<RingOutcome> {
+      const hint: UnverifiedHint = {
+        lassoBatchId: message.batchId,
+        cvr: message.cvr,
+        reason,
+        ...(message.reportType === undefined ? {} : { reportType: message.reportType }),
+        ...(message.internalCustomerId === undefined
+          ? {}
+          : { internalCustomerId: message.internalCustomerId }),
+      };
+      const pdfHost = pdfHostOf(message.pdfUrl);
+      if (pdfHost !== undefined) hint.pdfHost = pdfHost;
+      await recordUnverifiedHint(deps.state, hint, deps.clock());
+      metrics.count(DOORBELL_METRICS.unverified);
+      logger.warn("webhook not confirmed: recorded as unverified, mailed to nobody", { reason });
+      return { outcome: "unverified", reason };
+    },
+  };
+}
+
+/** Step 4: the batch reconciled exactly as a poll would, within this invocation's deadline. */
+async function readBatch(
+  record: BatchRecord,
+  answered: LassoBatch | undefined,
+  deps: DoorbellDeps,
+  deadline: Date,
+): Promise<BatchOutcome> {
   const remainingMs = () => deadline.getTime() - Date.now();
   const lasso = await deps.lasso();
   const run: PollRun = {
@@ -345,22 +362,18 @@ export async function answerDoorbell(
     stop: undefined,
   };
   const outcome = await reconcileBatch(
-    { table: deps.state, queue: deps.queue, lasso, clock: deps.clock, log: logger },
+    { table: deps.state, queue: deps.queue, lasso, clock: deps.clock, log: deps.logger },
     run,
     record,
     0,
-    verdict.answered,
+    answered,
   );
-  metrics.count(DOORBELL_METRICS.read);
-  if (outcome.handedOn > 0) metrics.count(DOORBELL_METRICS.handedOn, undefined, outcome.handedOn);
-  logger.info("ring: batch reconciled", {
+  deps.metrics.count(DOORBELL_METRICS.read);
+  if (outcome.handedOn > 0) deps.metrics.count(DOORBELL_METRICS.handedOn, undefined, outcome.handedOn);
+  deps.logger.info("ring: batch reconciled", {
     result: outcome.result,
     handedOn: outcome.handedOn,
     pages: outcome.pages,
   });
-  if (outcome.result === "skipped" || outcome.result === "conflict" || outcome.result === "deferred") {
-    // Another read holds the batch, or this one could not finish: look again shortly.
-    return later(outcome.result, deps.config.ringIntervalMs, outcome.detail ?? outcome.result);
-  }
-  return { outcome: "read", batch: outcome.result, handedOn: outcome.handedOn };
+  return outcome;
 }

@@ -18,8 +18,8 @@ import {
   commitBatchPoll,
 } from "#shared/state/batch-polling.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
+import { releaseListenerCoverage } from "#shared/state/listener-coverage.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
-import { releaseListenerCoverage } from "#shared/state/runs.ts";
 import { expiresAt, type StateTable } from "#shared/state/state-table.ts";
 import {
   type Alerts,

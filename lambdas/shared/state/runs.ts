@@ -19,10 +19,6 @@ import {
   statusIn,
 } from "./state-table.ts";
 
-// The poller's reconcile (lambdas/shared/reconcile/reconcile.ts) still imports this from
-// here; it lives in ./listener-coverage.ts.
-export { releaseListenerCoverage } from "./listener-coverage.ts";
-
 /**
  * planning: the run exists, its plan is being made (no chunk submitted yet);
  * submitting: the plan (chunks) is stored, chunks are being submitted;
