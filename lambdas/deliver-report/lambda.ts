@@ -21,15 +21,11 @@ import { redactLinks } from "#shared/redact-links.ts";
 import { parseReportReadyMessage } from "#shared/report-ready.ts";
 import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
 import { realLassoClients } from "#shared/runtime/lasso.ts";
-import { type Counter, powertoolsCounter } from "#shared/runtime/metrics.ts";
+import { logTo } from "#shared/runtime/log.ts";
+import { type Counter, METRICS_NAMESPACE, powertoolsCounter } from "#shared/runtime/metrics.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import type { DeliverReportSettings } from "./config.ts";
-import {
-  DELIVERY_METRICS,
-  type DeliverReportConfig,
-  type DeliverReportDeps,
-  deliverReport,
-} from "./deliver-report.ts";
+import { DELIVERY_METRICS, type DeliverReportConfig, deliverReport } from "./deliver-report.ts";
 import { answerDoorbell, type DoorbellConfig } from "./doorbell.ts";
 import { RetryLaterError, UnidentifiableReportError } from "./errors.ts";
 import type { LassoReader } from "./lasso-lookups.ts";
@@ -172,78 +168,12 @@ export function sqsEventSummary(event: SQSEvent): Record<string, unknown> {
 
 export function createDeliverReportHandler(wiring: DeliverReportWiring) {
   const logger = wiring.logger ?? new Logger({ serviceName: SERVICE_NAME });
-  const metrics = wiring.metrics ?? new Metrics({ serviceName: SERVICE_NAME });
-  const counter = wiring.counter ?? powertoolsCounter(metrics);
-  const clock = wiring.clock ?? (() => new Date());
-
-  const handleRecord = async (record: SQSRecord, deadline: Date): Promise<void> => {
-    // One child logger per record: records run in parallel, each with its own keys.
-    const log = logger.createChild();
-    const receiveCount = Number(record.attributes.ApproximateReceiveCount);
-    log.appendKeys({ messageId: record.messageId, receiveCount });
-    let message: ReturnType<typeof parseReportReadyMessage>;
-    try {
-      message = parseReportReadyMessage(record.body);
-    } catch (error) {
-      counter.count(DELIVERY_METRICS.unidentifiable, { reason: "bad-message" });
-      log.error("not a report-ready message: left for the dead-letter queue", {
-        error,
-        body: redactLinks(record.body.slice(0, 2000)),
-      });
-      throw error;
-    }
-    const deps: DeliverReportDeps = {
-      state: wiring.state,
-      customers: wiring.customers,
-      lasso: wiring.lasso,
-      fetchPdf: wiring.fetchPdf,
-      sendMail: wiring.sendMail,
-      clock,
-      metrics: counter,
-      logger: log,
-      config: wiring.config,
-    };
-    try {
-      // A webhook's message is a doorbell: it makes us read Lasso now, it delivers nothing.
-      const outcome =
-        message.source === "webhook"
-          ? await answerDoorbell(
-              message,
-              {
-                state: wiring.state,
-                queue: wiring.queue,
-                lasso: wiring.lasso,
-                clock,
-                metrics: counter,
-                logger: {
-                  info: (text, details) => log.info(text, details ?? {}),
-                  warn: (text, details) => log.warn(text, details ?? {}),
-                  error: (text, details) => log.error(text, details ?? {}),
-                },
-                config: wiring.doorbell,
-              },
-              { deadline, receiveCount: Number.isFinite(receiveCount) ? receiveCount : 1 },
-            )
-          : await deliverReport(message, deps, { deadline });
-      log.debug("delivery outcome", { outcome: outcome.outcome });
-    } catch (error) {
-      if (error instanceof UnidentifiableReportError) {
-        counter.count(DELIVERY_METRICS.unidentifiable, { reason: "unidentifiable" });
-        log.error("report cannot be identified: left for the dead-letter queue", { error: error.message });
-      } else if (error instanceof RetryLaterError) {
-        if (error.retryAfterMs !== undefined && wiring.deferRetry) {
-          const seconds = deferSeconds(error.retryAfterMs);
-          // Best effort: without it the message comes back after the visibility timeout.
-          await wiring.deferRetry(record, seconds).then(
-            () => log.info("retry deferred as asked", { reason: error.reason, seconds }),
-            (deferError: unknown) => log.warn("could not defer the retry", { error: deferError }),
-          );
-        }
-      } else {
-        log.error("delivery failed unexpectedly: will be retried", { error });
-      }
-      throw error;
-    }
+  const metrics = wiring.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  const parts: RecordParts = {
+    wiring,
+    logger,
+    counter: wiring.counter ?? powertoolsCounter(metrics),
+    clock: wiring.clock ?? (() => new Date()),
   };
 
   // logEvent false below wins over POWERTOOLS_LOGGER_LOG_EVENT: the bodies carry PDF links.
@@ -252,13 +182,80 @@ export function createDeliverReportHandler(wiring: DeliverReportWiring) {
     const deadline = new Date(Date.now() + context.getRemainingTimeInMillis());
     // A processor per invocation: it holds the invocation's results.
     const processor = new BatchProcessor(EventType.SQS);
-    return processPartialResponse(event, (record: SQSRecord) => handleRecord(record, deadline), processor, {
-      context,
-      // Every record failing is still a partial answer (all named), not a function error:
-      // a throttled batch must not look like a crash on the function's error alarm.
-      throwOnFullBatchFailure: false,
-    });
+    return processPartialResponse(
+      event,
+      (record: SQSRecord) => handleRecord(record, deadline, parts),
+      processor,
+      {
+        context,
+        // Every record failing is still a partial answer (all named), not a function error:
+        // a throttled batch must not look like a crash on the function's error alarm.
+        throwOnFullBatchFailure: false,
+      },
+    );
   })
     .use(injectLambdaContext(logger, { logEvent: false }))
     .use(logMetrics(metrics));
+}
+
+interface RecordParts {
+  wiring: DeliverReportWiring;
+  logger: Logger;
+  counter: Counter;
+  clock: () => Date;
+}
+
+/** One SQS record: a report to deliver, or a webhook's doorbell; failures mapped for the queue. */
+async function handleRecord(record: SQSRecord, deadline: Date, parts: RecordParts): Promise<void> {
+  const { wiring, counter, clock } = parts;
+  // One child logger per record: records run in parallel, each with its own keys.
+  const log = parts.logger.createChild();
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount);
+  log.appendKeys({ messageId: record.messageId, receiveCount });
+  let message: ReturnType<typeof parseReportReadyMessage>;
+  try {
+    message = parseReportReadyMessage(record.body);
+  } catch (error) {
+    counter.count(DELIVERY_METRICS.unidentifiable, { reason: "bad-message" });
+    log.error("not a report-ready message: left for the dead-letter queue", {
+      error,
+      body: redactLinks(record.body.slice(0, 2000)),
+    });
+    throw error;
+  }
+  try {
+    // A webhook's message is a doorbell: it makes us read Lasso now, it delivers nothing.
+    const outcome =
+      message.source === "webhook"
+        ? await answerDoorbell(
+            message,
+            { ...wiring, clock, metrics: counter, logger: logTo(log), config: wiring.doorbell },
+            { deadline, receiveCount: Number.isFinite(receiveCount) ? receiveCount : 1 },
+          )
+        : await deliverReport(message, { ...wiring, clock, metrics: counter, logger: log }, { deadline });
+    log.debug("delivery outcome", { outcome: outcome.outcome });
+  } catch (error) {
+    await mapFailure(error, record, log, parts);
+    throw error;
+  }
+}
+
+/** Counts and logs a failed record; a retry the other side timed is deferred as asked. */
+async function mapFailure(error: unknown, record: SQSRecord, log: Logger, parts: RecordParts): Promise<void> {
+  if (error instanceof UnidentifiableReportError) {
+    parts.counter.count(DELIVERY_METRICS.unidentifiable, { reason: "unidentifiable" });
+    log.error("report cannot be identified: left for the dead-letter queue", { error: error.message });
+  } else if (error instanceof RetryLaterError) {
+    const defer = parts.wiring.deferRetry;
+    if (error.retryAfterMs !== undefined && defer) {
+      const seconds = deferSeconds(error.retryAfterMs);
+      // Best effort: without it the message comes back after the visibility timeout.
+      await defer(record, seconds).then(
+        () => log.info("retry deferred as asked", { reason: error.reason, seconds }),
+        (deferError: unknown) => log.warn("could not defer the retry", { error: deferError }),
+      );
+    }
+  } else {
+    log.error("delivery failed unexpectedly: will be retried", { error });
+  }
 }
