@@ -71,13 +71,18 @@ const reply = (statusCode: number, body: Record<string, unknown>, headers: Recor
   body: JSON.stringify(body),
 });
 
+type Refuse = (reason: RefusalReason, response: WebhookResponse, detail?: string) => WebhookResponse;
+
+const UNAVAILABLE = (): WebhookResponse =>
+  reply(503, { error: "temporarily unavailable" }, { "retry-after": "60" });
+
 export async function receiveWebhook(
   request: WebhookRequest,
   deps: ReceiveWebhookDeps,
 ): Promise<WebhookResponse> {
   const { metrics, logger } = deps;
   metrics.count(WEBHOOK_METRICS.received);
-  const refuse = (reason: RefusalReason, response: WebhookResponse, detail?: string): WebhookResponse => {
+  const refuse: Refuse = (reason, response, detail) => {
     metrics.count(WEBHOOK_METRICS.refused, { reason });
     logger.warn("webhook refused", {
       reason,
@@ -88,52 +93,82 @@ export async function receiveWebhook(
     return response;
   };
 
+  const door = await atTheDoor(request, deps, refuse);
+  if (door !== undefined) return door;
+  const bodyText = request.body.toString("utf8");
+  const read = readBody(bodyText, deps, refuse);
+  if ("refused" in read) return read.refused;
+  return enqueue(read.messages, read.notes, bodyText, deps, refuse);
+}
+
+/** Method, secret and size: a refusal, a 503 when the secret cannot be read, or undefined to go on. */
+async function atTheDoor(
+  request: WebhookRequest,
+  deps: ReceiveWebhookDeps,
+  refuse: Refuse,
+): Promise<WebhookResponse | undefined> {
   if (request.method.toUpperCase() !== "POST") {
     return refuse("method", reply(405, { error: "method not allowed" }, { allow: "POST" }));
   }
-
   let auth: Awaited<ReturnType<WebhookAuthenticator["check"]>>;
   try {
     auth = await deps.auth.check(request.headers);
   } catch (error) {
     if (!(error instanceof SecretUnavailableError)) throw error;
-    metrics.count(WEBHOOK_METRICS.failed);
-    logger.error("webhook secret unavailable", { error });
-    return reply(503, { error: "temporarily unavailable" }, { "retry-after": "60" });
+    deps.metrics.count(WEBHOOK_METRICS.failed);
+    deps.logger.error("webhook secret unavailable", { error });
+    return UNAVAILABLE();
   }
   // The same answer for a missing and a wrong secret: nothing to learn from trying.
   if (auth !== "ok") return refuse("auth", reply(401, { error: "unauthorized" }), auth);
-
   if (request.body.length > deps.maxBodyBytes) {
     return refuse("too-large", reply(413, { error: "payload too large" }));
   }
+  return undefined;
+}
 
-  const bodyText = request.body.toString("utf8");
+/** The body as report-ready messages, or the 400 that says why it names no report. */
+function readBody(
+  bodyText: string,
+  deps: ReceiveWebhookDeps,
+  refuse: Refuse,
+): { messages: ReportReadyMessage[]; notes: string[] } | { refused: WebhookResponse } {
   if (jsonNestingExceeds(bodyText, MAX_WEBHOOK_JSON_DEPTH)) {
-    return refuse(
-      "bad-json",
-      reply(400, { error: "body is nested too deeply" }),
-      `nested deeper than ${MAX_WEBHOOK_JSON_DEPTH}`,
-    );
+    return {
+      refused: refuse(
+        "bad-json",
+        reply(400, { error: "body is nested too deeply" }),
+        `nested deeper than ${MAX_WEBHOOK_JSON_DEPTH}`,
+      ),
+    };
   }
   let json: unknown;
   try {
     json = JSON.parse(bodyText);
   } catch {
-    return refuse("bad-json", reply(400, { error: "body is not JSON" }), loggable(bodyText));
+    return { refused: refuse("bad-json", reply(400, { error: "body is not JSON" }), loggable(bodyText)) };
   }
-
   const parsed = parseWebhookPayload(json, deps.clock());
-  if (!parsed.ok) {
-    logger.warn("webhook payload not routable", { payload: loggable(bodyText) });
-    return refuse(
+  if (parsed.ok) return { messages: parsed.messages, notes: parsed.notes };
+  deps.logger.warn("webhook payload not routable", { payload: loggable(bodyText) });
+  return {
+    refused: refuse(
       "unroutable",
       reply(400, { error: "no routable report", detail: parsed.reason }),
       parsed.reason,
-    );
-  }
+    ),
+  };
+}
 
-  const reports = parsed.messages.map((m) => ({
+/** 2xx only once SQS accepted every message; 503 (Lasso retries) when it did not. */
+async function enqueue(
+  messages: ReportReadyMessage[],
+  notes: string[],
+  bodyText: string,
+  deps: ReceiveWebhookDeps,
+  refuse: Refuse,
+): Promise<WebhookResponse> {
+  const reports = messages.map((m) => ({
     batchId: m.batchId,
     cvr: m.cvr,
     reportType: m.reportType,
@@ -142,23 +177,23 @@ export async function receiveWebhook(
     internalCustomerId: m.internalCustomerId,
   }));
   try {
-    await deps.enqueue(parsed.messages);
+    await deps.enqueue(messages);
   } catch (error) {
     // A message the queue's schema refuses will never be accepted: a retry cannot help.
     if (error instanceof EnqueueError && error.result.rejected.every((r) => r.kind === "invalid")) {
       const detail = error.result.rejected.map((r) => r.reason).join("; ");
       return refuse("unroutable", reply(400, { error: "no routable report", detail }), detail);
     }
-    metrics.count(WEBHOOK_METRICS.failed);
-    logger.error("webhook not enqueued: answering 503 so that Lasso retries", { error, reports });
-    return reply(503, { error: "temporarily unavailable" }, { "retry-after": "60" });
+    deps.metrics.count(WEBHOOK_METRICS.failed);
+    deps.logger.error("webhook not enqueued: answering 503 so that Lasso retries", { error, reports });
+    return UNAVAILABLE();
   }
-  metrics.count(WEBHOOK_METRICS.accepted, undefined, parsed.messages.length);
+  deps.metrics.count(WEBHOOK_METRICS.accepted, undefined, messages.length);
   // The raw payload is logged once, on acceptance: the provider's format is undocumented.
-  logger.info("webhook accepted", {
+  deps.logger.info("webhook accepted", {
     reports,
-    ...(parsed.notes.length > 0 ? { notes: parsed.notes } : {}),
+    ...(notes.length > 0 ? { notes } : {}),
     payload: loggable(bodyText),
   });
-  return reply(200, { status: "accepted", reports: parsed.messages.length });
+  return reply(200, { status: "accepted", reports: messages.length });
 }
