@@ -12,7 +12,7 @@
  *   confirms the report with our records and Lasso's API before anyone gets a mail.
  */
 import { checkCvr } from "./cvr.ts";
-import { itemStatusName, reportTypeName } from "./lasso/enums.ts";
+import { type ItemStatus, itemStatusName, type ReportType, reportTypeName } from "./lasso/enums.ts";
 import { canonicalBatchId } from "./lasso/ids.ts";
 import { foldKey, isRecord, type JsonRecord } from "./lasso/normalise.ts";
 import type { ReportReadyMessage } from "./report-ready.ts";
@@ -104,21 +104,48 @@ function unwrap(obj: JsonRecord): JsonRecord {
   return obj;
 }
 
+type Take = (field: WebhookField) => unknown;
+type Failure = { ok: false; reason: string };
+
 function parseOne(
   raw: unknown,
   now: Date,
-): { ok: true; message: ReportReadyMessage; notes: string[] } | { ok: false; reason: string } {
+): { ok: true; message: ReportReadyMessage; notes: string[] } | Failure {
   if (!isRecord(raw)) return { ok: false, reason: "the report is not a JSON object" };
   const obj = unwrap(raw);
   const folded = fold(obj);
   const used = new Set<string>();
-  const take = (field: WebhookField): unknown => {
+  const take: Take = (field) => {
     const { key, value } = fieldOf(folded, field);
     if (key !== undefined) used.add(key);
     return value;
   };
-  const notes: string[] = [];
+  const named = namedReport(take);
+  if (!named.ok) return named;
+  const type = reportTypeOf(folded, used);
+  if (type !== undefined && typeof type !== "string") return type;
+  const message: ReportReadyMessage = {
+    version: 1,
+    batchId: named.batchId,
+    cvr: named.cvr,
+    itemStatus: named.itemStatus,
+    ...(type === undefined ? {} : { reportType: type }),
+    source: "webhook",
+    seenAt: now.toISOString(),
+  };
+  const notes = addDetails(message, take, named.lassoIdText);
+  const extra = Object.fromEntries(Object.entries(obj).filter(([key]) => !used.has(foldKey(key))));
+  if (Object.keys(extra).length > 0) {
+    if (JSON.stringify(extra).length <= MAX_EXTRA_JSON_CHARS) message.extra = extra;
+    else notes.push(`unknown fields larger than ${MAX_EXTRA_JSON_CHARS} characters: not kept`);
+  }
+  return { ok: true, message, notes };
+}
 
+/** What names the report: a GUID batch id, a company, a known status. */
+function namedReport(
+  take: Take,
+): { ok: true; batchId: string; cvr: string; itemStatus: ItemStatus; lassoIdText?: string } | Failure {
   const batchIdText = text(take("batchId"));
   if (batchIdText === undefined) return { ok: false, reason: "no batch id" };
   // One spelling per batch: an id that is no GUID can name no batch of ours, nor of Lasso's.
@@ -141,18 +168,15 @@ function parseOne(
   if (itemStatus === undefined) {
     return { ok: false, reason: statusValue === undefined ? "no report status" : "unknown report status" };
   }
+  return { ok: true, batchId, cvr, itemStatus, ...(lassoIdText === undefined ? {} : { lassoIdText }) };
+}
 
-  const message: ReportReadyMessage = {
-    version: 1,
-    batchId,
-    cvr,
-    itemStatus,
-    source: "webhook",
-    seenAt: now.toISOString(),
-  };
-
-  // The report type may be given twice (name and number): each must be a known type, and
-  // they must agree; a type we do not know names no report we could deliver.
+/**
+ * The report type, which may be given twice (name and number): each must be a known type,
+ * and they must agree; a type we do not know names no report we could deliver.
+ */
+function reportTypeOf(folded: Map<string, unknown>, used: Set<string>): ReportType | Failure | undefined {
+  let found: ReportType | undefined;
   for (const name of WEBHOOK_FIELDS.reportType) {
     const key = foldKey(name);
     const value = folded.get(key);
@@ -164,20 +188,23 @@ function parseOne(
       if (STRICT_TYPE_FIELDS.has(key)) return { ok: false, reason: "unknown report type" };
       continue;
     }
-    if (message.reportType !== undefined && message.reportType !== type) {
+    if (found !== undefined && found !== type) {
       return { ok: false, reason: "the report type is given twice, differently" };
     }
-    message.reportType = type;
+    found = type;
   }
+  return found;
+}
 
-  const customerId = take("internalCustomerId");
-  const customerText = text(customerId);
+/** The optional, descriptive fields (cleaned, bounded); returns notes on what was ignored. */
+function addDetails(message: ReportReadyMessage, take: Take, lassoIdText: string | undefined): string[] {
+  const notes: string[] = [];
+  const customerText = text(take("internalCustomerId"));
   if (customerText !== undefined) {
     if (/^-?\d+$/.test(customerText) && Number.isSafeInteger(Number(customerText))) {
       message.internalCustomerId = Number(customerText);
     } else notes.push("internalCustomerId is not an integer: ignored");
   }
-
   const reportId = text(take("reportId"));
   if (reportId !== undefined) {
     if (reportId.length <= MAX_ID_LENGTH) message.reportId = reportId;
@@ -197,13 +224,7 @@ function parseOne(
   if (errorMessage !== undefined) message.errorMessage = clean(errorMessage, LIMITS.errorMessage);
   const finishedAt = text(take("finishedAt"));
   if (finishedAt !== undefined) message.finishedAt = clean(finishedAt, LIMITS.finishedAt);
-
-  const extra = Object.fromEntries(Object.entries(obj).filter(([key]) => !used.has(foldKey(key))));
-  if (Object.keys(extra).length > 0) {
-    if (JSON.stringify(extra).length <= MAX_EXTRA_JSON_CHARS) message.extra = extra;
-    else notes.push(`unknown fields larger than ${MAX_EXTRA_JSON_CHARS} characters: not kept`);
-  }
-  return { ok: true, message, notes };
+  return notes;
 }
 
 /**
