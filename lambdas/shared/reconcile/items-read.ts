@@ -52,9 +52,7 @@ export async function readAndHandOn(
     unmarked: 0,
     notHandedOn: [],
   };
-  const customers = manifestCustomers(record);
-  const itemKeys = new Set<string>();
-  const identities = new Set<string>();
+  const seen: Seen = { customers: manifestCustomers(record), itemKeys: new Set(), identities: new Set() };
   const tokens = new Set<string>();
   let cToken: string | undefined;
   for (;;) {
@@ -77,50 +75,12 @@ export async function readAndHandOn(
       return read;
     }
     read.pages++;
-    const seenAt = ports.clock();
-    const entries: HandOffEntry[] = [];
-    for (const item of page.items) {
-      const made = handOffEntryForItem(record, isListener, customers, item, seenAt);
-      if (!made.ok) {
-        read.notHandedOn.push(`cvr ${item.cvr}: ${made.reason}`);
-        continue;
-      }
-      const { entry } = made;
-      itemKeys.add(item.id ?? entry.identity);
-      if (identities.has(entry.identity)) continue;
-      identities.add(entry.identity);
-      read.counts[item.status]++;
-      if (item.status === "Failed" && read.failedNotes.length < MAX_FAILED_NOTES) {
-        const note: FailedItemNote = { cvr: item.cvr };
-        if (item.id !== undefined) note.reportId = item.id;
-        if (entry.message.internalCustomerId !== undefined)
-          note.internalCustomerId = entry.message.internalCustomerId;
-        if (item.fileName !== undefined) note.fileName = item.fileName;
-        if (item.errorMessage !== undefined) note.message = item.errorMessage.slice(0, 300);
-        read.failedNotes.push(note);
-      }
-      entries.push(entry);
-    }
-    let handed: Awaited<ReturnType<typeof handOnReports>>;
-    try {
-      handed = await handOnReports(ports, entries, ports.clock());
-    } catch (error) {
-      // Nothing of this page was sent (the markers could not be read): the next poll reads it again.
-      read.error = `hand-off of items page ${read.pages}: ${describeError(error)}`;
-      return read;
-    }
-    read.handedOn.push(...handed.handedOn);
-    read.alreadyHandedOn += handed.alreadyHandedOn.length;
-    read.raced += handed.raced.length;
-    // Accepted by SQS: handed on, though the marker is missing (the next read may send it again).
-    read.unmarked += handed.unmarked.length;
-    for (const { entry, rejection } of handed.notHandedOn) {
-      read.notHandedOn.push(`${entry.identity}: ${rejection.kind} (${rejection.reason})`);
-    }
+    const entries = entriesOfPage(page, record, isListener, seen, read, ports.clock());
+    if (!(await handOnPage(ports, entries, read))) return read;
     const next = page.continuationToken;
     if (next === undefined) {
       read.complete = true;
-      read.finishedItems = itemKeys.size;
+      read.finishedItems = seen.itemKeys.size;
       return read;
     }
     if (tokens.has(next) || read.pages >= run.maxPages) {
@@ -132,4 +92,67 @@ export async function readAndHandOn(
     tokens.add(next);
     cToken = next;
   }
+}
+
+/** What the read has met so far: each report once, however often Lasso lists it. */
+interface Seen {
+  customers: ReadonlyMap<string, number>;
+  itemKeys: Set<string>;
+  identities: Set<string>;
+}
+
+/** The hand-off entries of one page's items not met before; counts and Failed notes on the way. */
+function entriesOfPage(
+  page: LassoItemsPage,
+  record: BatchRecord,
+  isListener: boolean,
+  seen: Seen,
+  read: ItemsRead,
+  seenAt: Date,
+): HandOffEntry[] {
+  const entries: HandOffEntry[] = [];
+  for (const item of page.items) {
+    const made = handOffEntryForItem(record, isListener, seen.customers, item, seenAt);
+    if (!made.ok) {
+      read.notHandedOn.push(`cvr ${item.cvr}: ${made.reason}`);
+      continue;
+    }
+    const { entry } = made;
+    seen.itemKeys.add(item.id ?? entry.identity);
+    if (seen.identities.has(entry.identity)) continue;
+    seen.identities.add(entry.identity);
+    read.counts[item.status]++;
+    if (item.status === "Failed" && read.failedNotes.length < MAX_FAILED_NOTES) {
+      const note: FailedItemNote = { cvr: item.cvr };
+      if (item.id !== undefined) note.reportId = item.id;
+      if (entry.message.internalCustomerId !== undefined)
+        note.internalCustomerId = entry.message.internalCustomerId;
+      if (item.fileName !== undefined) note.fileName = item.fileName;
+      if (item.errorMessage !== undefined) note.message = item.errorMessage.slice(0, 300);
+      read.failedNotes.push(note);
+    }
+    entries.push(entry);
+  }
+  return entries;
+}
+
+/** Hands one page's entries on; false when the markers could not be read (nothing was sent). */
+async function handOnPage(ports: PollPorts, entries: HandOffEntry[], read: ItemsRead): Promise<boolean> {
+  let handed: Awaited<ReturnType<typeof handOnReports>>;
+  try {
+    handed = await handOnReports(ports, entries, ports.clock());
+  } catch (error) {
+    // Nothing of this page was sent (the markers could not be read): the next poll reads it again.
+    read.error = `hand-off of items page ${read.pages}: ${describeError(error)}`;
+    return false;
+  }
+  read.handedOn.push(...handed.handedOn);
+  read.alreadyHandedOn += handed.alreadyHandedOn.length;
+  read.raced += handed.raced.length;
+  // Accepted by SQS: handed on, though the marker is missing (the next read may send it again).
+  read.unmarked += handed.unmarked.length;
+  for (const { entry, rejection } of handed.notHandedOn) {
+    read.notHandedOn.push(`${entry.identity}: ${rejection.kind} (${rejection.reason})`);
+  }
+  return true;
 }
