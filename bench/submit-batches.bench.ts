@@ -11,12 +11,8 @@ import { performance } from "node:perf_hooks";
 import { planSchedule } from "#lambdas/submit-batches/plan.ts";
 import { submitScheduledRun } from "#lambdas/submit-batches/submit-run.ts";
 import { scheduleSchema } from "#lib/config/schema.ts";
-import {
-  parseCustomerItem,
-  queryCustomersOfGroup,
-  readCustomersOfGroup,
-  scanCustomers,
-} from "#shared/customers.ts";
+import { queryCustomersOfGroup, readCustomersOfGroup, scanCustomers } from "#shared/customer-reads.ts";
+import { parseCustomerItem } from "#shared/customers.ts";
 import { customerItem, startPipeline } from "#test/support/pipeline.ts";
 
 const customers = Number(process.argv[2] ?? 10_000);

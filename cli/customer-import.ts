@@ -14,13 +14,13 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { CheckedRow } from "#shared/customer-file.ts";
 import { customerToItem } from "#shared/customer-file.ts";
+import { scanCustomers } from "#shared/customer-reads.ts";
 import {
   deleteCustomerItems,
   getCustomerItems,
   putCustomerItems,
   updateCustomerItem,
 } from "#shared/customer-store.ts";
-import { scanCustomers } from "#shared/customers.ts";
 import { checkCvr, normaliseCvr } from "#shared/cvr.ts";
 import type { ProgressFactory } from "./progress.ts";
 

@@ -6,13 +6,12 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { type Selection, skippedRow } from "#lambdas/submit-batches/selection.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
+import { readCustomersOfGroup, scanCustomers } from "#shared/customer-reads.ts";
 import {
   type CustomerParseResult,
   isExplicitlyDisabled,
   type Language,
   parseCustomerItem,
-  readCustomersOfGroup,
-  scanCustomers,
 } from "#shared/customers.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
 import type { SkippedRow } from "#shared/state/runs.ts";

@@ -4,7 +4,7 @@
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { paginateQuery } from "@aws-sdk/lib-dynamodb";
-import { findCustomersByCvr } from "#shared/customers.ts";
+import { findCustomersByCvr } from "#shared/customer-reads.ts";
 import { normaliseCvr } from "#shared/cvr.ts";
 import type { ReportRecord } from "#shared/state/records.ts";
 import type { StateTable } from "#shared/state/state-table.ts";

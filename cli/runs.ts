@@ -20,7 +20,7 @@ import type { SubmitOutcome } from "#lambdas/submit-batches/run-result.ts";
 import { type Selection, selectCustomers } from "#lambdas/submit-batches/selection.ts";
 import { submitScheduledRun } from "#lambdas/submit-batches/submit-run.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
-import { readCustomersOfGroup } from "#shared/customers.ts";
+import { readCustomersOfGroup } from "#shared/customer-reads.ts";
 import type { Log } from "#shared/runtime/log.ts";
 import { runKey } from "#shared/state/keys.ts";
 import { getRun, type RunRecord } from "#shared/state/runs.ts";

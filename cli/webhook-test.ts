@@ -16,7 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { findCustomersByCvr } from "#shared/customers.ts";
+import { findCustomersByCvr } from "#shared/customer-reads.ts";
 import type { LassoClient } from "#shared/lasso/client.ts";
 import { isRecord } from "#shared/lasso/normalise.ts";
 import { lassoIdForCvr } from "#shared/lasso/schemas.ts";

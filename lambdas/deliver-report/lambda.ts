@@ -14,7 +14,8 @@ import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { findCustomersByCvr, getCustomer, type Language } from "#shared/customers.ts";
+import { findCustomersByCvr, getCustomer } from "#shared/customer-reads.ts";
+import type { Language } from "#shared/customers.ts";
 import { type SendMail, sesMailer } from "#shared/mail/ses-mailer.ts";
 import { DEFAULT_PDF_RETRY, type FetchedPdf, fetchPdfPatiently } from "#shared/pdf/fetch.ts";
 import { redactLinks } from "#shared/redact-links.ts";

@@ -6,20 +6,15 @@
  * report type names and attribute names) and strict about meaning: a row that cannot be
  * used is refused with a precise reason, never guessed at.
  *
- * Shared by submit-batches (selection), deliver-report (routing) and the CLI.
+ * Shared by submit-batches (selection), deliver-report (routing) and the CLI. The row model
+ * and its checks are here (pure); the table's reads are customer-reads.ts, its writes
+ * customer-store.ts.
  */
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  paginateQuery,
-  paginateScan,
-  type TranslateConfig,
-} from "@aws-sdk/lib-dynamodb";
+import type { TranslateConfig } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { checkCvr, normaliseCvr } from "./cvr.ts";
 import { REPORT_TYPES, type ReportType, reportTypeName } from "./lasso/enums.ts";
 import { canonicaliseKeys, isRecord } from "./lasso/normalise.ts";
-import type { CustomersIndexName } from "./tables.ts";
 
 export const LANGUAGES = ["da", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -246,111 +241,26 @@ export function parseCustomerItem(
   const fields = canonicaliseKeys(raw, CUSTOMER_FIELDS);
   const problems: string[] = [];
   const warnings: string[] = [];
+  const check = <T>(field: Checked<T>): T => {
+    problems.push(...field.problems);
+    warnings.push(...(field.warnings ?? []));
+    return field.value;
+  };
 
   const { id: customerId, problem: idProblem } = parseCustomerId(fields.customerId);
   if (idProblem) problems.push(idProblem);
-
-  let cvr: string | undefined;
-  if (fields.cvr === undefined) problems.push("cvr is missing");
-  else {
-    const text = scalarText(fields.cvr);
-    if (text === undefined) problems.push(`cvr must be text of 8 digits, got ${describe(fields.cvr)}`);
-    else {
-      const check = checkCvr(text);
-      if (check.ok) cvr = check.cvr;
-      else if (check.reason === "checksum") {
-        // A CVR that fails the check digit is no company: most likely a typo. Submitting it
-        // would only produce a Failed report ("company not found") after a day's wait.
-        problems.push(`cvr ${check.cvr} fails the modulus-11 check digit (a typo?)`);
-      } else problems.push(`cvr "${clip(normaliseCvr(text))}" must be 8 digits, the first not 0`);
-    }
-  }
-
-  const rawName = fields.name === undefined ? undefined : scalarText(fields.name);
-  let name = rawName === undefined ? "" : cleanText(rawName).slice(0, MAX_NAME_LENGTH);
-  if (name === "") {
-    warnings.push("name is missing; the CVR is used instead");
-    name = cvr === undefined ? "" : `CVR ${cvr}`;
-  }
-
-  const emails: string[] = [];
-  const emailList = fields.emails === undefined ? undefined : listOf(fields.emails);
-  if (fields.emails === undefined) problems.push("emails is missing (no recipient)");
-  else if (emailList === undefined)
-    problems.push(`emails must be a set of addresses, got ${describe(fields.emails)}`);
-  else {
-    const invalid: string[] = [];
-    const seen = new Set<string>();
-    for (const address of emailList) {
-      const candidate = address.replace(/^mailto:/i, "");
-      const problem = emailProblem(candidate);
-      if (problem !== undefined)
-        invalid.push(problem === "" ? `"${clip(address, 80)}"` : `"${clip(address, 80)}" (${problem})`);
-      else if (!seen.has(candidate.toLowerCase())) {
-        seen.add(candidate.toLowerCase());
-        emails.push(candidate);
-      }
-    }
-    const shown = invalid.join(", ");
-    if (emails.length === 0) {
-      problems.push(
-        invalid.length === 0 ? "emails is empty (no recipient)" : `no valid e-mail address (${shown})`,
-      );
-    } else if (invalid.length > 0) warnings.push(`invalid e-mail address(es) ignored: ${shown}`);
-    if (emails.length > MAX_EMAILS) problems.push(`more than ${MAX_EMAILS} e-mail addresses`);
-  }
-
-  const reportTypes: ReportType[] = [];
-  const typeList = fields.reportTypes === undefined ? undefined : listOf(fields.reportTypes);
-  if (fields.reportTypes === undefined) problems.push("reportTypes is missing");
-  else if (typeList === undefined) {
-    problems.push(`reportTypes must be a set of report types, got ${describe(fields.reportTypes)}`);
-  } else {
-    const unknown: string[] = [];
-    for (const text of typeList) {
-      // Names only (any case); a bare number is not a report type a person would type.
-      const type = /^\d+$/.test(text) ? undefined : reportTypeName(text);
-      if (type === undefined) unknown.push(text);
-      else if (!reportTypes.includes(type)) reportTypes.push(type);
-    }
-    if (unknown.length > 0) {
-      problems.push(
-        `unknown report type(s) ${unknown.map((text) => `"${clip(text)}"`).join(", ")} (known: ${REPORT_TYPES.join(", ")})`,
-      );
-    } else if (reportTypes.length === 0) problems.push("reportTypes is empty");
-  }
-
+  const cvr = check(cvrField(fields.cvr));
+  const name = check(nameField(fields.name, cvr));
+  const emails = check(emailsField(fields.emails));
+  const reportTypes = check(reportTypesField(fields.reportTypes));
   const groupText = fields.group === undefined ? undefined : scalarText(fields.group);
   if (fields.group === undefined) problems.push("group is missing");
   else if (groupText === undefined || groupText === "") problems.push("group must be a non-empty text");
   else if ((options.origin ?? "table") === "table") problems.push(...storedGroupProblems(raw));
-
   const { enabled, problem: enabledProblem } = parseEnabled(fields.enabled);
   if (enabledProblem) problems.push(enabledProblem);
-
-  let format: string | undefined;
-  if (fields.format !== undefined) {
-    const text = typeof fields.format === "string" ? fields.format.trim() : undefined;
-    if (text === undefined) problems.push(`format must be text, got ${describe(fields.format)}`);
-    else if (text.length > MAX_FORMAT_LENGTH)
-      problems.push(`format is longer than ${MAX_FORMAT_LENGTH} characters`);
-    else if (text !== "") {
-      format = text;
-      warnings.push(...formatWarnings(text));
-    }
-  }
-
-  let language: Language = options.defaultLanguage ?? "da";
-  if (fields.language !== undefined) {
-    const text = scalarText(fields.language)?.toLowerCase();
-    const found = text === undefined ? undefined : LANGUAGE_ALIASES[text];
-    if (found !== undefined) language = found;
-    else if (text !== "") {
-      problems.push(
-        `language must be "da" or "en", got ${text === undefined ? describe(fields.language) : `"${clip(text)}"`}`,
-      );
-    }
-  }
+  const format = check(formatField(fields.format));
+  const language = check(languageField(fields.language, options.defaultLanguage ?? "da"));
 
   if (problems.length > 0 || customerId === undefined || cvr === undefined || enabled === undefined) {
     const failure: CustomerParseResult = { ok: false, reason: problems.join("; ") };
@@ -372,6 +282,118 @@ export function parseCustomerItem(
   return { ok: true, customer, warnings };
 }
 
+/** One field of a row: its value (when usable), what stops the row, what only warns. */
+interface Checked<T> {
+  value: T;
+  problems: string[];
+  warnings?: string[];
+}
+
+function cvrField(value: unknown): Checked<string | undefined> {
+  if (value === undefined) return { value: undefined, problems: ["cvr is missing"] };
+  const text = scalarText(value);
+  if (text === undefined)
+    return { value: undefined, problems: [`cvr must be text of 8 digits, got ${describe(value)}`] };
+  const check = checkCvr(text);
+  if (check.ok) return { value: check.cvr, problems: [] };
+  // A CVR that fails the check digit is no company: most likely a typo. Submitting it
+  // would only produce a Failed report ("company not found") after a day's wait.
+  if (check.reason === "checksum") {
+    return { value: undefined, problems: [`cvr ${check.cvr} fails the modulus-11 check digit (a typo?)`] };
+  }
+  return {
+    value: undefined,
+    problems: [`cvr "${clip(normaliseCvr(text))}" must be 8 digits, the first not 0`],
+  };
+}
+
+function nameField(value: unknown, cvr: string | undefined): Checked<string> {
+  const rawName = value === undefined ? undefined : scalarText(value);
+  const name = rawName === undefined ? "" : cleanText(rawName).slice(0, MAX_NAME_LENGTH);
+  if (name !== "") return { value: name, problems: [] };
+  return {
+    value: cvr === undefined ? "" : `CVR ${cvr}`,
+    problems: [],
+    warnings: ["name is missing; the CVR is used instead"],
+  };
+}
+
+function emailsField(value: unknown): Checked<string[]> {
+  if (value === undefined) return { value: [], problems: ["emails is missing (no recipient)"] };
+  const list = listOf(value);
+  if (list === undefined)
+    return { value: [], problems: [`emails must be a set of addresses, got ${describe(value)}`] };
+  const emails: string[] = [];
+  const invalid: string[] = [];
+  const seen = new Set<string>();
+  for (const address of list) {
+    const candidate = address.replace(/^mailto:/i, "");
+    const problem = emailProblem(candidate);
+    if (problem !== undefined)
+      invalid.push(problem === "" ? `"${clip(address, 80)}"` : `"${clip(address, 80)}" (${problem})`);
+    else if (!seen.has(candidate.toLowerCase())) {
+      seen.add(candidate.toLowerCase());
+      emails.push(candidate);
+    }
+  }
+  const shown = invalid.join(", ");
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  if (emails.length === 0) {
+    problems.push(
+      invalid.length === 0 ? "emails is empty (no recipient)" : `no valid e-mail address (${shown})`,
+    );
+  } else if (invalid.length > 0) warnings.push(`invalid e-mail address(es) ignored: ${shown}`);
+  if (emails.length > MAX_EMAILS) problems.push(`more than ${MAX_EMAILS} e-mail addresses`);
+  return { value: emails, problems, warnings };
+}
+
+function reportTypesField(value: unknown): Checked<ReportType[]> {
+  if (value === undefined) return { value: [], problems: ["reportTypes is missing"] };
+  const list = listOf(value);
+  if (list === undefined) {
+    return { value: [], problems: [`reportTypes must be a set of report types, got ${describe(value)}`] };
+  }
+  const reportTypes: ReportType[] = [];
+  const unknown: string[] = [];
+  for (const text of list) {
+    // Names only (any case); a bare number is not a report type a person would type.
+    const type = /^\d+$/.test(text) ? undefined : reportTypeName(text);
+    if (type === undefined) unknown.push(text);
+    else if (!reportTypes.includes(type)) reportTypes.push(type);
+  }
+  if (unknown.length > 0) {
+    const named = unknown.map((text) => `"${clip(text)}"`).join(", ");
+    return {
+      value: reportTypes,
+      problems: [`unknown report type(s) ${named} (known: ${REPORT_TYPES.join(", ")})`],
+    };
+  }
+  return { value: reportTypes, problems: reportTypes.length === 0 ? ["reportTypes is empty"] : [] };
+}
+
+function formatField(value: unknown): Checked<string | undefined> {
+  if (value === undefined) return { value: undefined, problems: [] };
+  const text = typeof value === "string" ? value.trim() : undefined;
+  if (text === undefined)
+    return { value: undefined, problems: [`format must be text, got ${describe(value)}`] };
+  if (text.length > MAX_FORMAT_LENGTH) {
+    return { value: undefined, problems: [`format is longer than ${MAX_FORMAT_LENGTH} characters`] };
+  }
+  if (text === "") return { value: undefined, problems: [] };
+  return { value: text, problems: [], warnings: formatWarnings(text) };
+}
+
+function languageField(value: unknown, fallback: Language): Checked<Language> {
+  if (value === undefined) return { value: fallback, problems: [] };
+  const text = scalarText(value)?.toLowerCase();
+  const found = text === undefined ? undefined : LANGUAGE_ALIASES[text];
+  if (found !== undefined) return { value: found, problems: [] };
+  if (text === "") return { value: fallback, problems: [] };
+  const got = text === undefined ? describe(value) : `"${clip(text)}"`;
+  return { value: fallback, problems: [`language must be "da" or "en", got ${got}`] };
+}
+
 const LANGUAGE_ALIASES: Readonly<Record<string, Language>> = {
   da: "da",
   dk: "da",
@@ -384,119 +406,3 @@ const LANGUAGE_ALIASES: Readonly<Record<string, Language>> = {
   "en-gb": "en",
   "en-us": "en",
 };
-
-// ---------------------------------------------------------------------------------------
-// Readers
-// ---------------------------------------------------------------------------------------
-
-const BY_GROUP: CustomersIndexName = "byGroup";
-const BY_CVR: CustomersIndexName = "byCvr";
-
-/**
- * One customer by id (strongly consistent), parsed; undefined when there is no such item.
- * A broken row comes back as `{ ok: false, reason }` so the caller can say why it cannot use it.
- */
-export async function getCustomer(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  customerId: number,
-  options: ParseCustomerOptions = {},
-): Promise<CustomerParseResult | undefined> {
-  const { Item } = await doc.send(
-    new GetCommand({ TableName: tableName, Key: { customerId }, ConsistentRead: true }),
-  );
-  return Item === undefined ? undefined : parseCustomerItem(Item, options);
-}
-
-/**
- * Every customer with this CVR (the `byCvr` index; several customers may share a company),
- * parsed. Index reads are eventually consistent: a row edited a moment ago may still show
- * its old values.
- */
-export async function findCustomersByCvr(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  cvr: string,
-  options: ParseCustomerOptions = {},
-): Promise<CustomerParseResult[]> {
-  const out: CustomerParseResult[] = [];
-  const pages = paginateQuery(
-    { client: doc },
-    {
-      TableName: tableName,
-      IndexName: BY_CVR,
-      KeyConditionExpression: "#cvr = :cvr",
-      ExpressionAttributeNames: { "#cvr": "cvr" },
-      ExpressionAttributeValues: { ":cvr": normaliseCvr(cvr) },
-    },
-  );
-  for await (const page of pages) {
-    for (const item of page.Items ?? []) out.push(parseCustomerItem(item, options));
-  }
-  return out;
-}
-
-/**
- * The raw items of one group, page by page, through the `byGroup` index (only that
- * group's items are read, whatever the table's size). The group must match exactly: it is
- * the index key.
- */
-export async function* queryCustomersOfGroup(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  group: string,
-): AsyncGenerator<Record<string, unknown>[], void, void> {
-  const pages = paginateQuery(
-    { client: doc },
-    {
-      TableName: tableName,
-      IndexName: BY_GROUP,
-      KeyConditionExpression: "#group = :group",
-      ExpressionAttributeNames: { "#group": "group" },
-      ExpressionAttributeValues: { ":group": group },
-    },
-  );
-  for await (const page of pages) yield page.Items ?? [];
-}
-
-/**
- * The raw items a run of `group` judges, page by page: first the group's items through the
- * `byGroup` index, then the items the index cannot find although they are meant for this
- * group: a stored group with surrounding spaces ("default "), or the attribute spelled
- * another way ("Group"). Those are found by one filtered scan of the table (DynamoDB has no
- * index lookup for "equal after trimming"); the parser skips them with the reason, so a
- * hand-edit mistake is a visible skipped row instead of a silent drop. The scan reads the
- * whole table once per run (customer tables are small: 10 000 rows of 500 bytes are about
- * 1 250 read units); see docs/customers.md, "Groups and the table's indexes".
- *
- * Of the scan, only the items whose {@link meantGroup} is `group` are yielded (a group
- * "default-nord" contains "default" but is another group).
- */
-export async function* readCustomersOfGroup(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  group: string,
-): AsyncGenerator<Record<string, unknown>[], void, void> {
-  yield* queryCustomersOfGroup(doc, tableName, group);
-  const strays = paginateScan(
-    { client: doc },
-    {
-      TableName: tableName,
-      FilterExpression: "attribute_not_exists(#group) OR (contains(#group, :group) AND #group <> :group)",
-      ExpressionAttributeNames: { "#group": "group" },
-      ExpressionAttributeValues: { ":group": group },
-    },
-  );
-  for await (const page of strays) {
-    const meant = (page.Items ?? []).filter((item) => meantGroup(item) === group);
-    if (meant.length > 0) yield meant;
-  }
-}
-
-/** Every raw item of the table, page by page (a full scan: for listings and exports). */
-export async function* scanCustomers(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-): AsyncGenerator<Record<string, unknown>[], void, void> {
-  for await (const page of paginateScan({ client: doc }, { TableName: tableName })) yield page.Items ?? [];
-}

@@ -7,7 +7,8 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { CUSTOMERS_TRANSLATE_CONFIG, readCustomersOfGroup } from "#shared/customers.ts";
+import { readCustomersOfGroup } from "#shared/customer-reads.ts";
+import { CUSTOMERS_TRANSLATE_CONFIG } from "#shared/customers.ts";
 import { stateDocumentClient } from "#shared/runtime/dynamo.ts";
 import { realLassoClients } from "#shared/runtime/lasso.ts";
 import { cachedSecret } from "#shared/secrets.ts";
