@@ -25,7 +25,7 @@ import type { Log } from "#shared/runtime/log.ts";
 import { runKey } from "#shared/state/keys.ts";
 import { getRun, type RunRecord } from "#shared/state/runs.ts";
 import { CliFailure, UsageError } from "./errors.ts";
-import type { ProgressFactory } from "./progress.ts";
+import type { Progress, ProgressFactory } from "./progress.ts";
 import { type RunView, readRunView } from "./status-view.ts";
 import type { Target } from "./target.ts";
 
@@ -86,66 +86,103 @@ export function isRunSettled(run: RunRecord | undefined, invocationsBefore: numb
   return run.invocations > invocationsBefore || run.status === "submitted";
 }
 
+interface FireOptions {
+  wait: boolean;
+  timeoutMs: number;
+  pollMs?: number;
+  progress: ProgressFactory;
+}
+
+type RunBase = Pick<RunReport, "schedule" | "scheduledTime" | "runPk">;
+
 export async function fireRun(
   target: Target,
   schedule: ScheduleConfig,
   scheduledTime: string,
-  options: { wait: boolean; timeoutMs: number; pollMs?: number; progress: ProgressFactory },
+  options: FireOptions,
 ): Promise<RunReport> {
   if (!schedule.enabled) {
     throw new UsageError(`schedule ${schedule.name} is disabled (enabled: false): it submits nothing`);
   }
   const key = runKey(schedule.name, scheduledTime);
-  const base = { schedule: schedule.name, scheduledTime, runPk: key.pk };
+  const base: RunBase = { schedule: schedule.name, scheduledTime, runPk: key.pk };
+  return target.submitter.kind === "in-process"
+    ? fireInProcess(target, target.submitter.invocationPrefix, schedule, base, key, options.progress)
+    : fireLambda(target, target.submitter, schedule, base, key, options);
+}
 
-  if (target.submitter.kind === "in-process") {
-    const webhook = await target.webhook();
-    const bar = options.progress("submitting batches");
-    // The use case logs each step; the bar follows the two that count.
-    const log: Log = {
-      info: (message, attributes) => {
-        if (message === "run planned" && typeof attributes?.chunks === "number")
-          bar.setTotal(attributes.chunks);
-        if (message === "batch submitted") bar.tick();
+type RunKey = ReturnType<typeof runKey>;
+type LambdaSubmitter = Extract<Target["submitter"], { kind: "lambda" }>;
+
+/** The use case logs each step; the bar follows the two that count. */
+function progressLog(bar: Progress): Log {
+  return {
+    info: (message, attributes) => {
+      if (message === "run planned" && typeof attributes?.chunks === "number")
+        bar.setTotal(attributes.chunks);
+      if (message === "batch submitted") bar.tick();
+    },
+    warn: () => {},
+    error: () => {},
+  };
+}
+
+/** Local: the CLI runs submit-batches' use case itself. */
+async function fireInProcess(
+  target: Target,
+  invocationPrefix: string,
+  schedule: ScheduleConfig,
+  base: RunBase,
+  key: RunKey,
+  progress: ProgressFactory,
+): Promise<RunReport> {
+  const { scheduledTime } = base;
+  const webhook = await target.webhook();
+  const bar = progress("submitting batches");
+  let outcome: SubmitOutcome;
+  try {
+    const result = await submitScheduledRun(
+      {
+        state: target.state,
+        customers: customerSource(target),
+        lasso: await target.lasso(),
+        webhook: {
+          url: webhook.url,
+          auth: async () => ({ Method: "Header", Key: webhook.headerName, Value: webhook.secret }),
+        },
+        clock: () => new Date(),
+        log: progressLog(bar),
+        invocationId: `${invocationPrefix}-${randomUUID()}`,
       },
-      warn: () => {},
-      error: () => {},
-    };
-    let outcome: SubmitOutcome;
-    try {
-      const result = await submitScheduledRun(
-        {
-          state: target.state,
-          customers: customerSource(target),
-          lasso: await target.lasso(),
-          webhook: {
-            url: webhook.url,
-            auth: async () => ({ Method: "Header", Key: webhook.headerName, Value: webhook.secret }),
-          },
-          clock: () => new Date(),
-          log,
-          invocationId: `${target.submitter.invocationPrefix}-${randomUUID()}`,
-        },
-        { schedule, scheduledTime },
-        {
-          chunkSize: target.chunkSize,
-          reserveMs: LASSO_CALL_BUDGET_MS + 25_000,
-          defaultLanguage: target.defaultLanguage,
-        },
-      );
-      outcome = result.outcome;
-    } finally {
-      bar.done();
-    }
-    const run = await getRun(target.state, key);
-    return {
-      ...base,
-      via: "in-process",
-      outcome,
-      ...(run === undefined ? {} : { run: await readRunView(target.state, run) }),
-    };
+      { schedule, scheduledTime },
+      {
+        chunkSize: target.chunkSize,
+        reserveMs: LASSO_CALL_BUDGET_MS + 25_000,
+        defaultLanguage: target.defaultLanguage,
+      },
+    );
+    outcome = result.outcome;
+  } finally {
+    bar.done();
   }
+  const run = await getRun(target.state, key);
+  return {
+    ...base,
+    via: "in-process",
+    outcome,
+    ...(run === undefined ? {} : { run: await readRunView(target.state, run) }),
+  };
+}
 
+/** Deployed: invoke submit-batches asynchronously as the scheduler does, then (with wait) watch the run. */
+async function fireLambda(
+  target: Target,
+  submitter: LambdaSubmitter,
+  schedule: ScheduleConfig,
+  base: RunBase,
+  key: RunKey,
+  options: FireOptions,
+): Promise<RunReport> {
   const before = await getRun(target.state, key);
   if (before?.status === "submitted") {
     return {
@@ -155,21 +192,38 @@ export async function fireRun(
       run: await readRunView(target.state, before),
     };
   }
-  const answer = await target.submitter.lambda.send(
+  const answer = await submitter.lambda.send(
     new InvokeCommand({
-      FunctionName: target.submitter.functionName,
+      FunctionName: submitter.functionName,
       InvocationType: "Event",
-      Payload: new TextEncoder().encode(JSON.stringify({ schedule, scheduledTime })),
+      Payload: new TextEncoder().encode(JSON.stringify({ schedule, scheduledTime: base.scheduledTime })),
     }),
   );
   if (answer.StatusCode !== 202) {
     throw new CliFailure(
-      `Lambda did not accept the invocation of ${target.submitter.functionName} (status ${answer.StatusCode})`,
+      `Lambda did not accept the invocation of ${submitter.functionName} (status ${answer.StatusCode})`,
     );
   }
   if (!options.wait) return { ...base, via: "lambda", outcome: "invoked" };
 
   const invocationsBefore = before?.invocations ?? 0;
+  const run = await watchRun(target, key, invocationsBefore, options);
+  const settled = isRunSettled(run, invocationsBefore, new Date());
+  return {
+    ...base,
+    via: "lambda",
+    outcome: settled && run !== undefined ? run.status : "still-running",
+    ...(run === undefined ? {} : { run: await readRunView(target.state, run) }),
+  };
+}
+
+/** Polls the run record until the invocation settles or the timeout passes; the bar shows batches submitted. */
+async function watchRun(
+  target: Target,
+  key: RunKey,
+  invocationsBefore: number,
+  options: FireOptions,
+): Promise<RunRecord | undefined> {
   const bar = options.progress("submitting batches");
   const deadline = Date.now() + options.timeoutMs;
   let run: RunRecord | undefined;
@@ -189,11 +243,5 @@ export async function fireRun(
   } finally {
     bar.done();
   }
-  const settled = isRunSettled(run, invocationsBefore, new Date());
-  return {
-    ...base,
-    via: "lambda",
-    outcome: settled && run !== undefined ? run.status : "still-running",
-    ...(run === undefined ? {} : { run: await readRunView(target.state, run) }),
-  };
+  return run;
 }
