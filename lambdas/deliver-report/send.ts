@@ -1,0 +1,107 @@
+/** Steps 6 and 7 of a delivery: compose the mail, send it through SES, record it delivered. */
+import type { Customer } from "#shared/customers.ts";
+import type { ItemStatus } from "#shared/lasso/enums.ts";
+import { composeReportMail } from "#shared/mail/compose.ts";
+import { MailSendError } from "#shared/mail/ses-mailer.ts";
+import type { FetchedPdf } from "#shared/pdf/fetch.ts";
+import { type Attempt, DELIVERY_METRICS, type DeliveryOutcome, recordFailed } from "./attempt.ts";
+import { RetryLaterError } from "./errors.ts";
+
+/** Steps 6 and 7: compose, send through SES, record delivered. */
+export async function sendAndRecord(
+  attempt: Attempt,
+  customer: Customer,
+  to: { itemStatus: Exclude<ItemStatus, "Failed">; recipients: string[]; suppressed: string[] },
+  fetched: { pdf: FetchedPdf; pdfUrl: string },
+): Promise<DeliveryOutcome> {
+  const { message, facts, deps } = attempt;
+  const { recipients, suppressed } = to;
+  const { pdf } = fetched;
+  const mail = await composeFor(attempt, customer, to, fetched);
+
+  let sent: { messageId: string };
+  try {
+    sent = await deps.sendMail({
+      from: deps.config.sender,
+      to: recipients,
+      raw: mail.raw,
+      tags: {
+        customer: String(customer.customerId),
+        batch: message.batchId,
+        reportType: facts.reportType,
+        source: message.source,
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof MailSendError)) throw error;
+    if (error.retryable) throw new RetryLaterError(`ses-${error.code}`, error.message, { cause: error });
+    const reason = `SES rejected the message: ${error.message}`;
+    deps.logger.error("SES rejected the report mail: recorded as failed", { reason });
+    deps.metrics.count(DELIVERY_METRICS.failed, { reason: "ses-rejected" });
+    return recordFailed(attempt, customer, reason);
+  }
+  attempt.sent = sent;
+
+  const notes = [
+    mail.pdfDelivery === "link"
+      ? `the PDF (${pdf.bytes.length} bytes) is too large for SES: the mail carries a link instead`
+      : undefined,
+    suppressed.length > 0 ? `suppressed recipients skipped: ${suppressed.join(", ")}` : undefined,
+  ].filter((note) => note !== undefined);
+  await attempt.record({
+    status: "delivered",
+    customerId: customer.customerId,
+    recipients,
+    sesMessageId: sent.messageId,
+    source: message.source,
+    fileName: mail.fileName,
+    pdfDelivery: mail.pdfDelivery,
+    ...(notes.length > 0 ? { reason: notes.join("; ") } : {}),
+  });
+  deps.metrics.count(DELIVERY_METRICS.delivered);
+  if (mail.pdfDelivery === "link") deps.metrics.count(DELIVERY_METRICS.sentAsLink);
+  deps.logger.info("report delivered", {
+    sesMessageId: sent.messageId,
+    recipients: recipients.length,
+    pdfBytes: pdf.bytes.length,
+    pdfDelivery: mail.pdfDelivery,
+    attempt: attempt.number,
+  });
+  return {
+    outcome: "delivered",
+    identity: attempt.identity,
+    sesMessageId: sent.messageId,
+    recipients,
+    pdfDelivery: mail.pdfDelivery,
+  };
+}
+
+/** Step 6a: the MIME message in the customer's language, the PDF attached (or linked when too large). */
+function composeFor(
+  attempt: Attempt,
+  customer: Customer,
+  to: { itemStatus: Exclude<ItemStatus, "Failed">; recipients: string[] },
+  fetched: { pdf: FetchedPdf; pdfUrl: string },
+) {
+  const { message, facts, deps } = attempt;
+  const warning = to.itemStatus === "Warning" ? message.errorMessage : undefined;
+  return composeReportMail({
+    envelope: {
+      from: deps.config.sender,
+      ...(deps.config.replyTo === undefined ? {} : { replyTo: deps.config.replyTo }),
+      to: to.recipients,
+    },
+    content: {
+      language: customer.language,
+      reportType: facts.reportType,
+      itemStatus: to.itemStatus,
+      companyName: message.companyName ?? customer.name,
+      cvr: message.cvr,
+      ...(warning === undefined ? {} : { warning }),
+    },
+    fileName: message.fileName ?? "",
+    pdf: fetched.pdf.bytes,
+    pdfUrl: fetched.pdfUrl,
+    ...(deps.config.maxMessageBytes === undefined ? {} : { maxMessageBytes: deps.config.maxMessageBytes }),
+  });
+}
