@@ -89,12 +89,13 @@ type LambdaHandler<Event, Result> = (event: Event, context: Context) => Promise<
 const context = (functionName: string, timeoutSeconds: number): Context =>
   lambdaContext({ functionName, timeoutMs: timeoutSeconds * 1000 });
 
-/** Starts the local stack and wires the production handlers into it. */
-export async function startLocalPipeline(
-  options: Pick<RunnerOptions, "sim" | "ports" | "log"> & { customers: readonly Record<string, unknown>[] },
-): Promise<LocalPipeline> {
-  const log = options.log ?? (() => undefined);
-  const stack = await startLocalStack({
+type PipelineStartOptions = Pick<RunnerOptions, "sim" | "ports" | "log"> & {
+  customers: readonly Record<string, unknown>[];
+};
+
+/** The local stack with the runner's settings (queue timings and chunk size from local-config). */
+function startRunnerStack(options: PipelineStartOptions): Promise<LocalStack> {
+  return startLocalStack({
     ...(options.ports?.aws ? { awsPorts: options.ports.aws } : {}),
     ...(options.ports?.sim === undefined ? {} : { simPort: options.ports.sim }),
     sim: { reportDelayMs: 20, ...options.sim },
@@ -104,6 +105,56 @@ export async function startLocalPipeline(
     },
     env: { [ENV.chunkSize]: String(LOCAL_SETTINGS.chunkSize) },
   });
+}
+
+/** deliver-report fed from the report-ready queue, as Lambda's SQS event source mapping does. */
+async function startDeliveries(stack: LocalStack, log: (line: string) => void): Promise<SqsEventSource> {
+  // One module instance per concurrent invocation: separate warm containers, as on Lambda.
+  const deliverContainers = await Promise.all(
+    Array.from({ length: LOCAL_SETTINGS.deliveryConcurrency }, async (_, index) => {
+      const url = new URL(`../../lambdas/deliver-report/handler.ts?container=${index + 1}`, import.meta.url);
+      return ((await import(url.href)) as typeof import("#lambdas/deliver-report/handler.ts")).handler;
+    }),
+  );
+  return startSqsEventSource({
+    sqs: stack.sqs,
+    queueUrl: stack.resources.reportReadyQueueUrl,
+    handler: deliverContainers,
+    batchSize: LOCAL_SETTINGS.deliveryBatchSize,
+    maxConcurrency: LOCAL_SETTINGS.deliveryConcurrency,
+    functionName: "deliver-report",
+    functionTimeoutMs: LOCAL_SETTINGS.deliveryTimeoutSeconds * 1000,
+    log,
+  });
+}
+
+/** Runs `poll` every `intervalMs` until the returned function is called; a failed poll is logged, not fatal. */
+function pollOnRate(
+  poll: () => Promise<unknown>,
+  intervalMs: number,
+  log: (line: string) => void,
+): () => Promise<void> {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        await poll();
+      } catch (error) {
+        log(`poll-batches failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+  };
+}
+
+/** Starts the local stack and wires the production handlers into it. */
+export async function startLocalPipeline(options: PipelineStartOptions): Promise<LocalPipeline> {
+  const log = options.log ?? (() => undefined);
+  const stack = await startRunnerStack(options);
   const stopped: (() => Promise<void>)[] = [() => stack.stop()];
   try {
     const doc = DynamoDBDocumentClient.from(stack.dynamo, {
@@ -121,26 +172,7 @@ export async function startLocalPipeline(
     stopped.unshift(() => webhook.close());
     stack.setFunctionEnv({ [ENV.webhookUrl]: webhook.url });
 
-    // One module instance per concurrent invocation: separate warm containers, as on Lambda.
-    const deliverContainers = await Promise.all(
-      Array.from({ length: LOCAL_SETTINGS.deliveryConcurrency }, async (_, index) => {
-        const url = new URL(
-          `../../lambdas/deliver-report/handler.ts?container=${index + 1}`,
-          import.meta.url,
-        );
-        return ((await import(url.href)) as typeof import("#lambdas/deliver-report/handler.ts")).handler;
-      }),
-    );
-    const deliveries = await startSqsEventSource({
-      sqs: stack.sqs,
-      queueUrl: stack.resources.reportReadyQueueUrl,
-      handler: deliverContainers,
-      batchSize: LOCAL_SETTINGS.deliveryBatchSize,
-      maxConcurrency: LOCAL_SETTINGS.deliveryConcurrency,
-      functionName: "deliver-report",
-      functionTimeoutMs: LOCAL_SETTINGS.deliveryTimeoutSeconds * 1000,
-      log,
-    });
+    const deliveries = await startDeliveries(stack, log);
     stopped.unshift(() => deliveries.stop());
 
     const submitBatches = (await import("#lambdas/submit-batches/handler.ts")).handler as LambdaHandler<
@@ -151,15 +183,6 @@ export async function startLocalPipeline(
       unknown,
       unknown
     >;
-
-    const status = (): Promise<PipelineStatus> =>
-      readPipelineStatus({
-        doc,
-        sqs: stack.sqs,
-        stateTable: stack.resources.names.stateTable,
-        queueUrl: stack.resources.reportReadyQueueUrl,
-        dlqUrl: stack.resources.reportReadyDlqUrl,
-      });
     const poll = (): Promise<unknown> => pollBatches({}, context("poll-batches", 300));
 
     return {
@@ -172,25 +195,16 @@ export async function startLocalPipeline(
           context("submit-batches", 900),
         ),
       poll,
-      status,
+      status: () =>
+        readPipelineStatus({
+          doc,
+          sqs: stack.sqs,
+          stateTable: stack.resources.names.stateTable,
+          queueUrl: stack.resources.reportReadyQueueUrl,
+          dlqUrl: stack.resources.reportReadyDlqUrl,
+        }),
       mails: () => readSentMails(stack.aws.endpoints.ses),
-      startPolling: (intervalMs) => {
-        let running = true;
-        const loop = (async () => {
-          while (running) {
-            try {
-              await poll();
-            } catch (error) {
-              log(`poll-batches failed: ${error instanceof Error ? error.message : String(error)}`);
-            }
-            await new Promise((resolve) => setTimeout(resolve, intervalMs));
-          }
-        })();
-        return async () => {
-          running = false;
-          await loop;
-        };
-      },
+      startPolling: (intervalMs) => pollOnRate(poll, intervalMs, log),
       stop: async () => {
         for (const stop of stopped) await stop();
       },

@@ -5,7 +5,7 @@
  * poller runs on its rate; `npm run fire -- SCHEDULE` fires one now.
  */
 import { mkdir, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import { dirname } from "node:path";
 import { Cron } from "croner";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
@@ -42,13 +42,11 @@ export function croner(schedule: ScheduleConfig, onFire: (scheduledTime: Date) =
   );
 }
 
-export async function serveLocalPipeline(
-  pipeline: LocalPipeline,
-  schedules: readonly ScheduleConfig[],
-  say: (line: string) => void,
-): Promise<void> {
-  const { stack } = pipeline;
-  const fire = async (schedule: ScheduleConfig, at: Date): Promise<unknown> => {
+type Fire = (schedule: ScheduleConfig, at: Date) => Promise<unknown>;
+
+/** Fires a schedule and says what happened; a failure is reported, not thrown (cron and control both call it). */
+function firer(pipeline: LocalPipeline, say: (line: string) => void): Fire {
+  return async (schedule, at) => {
     say(`firing ${schedule.name} for ${at.toISOString()}`);
     try {
       const result = await pipeline.fire(schedule, at);
@@ -60,9 +58,10 @@ export async function serveLocalPipeline(
       return { error: message };
     }
   };
-  const jobs = schedules.map((schedule) => croner(schedule, (at) => void fire(schedule, at)));
-  const stopPolling = pipeline.startPolling(LOCAL_SETTINGS.pollIntervalMs);
+}
 
+/** `POST /schedules/{name}/fire` on the control port (what `npm run fire` calls). */
+async function startControlServer(schedules: readonly ScheduleConfig[], fire: Fire): Promise<Server> {
   const control = createServer((req, res) => {
     const match = /^\/schedules\/([^/]+)\/fire$/.exec(req.url ?? "");
     const schedule = match ? schedules.find((s) => s.name === decodeURIComponent(match[1] ?? "")) : undefined;
@@ -79,8 +78,13 @@ export async function serveLocalPipeline(
     });
   });
   await new Promise<void>((resolve) => control.listen(SERVE_PORTS.control, "127.0.0.1", resolve));
+  return control;
+}
 
-  const endpoints = {
+/** The endpoints file's content: where everything listens, for people, tools and `lasso-reports --local`. */
+function servedEndpoints(pipeline: LocalPipeline, schedules: readonly ScheduleConfig[]) {
+  const { stack } = pipeline;
+  return {
     region: stack.aws.env.AWS_REGION,
     dynamodb: stack.aws.endpoints.dynamodb,
     sqs: stack.aws.endpoints.sqs,
@@ -102,6 +106,19 @@ export async function serveLocalPipeline(
     scheduleConfigs: schedules,
     chunkSize: LOCAL_SETTINGS.chunkSize,
   };
+}
+
+export async function serveLocalPipeline(
+  pipeline: LocalPipeline,
+  schedules: readonly ScheduleConfig[],
+  say: (line: string) => void,
+): Promise<void> {
+  const fire = firer(pipeline, say);
+  const jobs = schedules.map((schedule) => croner(schedule, (at) => void fire(schedule, at)));
+  const stopPolling = pipeline.startPolling(LOCAL_SETTINGS.pollIntervalMs);
+  const control = await startControlServer(schedules, fire);
+
+  const endpoints = servedEndpoints(pipeline, schedules);
   await mkdir(dirname(ENDPOINTS_FILE), { recursive: true });
   await writeFile(ENDPOINTS_FILE, `${JSON.stringify(endpoints, null, 2)}\n`);
 
