@@ -123,16 +123,34 @@ export function messagesToDelete(
   return records.filter((record) => !failed.has(record.messageId));
 }
 
-export async function startSqsEventSource(options: SqsEventSourceOptions): Promise<SqsEventSource> {
+/** The mapping's settings, defaults applied and the queue read once at start. */
+interface Mapping {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  region: string;
+  batchSize: number;
+  waitTimeSeconds: number;
+  idlePollMs: number;
+  functionName: string;
+  functionTimeoutMs: number;
+  log: (line: string) => void;
+}
+
+/** What the workers share: whether to go on, how many invocations run, the counts. */
+interface WorkerState {
+  running: boolean;
+  inFlight: number;
+  stats: SqsEventSourceStats;
+}
+
+async function resolveMapping(options: SqsEventSourceOptions): Promise<Mapping> {
   const batchSize = options.batchSize ?? 10;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) {
     throw new RangeError("batchSize must be 1..10 for a standard queue without a batching window");
   }
-  const concurrency = options.maxConcurrency ?? 2;
   const functionTimeoutMs = options.functionTimeoutMs ?? 30_000;
-  const functionName = options.functionName ?? "function";
   const region = options.region ?? (await options.sqs.config.region());
-  const log = options.log ?? (() => undefined);
   const { Attributes } = await options.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: options.queueUrl,
@@ -146,123 +164,165 @@ export async function startSqsEventSource(options: SqsEventSourceOptions): Promi
       `the queue's visibility timeout (${visibilityMs / 1000} s) is shorter than the function's timeout (${functionTimeoutMs / 1000} s)`,
     );
   }
+  return {
+    sqs: options.sqs,
+    queueUrl: options.queueUrl,
+    queueArn,
+    region,
+    batchSize,
+    waitTimeSeconds: options.waitTimeSeconds ?? 0,
+    idlePollMs: options.idlePollMs ?? 100,
+    functionName: options.functionName ?? "function",
+    functionTimeoutMs,
+    log: options.log ?? (() => undefined),
+  };
+}
 
-  const stats: SqsEventSourceStats = { invocations: 0, succeeded: 0, failed: 0 };
-  let running = true;
-  let inFlight = 0;
+/** One invocation; a throw or a timeout is "error" (the whole batch failed), as on Lambda. */
+async function invoke(
+  mapping: Mapping,
+  handler: SqsHandler,
+  records: SQSRecord[],
+): Promise<SQSBatchResponse | undefined | "error"> {
+  const { functionName, functionTimeoutMs, log } = mapping;
+  const context = lambdaContext({ functionName, timeoutMs: functionTimeoutMs });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), functionTimeoutMs);
+  });
+  try {
+    const result = await Promise.race([handler({ Records: records }, context), timeout]);
+    if (result === "timeout") {
+      log(`${functionName}: timed out after ${functionTimeoutMs} ms`);
+      return "error";
+    }
+    return result ?? undefined;
+  } catch (error) {
+    log(`${functionName}: invocation failed: ${error instanceof Error ? error.message : String(error)}`);
+    return "error";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One receive; undefined when it failed (logged, unless stopping). */
+async function receiveBatch(mapping: Mapping, state: WorkerState): Promise<Message[] | undefined> {
+  try {
+    const received = await mapping.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: mapping.queueUrl,
+        MaxNumberOfMessages: mapping.batchSize,
+        WaitTimeSeconds: mapping.waitTimeSeconds,
+        AttributeNames: ["All"],
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    return received.Messages ?? [];
+  } catch (error) {
+    if (state.running)
+      mapping.log(`receive failed: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+}
+
+/** Invokes the handler with one batch and deletes what it did not name as failed. */
+async function processBatch(
+  mapping: Mapping,
+  state: WorkerState,
+  handler: SqsHandler,
+  messages: Message[],
+): Promise<void> {
+  const { stats } = state;
+  const records = messages.map((message) => sqsRecordOf(message, mapping.queueArn, mapping.region));
+  stats.invocations++;
+  const result = await invoke(mapping, handler, records);
+  const done = messagesToDelete(records, result);
+  stats.succeeded += done.length;
+  stats.failed += records.length - done.length;
+  if (done.length === 0) return;
+  const deleted = await mapping.sqs.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl: mapping.queueUrl,
+      Entries: done.map((record, index) => ({
+        Id: String(index),
+        ReceiptHandle: record.receiptHandle,
+      })),
+    }),
+  );
+  for (const failure of deleted.Failed ?? [])
+    mapping.log(`delete failed: ${failure.Code ?? ""} ${failure.Message ?? ""}`);
+}
+
+/** One concurrent poller: receive, invoke, delete, until stopped. */
+async function worker(mapping: Mapping, state: WorkerState, handler: SqsHandler): Promise<void> {
+  while (state.running) {
+    const messages = await receiveBatch(mapping, state);
+    if (messages === undefined && !state.running) return;
+    if (messages === undefined || messages.length === 0) {
+      await sleep(mapping.idlePollMs);
+      continue;
+    }
+    state.inFlight++;
+    try {
+      await processBatch(mapping, state, handler, messages);
+    } catch (error) {
+      mapping.log(`delete failed: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      state.inFlight--;
+    }
+  }
+}
+
+/** Messages the queue still holds: visible, in flight or delayed. */
+async function pendingMessages(mapping: Mapping): Promise<number> {
+  const { Attributes: counts } = await mapping.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: mapping.queueUrl,
+      AttributeNames: [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+      ],
+    }),
+  );
+  return (
+    Number(counts?.ApproximateNumberOfMessages ?? 0) +
+    Number(counts?.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(counts?.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
+}
+
+export async function startSqsEventSource(options: SqsEventSourceOptions): Promise<SqsEventSource> {
+  const mapping = await resolveMapping(options);
+  const concurrency = options.maxConcurrency ?? 2;
+  const state: WorkerState = {
+    running: true,
+    inFlight: 0,
+    stats: { invocations: 0, succeeded: 0, failed: 0 },
+  };
 
   const handlers = typeof options.handler === "function" ? [options.handler] : options.handler;
   if (handlers.length === 0) throw new RangeError("no handler to invoke");
 
-  const invoke = async (
-    handler: SqsHandler,
-    records: SQSRecord[],
-  ): Promise<SQSBatchResponse | undefined | "error"> => {
-    const context = lambdaContext({ functionName, timeoutMs: functionTimeoutMs });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), functionTimeoutMs);
-    });
-    try {
-      const result = await Promise.race([handler({ Records: records }, context), timeout]);
-      if (result === "timeout") {
-        log(`${functionName}: timed out after ${functionTimeoutMs} ms`);
-        return "error";
-      }
-      return result ?? undefined;
-    } catch (error) {
-      log(`${functionName}: invocation failed: ${error instanceof Error ? error.message : String(error)}`);
-      return "error";
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-
-  const worker = async (handler: SqsHandler): Promise<void> => {
-    while (running) {
-      let messages: Message[];
-      try {
-        const received = await options.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: batchSize,
-            WaitTimeSeconds: options.waitTimeSeconds ?? 0,
-            AttributeNames: ["All"],
-            MessageAttributeNames: ["All"],
-          }),
-        );
-        messages = received.Messages ?? [];
-      } catch (error) {
-        if (!running) return;
-        log(`receive failed: ${error instanceof Error ? error.message : String(error)}`);
-        await sleep(options.idlePollMs ?? 100);
-        continue;
-      }
-      if (messages.length === 0) {
-        await sleep(options.idlePollMs ?? 100);
-        continue;
-      }
-      inFlight++;
-      try {
-        const records = messages.map((message) => sqsRecordOf(message, queueArn, region));
-        stats.invocations++;
-        const result = await invoke(handler, records);
-        const done = messagesToDelete(records, result);
-        stats.succeeded += done.length;
-        stats.failed += records.length - done.length;
-        if (done.length > 0) {
-          const deleted = await options.sqs.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: options.queueUrl,
-              Entries: done.map((record, index) => ({
-                Id: String(index),
-                ReceiptHandle: record.receiptHandle,
-              })),
-            }),
-          );
-          for (const failure of deleted.Failed ?? [])
-            log(`delete failed: ${failure.Code ?? ""} ${failure.Message ?? ""}`);
-        }
-      } catch (error) {
-        log(`delete failed: ${error instanceof Error ? error.message : String(error)}`);
-      } finally {
-        inFlight--;
-      }
-    }
-  };
-
   const workers = Array.from({ length: concurrency }, (_, index) =>
-    worker(handlers[index % handlers.length] as SqsHandler),
+    worker(mapping, state, handlers[index % handlers.length] as SqsHandler),
   );
 
   return {
-    stats,
+    stats: state.stats,
     async idle(timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
-        if (inFlight === 0) {
-          const { Attributes: counts } = await options.sqs.send(
-            new GetQueueAttributesCommand({
-              QueueUrl: options.queueUrl,
-              AttributeNames: [
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-              ],
-            }),
-          );
-          const pending =
-            Number(counts?.ApproximateNumberOfMessages ?? 0) +
-            Number(counts?.ApproximateNumberOfMessagesNotVisible ?? 0) +
-            Number(counts?.ApproximateNumberOfMessagesDelayed ?? 0);
-          if (pending === 0 && inFlight === 0) return;
+        if (state.inFlight === 0) {
+          const pending = await pendingMessages(mapping);
+          if (pending === 0 && state.inFlight === 0) return;
         }
         if (Date.now() > until) throw new Error(`the queue did not become idle within ${timeoutMs} ms`);
         await sleep(50);
       }
     },
     async stop() {
-      running = false;
+      state.running = false;
       await Promise.all(workers);
     },
   };
