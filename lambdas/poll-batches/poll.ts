@@ -4,10 +4,9 @@
  * a rejected API key). Batches not reached stay open for the next poll: nothing is dropped.
  */
 
-import type { PollPolicy } from "#shared/reconcile/assess.ts";
 import type { PollPorts } from "#shared/reconcile/ports.ts";
 import { type BatchOutcome, reconcileBatch } from "#shared/reconcile/reconcile.ts";
-import { mayContinue, type PollRun, type StopReason } from "#shared/reconcile/run.ts";
+import { mayContinue, type PollPolicy, type PollRun, type StopReason } from "#shared/reconcile/run.ts";
 import { LassoThrottle } from "#shared/reconcile/throttle.ts";
 import type { Deadline } from "#shared/runtime/time.ts";
 import { listOpenBatches } from "#shared/state/batch-polling.ts";

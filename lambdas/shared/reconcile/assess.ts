@@ -4,14 +4,10 @@
  */
 import { type BatchStatus, FINISHED_BATCH_STATUSES } from "#shared/lasso/enums.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
+import type { BatchPollFields, BatchPollUpdate } from "#shared/state/batch-polling.ts";
 import type { BatchAlert, BatchAlertKind, BatchRecord } from "#shared/state/records.ts";
-
-export interface PollPolicy {
-  /** A batch without progress for this long (and not Listening) is stalled. */
-  stalledAfterMs: number;
-  /** Lasso answering 404 this many polls in a row closes the batch. */
-  unknownClosePolls: number;
-}
+import type { ItemsRead } from "./items-read.ts";
+import type { PollPolicy } from "./run.ts";
 
 /** After these statuses a batch produces no new reports (reports queued before may still finish). */
 export const isFinalStatus = (status: BatchStatus): boolean => FINISHED_BATCH_STATUSES.has(status);
@@ -146,4 +142,141 @@ export function clearAlert(alerts: Alerts, kind: BatchAlertKind, now: Date): Ale
   const previous = alerts[kind];
   if (previous === undefined || previous.clearedAt !== undefined) return alerts;
   return { ...alerts, [kind]: { ...previous, clearedAt: now.toISOString() } };
+}
+
+export interface Verdict {
+  now: Date;
+  update: BatchPollUpdate;
+  close: CloseDecision;
+  stalled: boolean;
+  lastProgressAt: string;
+  failedHandedOn: number;
+  newlyFinishedWithErrors: boolean;
+}
+
+/** Step 4 of a reconciliation: what this poll learnt, as one update of the record (pure). */
+export function assessBatch(
+  record: BatchRecord,
+  lasso: LassoBatch,
+  read: ItemsRead | undefined,
+  now: Date,
+  policy: PollPolicy,
+  /** The record's new TTL (epoch seconds). */
+  expiresAt: number,
+): Verdict {
+  const nowIso = now.toISOString();
+  const progressed = hasProgressed(record, lasso) || (read?.handedOn.length ?? 0) > 0;
+  const lastProgressAt = progressed ? nowIso : record.lastProgressAt;
+  const set: BatchPollUpdate["set"] = {
+    status: lasso.status,
+    batchSize: lasso.batchSize,
+    completionPercentage: lasso.completionPercentage,
+    lastProgressAt,
+    lastPolledAt: nowIso,
+    expiresAt,
+  };
+  if (lasso.scheduledTime !== undefined) set.scheduledTime = lasso.scheduledTime;
+  if (record.status !== lasso.status) set.statusChangedAt = nowIso;
+  if (isFinalStatus(lasso.status) && record.finishedSeenAt === undefined) set.finishedSeenAt = nowIso;
+  const remove: (keyof BatchPollFields)[] = ["unknownSince", "unknownPolls"];
+
+  const allHandedOn = read?.complete === true && read.notHandedOn.length === 0;
+  if (read?.complete === true) {
+    set.itemCounts = read.counts;
+    set.failedItems = read.failedNotes;
+    if (read.notHandedOn.length === 0) set.itemsReadAtCompletion = lasso.completionPercentage;
+  }
+  if (read?.error !== undefined) {
+    set.lastPollError = read.error;
+    set.lastPollErrorAt = nowIso;
+  } else remove.push("lastPollError", "lastPollErrorAt");
+
+  const failedHandedOn = read?.handedOn.filter((e) => e.message.itemStatus === "Failed").length ?? 0;
+  const stalled = isStalled(lastProgressAt, lasso, now, policy);
+  const close = decideClose({
+    lasso,
+    isListener: record.isListener || lasso.isListener,
+    completeRead: read?.complete === true,
+    allHandedOn,
+    finishedItems: read?.finishedItems ?? 0,
+    newlyHandedOn: read?.handedOn.length ?? 0,
+    finishedSeenBefore: record.finishedSeenAt,
+    now,
+    policy,
+  });
+  set.alerts = alertsOf(record, lasso, read, {
+    now,
+    failedHandedOn,
+    allHandedOn,
+    stalled,
+    lastProgressAt,
+    close,
+  });
+  const update: BatchPollUpdate = { set, remove };
+  if (close.close) update.close = { reason: close.reason };
+  return {
+    now,
+    update,
+    close,
+    stalled,
+    lastProgressAt,
+    failedHandedOn,
+    newlyFinishedWithErrors: lasso.status === "FinishedWithErrors" && record.status !== "FinishedWithErrors",
+  };
+}
+
+/** The batch's alerts after this poll: raised while a condition holds, cleared after. */
+function alertsOf(
+  record: BatchRecord,
+  lasso: LassoBatch,
+  read: ItemsRead | undefined,
+  facts: {
+    now: Date;
+    failedHandedOn: number;
+    allHandedOn: boolean;
+    stalled: boolean;
+    lastProgressAt: string;
+    close: CloseDecision;
+  },
+): Alerts {
+  const { now } = facts;
+  let alerts: Alerts = clearAlert(record.alerts ?? {}, "BatchUnknownToLasso", now);
+  const failedTotal =
+    read?.complete === true ? read.counts.Failed : (record.itemCounts?.Failed ?? 0) + facts.failedHandedOn;
+  if (failedTotal > 0) {
+    const notes = read?.complete === true ? read.failedNotes : (record.failedItems ?? []);
+    const cvrs = notes.slice(0, 10).map((n) => n.cvr);
+    alerts = raiseAlert(
+      alerts,
+      "ReportFailed",
+      now,
+      `${failedTotal} Failed report(s) for operators (not sent to customers): cvr ${cvrs.join(", ")}${failedTotal > cvrs.length ? ", ..." : ""}`,
+      failedTotal,
+    );
+  }
+  if (lasso.status === "FinishedWithErrors") {
+    alerts = raiseAlert(
+      alerts,
+      "BatchFinishedWithErrors",
+      now,
+      "Lasso finished the batch with errors",
+      failedTotal,
+    );
+  }
+  if (read !== undefined && read.notHandedOn.length > 0) {
+    alerts = raiseAlert(
+      alerts,
+      "ReportsNotHandedOn",
+      now,
+      `${read.notHandedOn.length} report(s) not handed on: ${read.notHandedOn.slice(0, 3).join("; ")}`,
+      read.notHandedOn.length,
+    );
+  } else if (facts.allHandedOn) alerts = clearAlert(alerts, "ReportsNotHandedOn", now);
+  alerts = facts.stalled
+    ? raiseAlert(alerts, "BatchStalled", now, `no progress since ${facts.lastProgressAt} (${lasso.status})`)
+    : clearAlert(alerts, "BatchStalled", now);
+  if (facts.close.close && facts.close.incomplete !== undefined) {
+    alerts = raiseAlert(alerts, "BatchIncomplete", now, facts.close.incomplete);
+  }
+  return alerts;
 }

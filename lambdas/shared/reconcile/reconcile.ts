@@ -11,29 +11,12 @@
 import type { BatchStatus } from "#shared/lasso/enums.ts";
 import { isNotFound } from "#shared/lasso/errors.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
-import {
-  type BatchPollFields,
-  type BatchPollUpdate,
-  claimBatchForPolling,
-  commitBatchPoll,
-} from "#shared/state/batch-polling.ts";
+import { type BatchPollUpdate, claimBatchForPolling, commitBatchPoll } from "#shared/state/batch-polling.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
 import { releaseListenerCoverage } from "#shared/state/listener-coverage.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
-import { expiresAt, type StateTable } from "#shared/state/state-table.ts";
-import {
-  type Alerts,
-  type CloseDecision,
-  clearAlert,
-  decideClose,
-  decideItemsRead,
-  hasProgressed,
-  type ItemsDecision,
-  isFinalStatus,
-  isStalled,
-  type PollPolicy,
-  raiseAlert,
-} from "./assess.ts";
+import { expiresAt } from "#shared/state/state-table.ts";
+import { assessBatch, decideItemsRead, type ItemsDecision, raiseAlert, type Verdict } from "./assess.ts";
 import { type ItemsRead, readAndHandOn } from "./items-read.ts";
 import type { PollPorts } from "./ports.ts";
 import { describeError, mayContinue, type PollRun, stopFor } from "./run.ts";
@@ -158,7 +141,15 @@ export async function reconcileBatch(
     if (!status.ok) return status.outcome;
     const items = await readItemsIfDue(ports, run, record, status.lasso, priority);
     if (!items.ok) return items.outcome;
-    const verdict = assessBatch(record, status.lasso, items.read, ports.clock(), run.policy, ports.table);
+    const now = ports.clock();
+    const verdict = assessBatch(
+      record,
+      status.lasso,
+      items.read,
+      now,
+      run.policy,
+      expiresAt(ports.table, now),
+    );
     return await commitAndReport(ports, record, status.lasso, items, verdict);
   } catch (error) {
     ports.log.error("batch poll failed", { lassoBatchId: id, error: describeError(error) });
@@ -247,142 +238,6 @@ async function readItemsIfDue(
   const isListener = record.isListener || lasso.isListener;
   const read = await readAndHandOn(ports, run, claimed, isListener, priority);
   return { ok: true, decision, working: claimed, read, deferredRead: false };
-}
-
-interface Verdict {
-  now: Date;
-  update: BatchPollUpdate;
-  close: CloseDecision;
-  stalled: boolean;
-  lastProgressAt: string;
-  failedHandedOn: number;
-  newlyFinishedWithErrors: boolean;
-}
-
-/** Step 4: what this poll learnt, as one update of the record (pure). */
-function assessBatch(
-  record: BatchRecord,
-  lasso: LassoBatch,
-  read: ItemsRead | undefined,
-  now: Date,
-  policy: PollPolicy,
-  table: StateTable,
-): Verdict {
-  const nowIso = now.toISOString();
-  const progressed = hasProgressed(record, lasso) || (read?.handedOn.length ?? 0) > 0;
-  const lastProgressAt = progressed ? nowIso : record.lastProgressAt;
-  const set: BatchPollUpdate["set"] = {
-    status: lasso.status,
-    batchSize: lasso.batchSize,
-    completionPercentage: lasso.completionPercentage,
-    lastProgressAt,
-    lastPolledAt: nowIso,
-    expiresAt: expiresAt(table, now),
-  };
-  if (lasso.scheduledTime !== undefined) set.scheduledTime = lasso.scheduledTime;
-  if (record.status !== lasso.status) set.statusChangedAt = nowIso;
-  if (isFinalStatus(lasso.status) && record.finishedSeenAt === undefined) set.finishedSeenAt = nowIso;
-  const remove: (keyof BatchPollFields)[] = ["unknownSince", "unknownPolls"];
-
-  const allHandedOn = read?.complete === true && read.notHandedOn.length === 0;
-  if (read?.complete === true) {
-    set.itemCounts = read.counts;
-    set.failedItems = read.failedNotes;
-    if (read.notHandedOn.length === 0) set.itemsReadAtCompletion = lasso.completionPercentage;
-  }
-  if (read?.error !== undefined) {
-    set.lastPollError = read.error;
-    set.lastPollErrorAt = nowIso;
-  } else remove.push("lastPollError", "lastPollErrorAt");
-
-  const failedHandedOn = read?.handedOn.filter((e) => e.message.itemStatus === "Failed").length ?? 0;
-  const stalled = isStalled(lastProgressAt, lasso, now, policy);
-  const close = decideClose({
-    lasso,
-    isListener: record.isListener || lasso.isListener,
-    completeRead: read?.complete === true,
-    allHandedOn,
-    finishedItems: read?.finishedItems ?? 0,
-    newlyHandedOn: read?.handedOn.length ?? 0,
-    finishedSeenBefore: record.finishedSeenAt,
-    now,
-    policy,
-  });
-  set.alerts = alertsOf(record, lasso, read, {
-    now,
-    failedHandedOn,
-    allHandedOn,
-    stalled,
-    lastProgressAt,
-    close,
-  });
-  const update: BatchPollUpdate = { set, remove };
-  if (close.close) update.close = { reason: close.reason };
-  return {
-    now,
-    update,
-    close,
-    stalled,
-    lastProgressAt,
-    failedHandedOn,
-    newlyFinishedWithErrors: lasso.status === "FinishedWithErrors" && record.status !== "FinishedWithErrors",
-  };
-}
-
-/** The batch's alerts after this poll: raised while a condition holds, cleared after. */
-function alertsOf(
-  record: BatchRecord,
-  lasso: LassoBatch,
-  read: ItemsRead | undefined,
-  facts: {
-    now: Date;
-    failedHandedOn: number;
-    allHandedOn: boolean;
-    stalled: boolean;
-    lastProgressAt: string;
-    close: CloseDecision;
-  },
-): Alerts {
-  const { now } = facts;
-  let alerts: Alerts = clearAlert(record.alerts ?? {}, "BatchUnknownToLasso", now);
-  const failedTotal =
-    read?.complete === true ? read.counts.Failed : (record.itemCounts?.Failed ?? 0) + facts.failedHandedOn;
-  if (failedTotal > 0) {
-    const notes = read?.complete === true ? read.failedNotes : (record.failedItems ?? []);
-    const cvrs = notes.slice(0, 10).map((n) => n.cvr);
-    alerts = raiseAlert(
-      alerts,
-      "ReportFailed",
-      now,
-      `${failedTotal} Failed report(s) for operators (not sent to customers): cvr ${cvrs.join(", ")}${failedTotal > cvrs.length ? ", ..." : ""}`,
-      failedTotal,
-    );
-  }
-  if (lasso.status === "FinishedWithErrors") {
-    alerts = raiseAlert(
-      alerts,
-      "BatchFinishedWithErrors",
-      now,
-      "Lasso finished the batch with errors",
-      failedTotal,
-    );
-  }
-  if (read !== undefined && read.notHandedOn.length > 0) {
-    alerts = raiseAlert(
-      alerts,
-      "ReportsNotHandedOn",
-      now,
-      `${read.notHandedOn.length} report(s) not handed on: ${read.notHandedOn.slice(0, 3).join("; ")}`,
-      read.notHandedOn.length,
-    );
-  } else if (facts.allHandedOn) alerts = clearAlert(alerts, "ReportsNotHandedOn", now);
-  alerts = facts.stalled
-    ? raiseAlert(alerts, "BatchStalled", now, `no progress since ${facts.lastProgressAt} (${lasso.status})`)
-    : clearAlert(alerts, "BatchStalled", now);
-  if (facts.close.close && facts.close.incomplete !== undefined) {
-    alerts = raiseAlert(alerts, "BatchIncomplete", now, facts.close.incomplete);
-  }
-  return alerts;
 }
 
 /** Step 5: one version-checked write; the outcome says what happened, logs say what needs a human. */

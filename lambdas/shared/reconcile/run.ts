@@ -4,8 +4,15 @@
  */
 import { isRateLimited, LassoApiError } from "#shared/lasso/errors.ts";
 import type { Deadline } from "#shared/runtime/time.ts";
-import type { PollPolicy } from "./assess.ts";
 import { type LassoThrottle, PollStopped } from "./throttle.ts";
+
+/** How the poll judges a batch over time. */
+export interface PollPolicy {
+  /** A batch without progress for this long (and not Listening) is stalled. */
+  stalledAfterMs: number;
+  /** Lasso answering 404 this many polls in a row closes the batch. */
+  unknownClosePolls: number;
+}
 
 export type StopReason = "rateLimited" | "unauthorized" | "deadline";
 
