@@ -39,39 +39,12 @@ import {
   type WebhookTestRequest,
   webhookAuthConfigSchema,
 } from "#shared/lasso/schemas.ts";
-import {
-  type Budget,
-  isAmbiguous,
-  type LassoRetryOptions,
-  LassoTransport,
-  type RequestSpec,
-} from "./transport.ts";
+import { type LassoClientOptions, resolveClientOptions, type SettleLookupOptions } from "./client-options.ts";
+import { type Budget, isAmbiguous, LassoTransport, type RequestSpec } from "./transport.ts";
 
 export { isNotFound, isRateLimited } from "#shared/lasso/errors.ts";
+export type { LassoClientOptions, SettleLookupOptions } from "./client-options.ts";
 export { type LassoRetryOptions, parseRetryAfter } from "./transport.ts";
-
-/**
- * How a batch is looked up by its token after an ambiguous POST: Lasso may list a batch it
- * accepted only some seconds later, so "not listed" is believed only after a few looks.
- */
-export interface SettleLookupOptions {
-  /** Look-ups before the batch is taken not to exist (default 3). */
-  lookups?: number;
-  /** Wait before the second look-up, doubled before each later one (default 2500 ms: looks at 0, 2.5 and 7.5 s). */
-  delayMs?: number;
-}
-
-export interface LassoClientOptions {
-  /** e.g. "https://api.lassox.com" or "http://127.0.0.1:4010" (a trailing slash is ignored). */
-  baseUrl: string;
-  apiKey: string;
-  /** Per-request timeout (default 10000 ms). */
-  timeoutMs?: number;
-  retry?: LassoRetryOptions;
-  settleLookup?: SettleLookupOptions;
-  fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
-}
 
 export interface ListItemsOptions {
   /** Filter: only Completed, Warning or Failed items. */
@@ -95,9 +68,6 @@ export interface WebhookTestResult {
 
 /** A unique token must be at least this long, so that it cannot match by accident. */
 export const MIN_TOKEN_LENGTH = 8;
-
-const DEFAULTS = { timeoutMs: 10_000, retries: 4, minDelayMs: 200, maxDelayMs: 5_000, maxTotalMs: 30_000 };
-const SETTLE_DEFAULTS = { lookups: 3, delayMs: 2_500 };
 
 /** What a patient look-up by token found out. */
 type Settled =
@@ -125,47 +95,9 @@ export class LassoClient {
   readonly #settle: Required<SettleLookupOptions>;
 
   constructor(options: LassoClientOptions) {
-    const apiKey = options.apiKey.trim();
-    if (!/^[\x20-\x7e]+$/.test(apiKey)) {
-      throw new TypeError("LassoClient: apiKey must be a non-empty string of printable ASCII characters");
-    }
-    const trimmed = options.baseUrl.trim().replace(/\/+$/, "");
-    let base: URL;
-    try {
-      base = new URL(trimmed);
-    } catch {
-      throw new TypeError(`LassoClient: baseUrl "${trimmed}" is not a URL`);
-    }
-    if (
-      (base.protocol !== "https:" && base.protocol !== "http:") ||
-      base.search ||
-      base.hash ||
-      base.username
-    ) {
-      throw new TypeError(`LassoClient: baseUrl "${trimmed}" must be a plain http(s) URL`);
-    }
-    const timeoutMs = positive(options.timeoutMs, DEFAULTS.timeoutMs, "timeoutMs");
-    const retryOptions = options.retry ?? {};
-    const retry = {
-      retries: nonNegativeInt(retryOptions.retries, DEFAULTS.retries, "retry.retries"),
-      minDelayMs: nonNegative(retryOptions.minDelayMs, DEFAULTS.minDelayMs, "retry.minDelayMs"),
-      maxDelayMs: nonNegative(retryOptions.maxDelayMs, DEFAULTS.maxDelayMs, "retry.maxDelayMs"),
-      maxTotalMs: nonNegative(retryOptions.maxTotalMs, DEFAULTS.maxTotalMs, "retry.maxTotalMs"),
-    };
-    const settle = options.settleLookup ?? {};
-    this.#settle = {
-      lookups: Math.max(1, nonNegativeInt(settle.lookups, SETTLE_DEFAULTS.lookups, "settleLookup.lookups")),
-      delayMs: nonNegative(settle.delayMs, SETTLE_DEFAULTS.delayMs, "settleLookup.delayMs"),
-    };
-    this.#transport = new LassoTransport({
-      apiKey,
-      root: `${trimmed}/apps/reporting`,
-      origin: base.origin,
-      timeoutMs,
-      retry,
-      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
-      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-    });
+    const resolved = resolveClientOptions(options);
+    this.#settle = resolved.settle;
+    this.#transport = new LassoTransport(resolved.transport);
   }
 
   // -------------------------------------------------------------------------------------
@@ -472,23 +404,4 @@ function checkId(operation: LassoOperation, name: string, id: string): void {
 
 function describeIssues(issues: readonly ResponseIssue[]): string {
   return issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join("; ");
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  const out = value ?? fallback;
-  if (!Number.isFinite(out) || out <= 0)
-    throw new RangeError(`LassoClient: ${name} must be a positive number`);
-  return out;
-}
-
-function nonNegative(value: number | undefined, fallback: number, name: string): number {
-  const out = value ?? fallback;
-  if (!Number.isFinite(out) || out < 0) throw new RangeError(`LassoClient: ${name} must be a number >= 0`);
-  return out;
-}
-
-function nonNegativeInt(value: number | undefined, fallback: number, name: string): number {
-  const out = nonNegative(value, fallback, name);
-  if (!Number.isInteger(out)) throw new RangeError(`LassoClient: ${name} must be an integer`);
-  return out;
 }
