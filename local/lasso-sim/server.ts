@@ -1,6 +1,6 @@
 /**
- * The Lasso X Reporting API simulator: HTTP server, routing, API-key check, rate limit and
- * fault injection, wired to the state, webhook and PDF modules. See README.md.
+ * The Lasso X Reporting API simulator: HTTP server, API-key check and rate limit, wired to
+ * the routes (routes.ts: routing, fault injection), state, webhook and PDF modules. See README.md.
  *
  * Routes (paths are matched case-insensitively, trailing slash allowed):
  *   POST /apps/reporting/batches                 createBatch
@@ -17,8 +17,7 @@
  * the key's rate limit (the budget covers PDF downloads too, as the provider says).
  */
 
-import { timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ReportingApi } from "./api.ts";
 import { ApiError, ERROR_CODES, notFound, statusError } from "./errors.ts";
@@ -27,36 +26,33 @@ import { handleSimHook } from "./hooks.ts";
 import { errorReply, parseJsonBody, type Reply, readBody, writeReply } from "./http.ts";
 import { derivedUuid } from "./prng.ts";
 import { RateLimiter } from "./ratelimit.ts";
+import { matchReporting, methodNotAllowed, type RouteMatch, runWithFaults, sameKey } from "./routes.ts";
 import { SimState } from "./state.ts";
-import type { FaultRule, LassoSimulator, LassoSimulatorOptions, RouteName } from "./types.ts";
+import type { LassoSimulator, LassoSimulatorOptions } from "./types.ts";
 import { WebhookDispatcher } from "./webhooks.ts";
 import { WorkTracker } from "./work.ts";
 
 export const DEFAULT_API_KEY = "sim-api-key";
 
-interface RouteMatch {
-  route: RouteName;
-  run: (body: unknown) => Reply | Promise<Reply>;
-  needsBody: boolean;
+/** The simulator's parts, wired once per simulator. */
+interface SimParts {
+  apiKey: string;
+  tracker: WorkTracker;
+  faults: FaultEngine;
+  limiter: RateLimiter;
+  webhooks: WebhookDispatcher;
+  state: SimState;
+  api: ReportingApi;
+  /** Mutable: the base URL is known once the server listens; a test hook switches webhooks. */
+  live: { baseUrl: string; webhooksEnabled: boolean };
 }
 
-const methodNotAllowed = (): ApiError =>
-  new ApiError(405, ERROR_CODES.methodNotAllowed, "Method not allowed on this route");
-
-function sameKey(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-export async function startLassoSimulator(options: LassoSimulatorOptions = {}): Promise<LassoSimulator> {
-  const host = options.host ?? "127.0.0.1";
+function wireParts(options: LassoSimulatorOptions): SimParts {
   const apiKey = options.apiKey ?? DEFAULT_API_KEY;
   const now = options.now ?? (() => new Date());
   const reportDelayMs = Math.max(0, options.reportDelayMs ?? 20);
-  let webhooksEnabled = options.webhooksEnabled ?? true;
-  let baseUrl = "";
-  const fileBaseUrl = (): string => (options.publicBaseUrl ?? baseUrl).replace(/\/+$/, "");
+  const live = { baseUrl: "", webhooksEnabled: options.webhooksEnabled ?? true };
+  const fileBaseUrl = (): string => (options.publicBaseUrl ?? live.baseUrl).replace(/\/+$/, "");
 
   const tracker = new WorkTracker();
   const faults = new FaultEngine(options.faults, 4 * reportDelayMs + 50);
@@ -67,7 +63,7 @@ export async function startLassoSimulator(options: LassoSimulatorOptions = {}): 
     ...(options.webhookDisableAfterMs !== undefined ? { disableAfterMs: options.webhookDisableAfterMs } : {}),
     tracker,
     now,
-    isEnabled: () => webhooksEnabled,
+    isEnabled: () => live.webhooksEnabled,
   });
   const state = new SimState({
     now,
@@ -88,81 +84,25 @@ export async function startLassoSimulator(options: LassoSimulatorOptions = {}): 
     now,
     fileBaseUrl,
   });
+  return { apiKey, tracker, faults, limiter, webhooks, state, api, live };
+}
 
+type Dispatch = (req: IncomingMessage, res: ServerResponse) => Promise<Reply | undefined>;
+
+/** Request to reply: test hooks, PDF capability URLs, and the key-checked Reporting API. */
+function createDispatch(parts: SimParts, simulator: () => LassoSimulator): Dispatch {
+  const { api, apiKey, faults, limiter, tracker } = parts;
   /** Waits `ms` unless the simulator closes first (then never resolves: the socket is gone). */
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => tracker.setTimer(resolve, ms));
-
-  function matchReporting(method: string, segments: readonly string[], query: URLSearchParams): RouteMatch {
-    const [first, id, action, ...rest] = segments.map((s, i) => (i === 1 ? s : s.toLowerCase()));
-    if (first === "batches" && rest.length === 0) {
-      if (id === undefined) {
-        if (method === "POST")
-          return { route: "createBatch", needsBody: true, run: (body) => api.createBatch(body) };
-        if (method === "GET") return { route: "listBatches", needsBody: false, run: () => api.listBatches() };
-        throw methodNotAllowed();
-      }
-      if (method !== "GET") throw methodNotAllowed();
-      if (action === undefined) return { route: "getBatch", needsBody: false, run: () => api.getBatch(id) };
-      if (action === "items")
-        return { route: "listItems", needsBody: false, run: () => api.listItems(id, query) };
-      if (action === "download") return { route: "download", needsBody: false, run: () => api.download(id) };
-    }
-    if (first === "webhooktest" && id === undefined) {
-      if (method !== "GET" && method !== "POST") throw methodNotAllowed();
-      return {
-        route: "webhookTest",
-        needsBody: method === "POST",
-        run: (body) => api.webhookTest(method, query, body),
-      };
-    }
-    throw notFound("No such route");
-  }
-
-  function checkRate(): void {
+  const checkRate = (): void => {
     const decision = limiter.take(apiKey);
     if (!decision.allowed) throw statusError(429, decision.retryAfterSeconds);
-  }
+  };
 
-  /** Runs a matched route through the deterministic rules and the random faults. */
-  async function runWithFaults(
-    match: RouteMatch,
-    body: unknown,
-    clientGone: () => boolean,
-  ): Promise<Reply | undefined> {
-    const rule: FaultRule | undefined = faults.takeRule(match.route);
-    if (rule !== undefined) {
-      if (rule.kind === "timeout") {
-        if (rule.mode === "before") {
-          await sleep(rule.delayMs);
-          if (clientGone()) return undefined;
-          return await match.run(body);
-        }
-        const reply = await match.run(body);
-        await sleep(rule.delayMs);
-        return reply;
-      }
-      if (rule.mode === "afterAccept") await match.run(body);
-      throw statusError(rule.status);
-    }
-    const random = faults.apiFault();
-    if (random?.kind === "status") throw statusError(random.status);
-    const reply = await match.run(body);
-    if (random?.kind === "delay") await sleep(random.delayMs);
-    return reply;
-  }
-
-  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<Reply | undefined> {
+  return async (req, res) => {
     const method = (req.method ?? "GET").toUpperCase();
     const url = new URL(req.url ?? "/", "http://sim.invalid");
-    let segments: string[];
-    try {
-      segments = url.pathname
-        .split("/")
-        .filter((s) => s !== "")
-        .map(decodeURIComponent);
-    } catch {
-      throw notFound("No such route");
-    }
+    const segments = pathSegments(url);
     let gone = false;
     res.on("close", () => {
       if (!res.writableFinished) gone = true;
@@ -172,7 +112,7 @@ export async function startLassoSimulator(options: LassoSimulatorOptions = {}): 
 
     if (head === "_sim") {
       const body = method === "POST" ? parseJsonBody(await readBody(req)) : undefined;
-      return handleSimHook(simulator, method, segments.slice(1), url.searchParams, body);
+      return handleSimHook(simulator(), method, segments.slice(1), url.searchParams, body);
     }
     if (head === "files") {
       const [, itemId, file, ...rest] = segments;
@@ -181,26 +121,42 @@ export async function startLassoSimulator(options: LassoSimulatorOptions = {}): 
       if (method !== "GET") throw methodNotAllowed();
       checkRate();
       const match: RouteMatch = { route: "pdf", needsBody: false, run: () => api.pdf(itemId, file) };
-      return runWithFaults(match, undefined, clientGone);
+      return runWithFaults(faults, sleep, match, undefined, clientGone);
     }
     if (head === "apps" && segments[1]?.toLowerCase() === "reporting") {
-      const given = req.headers["lasso-api-key"] ?? url.searchParams.get("accessKey") ?? undefined;
-      const key = Array.isArray(given) ? given[0] : given;
-      if (key === undefined || !sameKey(key, apiKey)) {
-        throw new ApiError(
-          401,
-          ERROR_CODES.unauthorized,
-          "Missing or invalid API key (header lasso-api-key)",
-        );
-      }
+      checkApiKey(req, url, apiKey);
       checkRate();
-      const match = matchReporting(method, segments.slice(2), url.searchParams);
+      const match = matchReporting(api, method, segments.slice(2), url.searchParams);
       const body = match.needsBody ? parseJsonBody(await readBody(req)) : undefined;
-      return runWithFaults(match, body, clientGone);
+      return runWithFaults(faults, sleep, match, body, clientGone);
     }
     throw notFound("No such route");
-  }
+  };
+}
 
+/** The decoded path segments; a malformed escape is an unknown route. */
+function pathSegments(url: URL): string[] {
+  try {
+    return url.pathname
+      .split("/")
+      .filter((s) => s !== "")
+      .map(decodeURIComponent);
+  } catch {
+    throw notFound("No such route");
+  }
+}
+
+/** `lasso-api-key`, or `accessKey=` in the query (the provider accepts both). */
+function checkApiKey(req: IncomingMessage, url: URL, apiKey: string): void {
+  const given = req.headers["lasso-api-key"] ?? url.searchParams.get("accessKey") ?? undefined;
+  const key = Array.isArray(given) ? given[0] : given;
+  if (key === undefined || !sameKey(key, apiKey)) {
+    throw new ApiError(401, ERROR_CODES.unauthorized, "Missing or invalid API key (header lasso-api-key)");
+  }
+}
+
+/** Listens and answers; undefined from dispatch drops the connection (a simulated timeout). */
+async function listen(dispatch: Dispatch, options: LassoSimulatorOptions, host: string): Promise<Server> {
   const server = createServer((req, res) => {
     const started = performance.now();
     void dispatch(req, res)
@@ -216,7 +172,6 @@ export async function startLassoSimulator(options: LassoSimulatorOptions = {}): 
         );
       });
   });
-
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, host, () => {
@@ -224,15 +179,32 @@ export async function startLassoSimulator(options: LassoSimulatorOptions = {}): 
       resolve();
     });
   });
+  return server;
+}
+
+/** The URL clients use: a wildcard bind is reached on loopback, an IPv6 host in brackets. */
+function shownBaseUrl(server: Server, host: string): string {
   const address = server.address() as AddressInfo;
   const shownHost =
     host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-  baseUrl = `http://${shownHost}:${address.port}`;
+  return `http://${shownHost}:${address.port}`;
+}
+
+export async function startLassoSimulator(options: LassoSimulatorOptions = {}): Promise<LassoSimulator> {
+  const host = options.host ?? "127.0.0.1";
+  const parts = wireParts(options);
+  const { tracker, webhooks, faults, state, live } = parts;
+  const server = await listen(
+    createDispatch(parts, () => simulator),
+    options,
+    host,
+  );
+  live.baseUrl = shownBaseUrl(server, host);
 
   let closing: Promise<void> | undefined;
   const simulator: LassoSimulator = {
-    baseUrl,
-    apiKey,
+    baseUrl: live.baseUrl,
+    apiKey: parts.apiKey,
     close() {
       closing ??= new Promise<void>((resolve) => {
         tracker.close();
@@ -251,7 +223,7 @@ export async function startLassoSimulator(options: LassoSimulatorOptions = {}): 
     stopListening: (batchId) => state.stopListening(batchId),
     runNow: (batchId) => state.runNow(batchId),
     setWebhooksEnabled: (enabled) => {
-      webhooksEnabled = enabled;
+      live.webhooksEnabled = enabled;
     },
     disabledWebhookUrls: () => webhooks.disabledUrls(),
     pdfBytes: async (itemId) => state.pdf(itemId),
