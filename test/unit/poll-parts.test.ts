@@ -3,10 +3,8 @@ import { readPollBatchesConfig, reserveMsFor } from "#lambdas/poll-batches/confi
 import { POLL_ALARM_METRICS, pollMetrics } from "#lambdas/poll-batches/metrics.ts";
 import { type PollSummary, pollOrder, runBounded } from "#lambdas/poll-batches/poll.ts";
 import { MissingConfigError } from "#shared/env.ts";
-import { LassoApiError } from "#shared/lasso/errors.ts";
 import type { LassoItem } from "#shared/lasso/schemas.ts";
 import { handOffEntryForItem, manifestCustomers } from "#shared/reconcile/items.ts";
-import type { LassoReader } from "#shared/reconcile/ports.ts";
 import { reportReadyMessageSchema } from "#shared/report-ready.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
 
