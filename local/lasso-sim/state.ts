@@ -15,72 +15,17 @@
  * gives timestamps and decides when scheduledTime has come (re-checked at least every 200 ms).
  */
 
-import { randomBytes, randomUUID } from "node:crypto";
-import { type BatchStatus, type ItemStatus, REPORT_TYPE_NUMBERS } from "#shared/lasso/enums.ts";
+import { randomUUID } from "node:crypto";
 import { conflict, notFound } from "./errors.ts";
-import type { FaultEngine, ReportKey } from "./faults.ts";
-import { reportFileName } from "./filename.ts";
-import { renderReportPdf } from "./pdf.ts";
-import { type Company, latestBalanceDate, lookupCompany } from "./registry.ts";
+import { newPdfToken, produceReport, renderPdfOf } from "./reports.ts";
+import { type Batch, finishedStatus, type Job, type Report, type SimStateDeps } from "./sim-model.ts";
 import type { BatchJson, BatchSnapshot, ItemJson, WebhookPayload } from "./types.ts";
 import type { CreateBatchInput } from "./validation.ts";
-import type { WebhookDispatcher } from "./webhooks.ts";
-import type { WorkTracker } from "./work.ts";
+import * as views from "./views.ts";
 
-export const WARNING_MESSAGE =
-  "The latest annual report is older than 18 months; the report may be incomplete";
-export const FAULT_FAILED_MESSAGE = "Report generation failed (simulated fault)";
-
-export interface Report {
-  id: string;
-  batchId: string;
-  key: ReportKey;
-  cvr: string;
-  company: Company | undefined;
-  internalCustomerId: number | null;
-  status: ItemStatus;
-  fileName: string;
-  /** Secret part of the pdfurl; undefined when the report has no PDF. */
-  pdfToken: string | undefined;
-  timestamp: Date;
-  balanceDate: Date | undefined;
-  errorMessage: string | null;
-}
-
-interface Job {
-  reportId: string;
-  key: ReportKey;
-  end: () => void;
-}
-
-export interface Batch {
-  id: string;
-  ordinal: number;
-  input: CreateBatchInput;
-  status: BatchStatus;
-  createdAt: Date;
-  runAt: Date;
-  reports: Report[];
-  queue: Job[];
-  busy: boolean;
-  /** Reports requested so far per item index (the next report ordinal). */
-  reportsRequested: number[];
-  timer: NodeJS.Timeout | undefined;
-}
-
-export interface SimStateDeps {
-  now: () => Date;
-  reportDelayMs: number;
-  initializingMs: number;
-  failedReportsHavePdf: boolean;
-  orgId: string;
-  userId: string;
-  faults: FaultEngine;
-  webhooks: WebhookDispatcher;
-  tracker: WorkTracker;
-  /** Base URL of pdfurl links (known once the server listens). */
-  fileBaseUrl: () => string;
-}
+// The records and messages moved to sim-model.ts; re-exported where they were first found.
+export type { Batch, Report, SimStateDeps } from "./sim-model.ts";
+export { FAULT_FAILED_MESSAGE, WARNING_MESSAGE } from "./sim-model.ts";
 
 const SCHEDULE_RECHECK_MS = 200;
 
@@ -131,54 +76,19 @@ export class SimState {
   }
 
   batchJson(batch: Batch): BatchJson {
-    const { input } = batch;
-    return {
-      id: batch.id,
-      name: input.batchName,
-      batchName: input.batchName,
-      type: REPORT_TYPE_NUMBERS[input.type],
-      format: input.format,
-      status: batch.status,
-      batchSize: input.items.length,
-      completionPercentage: this.completion(batch),
-      scheduledTime: batch.runAt.toISOString(),
-      timestamp: batch.createdAt.toISOString(),
-      notificationEmail: input.notificationEmail,
-      notificationWebHookUrl: input.notificationWebhookUrl,
-      errorAppend: input.errorAppend,
-      isListener: input.isListener,
-      triggerNow: input.triggerNow,
-      archived: false,
-      lassoOrgId: this.deps.orgId,
-      lassoUserId: this.deps.userId,
-    };
+    return views.batchJson(batch, this.deps);
   }
 
   itemJson(report: Report): ItemJson {
-    return {
-      id: report.id,
-      batchId: report.batchId,
-      lassoId: `CVR-1-${report.cvr}`,
-      cvr: Number(report.cvr),
-      name: report.company?.name ?? null,
-      internalCustomerId: report.internalCustomerId,
-      status: report.status,
-      printType: REPORT_TYPE_NUMBERS[this.batchOf(report).input.type],
-      pdfurl: this.pdfUrl(report),
-      fileName: report.fileName,
-      timestamp: report.timestamp.toISOString(),
-      errorMessage: report.errorMessage,
-    };
+    return views.itemJson(report, this.batchOf(report), this.deps.fileBaseUrl());
   }
 
   snapshot(batch: Batch): BatchSnapshot {
-    return {
-      ...this.batchJson(batch),
-      authConfig: batch.input.authConfig === null ? null : { ...batch.input.authConfig },
-      requestedItems: batch.input.items.map((item) => ({ ...item })),
-      items: batch.reports.map((r) => this.itemJson(r)),
-      pendingReports: batch.queue.length,
-    };
+    return views.snapshot(
+      batch,
+      this.batchJson(batch),
+      batch.reports.map((r) => this.itemJson(r)),
+    );
   }
 
   /** The report's PDF, rendered on first use and cached; undefined when it has none. */
@@ -188,23 +98,12 @@ export class SimState {
     const { batch, report } = found;
     let bytes = this.pdfCache.get(report.id);
     if (bytes === undefined) {
-      bytes = renderReportPdf({
-        companyName: report.company?.name ?? null,
-        cvr: report.cvr,
-        reportType: batch.input.type,
-        runDate: report.timestamp,
-        balanceDate: report.balanceDate,
-        status: report.status,
-        batchName: batch.input.batchName,
-        reportId: report.id,
-        message: report.errorMessage,
-      });
+      bytes = renderPdfOf(batch, report);
       this.pdfCache.set(report.id, bytes);
     }
     return bytes;
   }
 
-  /** Queues a new report for `cvr` in a Listening batch; returns its id. */
   /**
    * Gives every report of the batch a new pdfurl; the old links answer 404 from then on
    * (a capability link that expired, as storage links do). Returns how many changed.
@@ -213,12 +112,13 @@ export class SimState {
     let changed = 0;
     for (const report of this.require(batchId).reports) {
       if (report.pdfToken === undefined) continue;
-      report.pdfToken = randomBytes(24).toString("base64url");
+      report.pdfToken = newPdfToken();
       changed++;
     }
     return changed;
   }
 
+  /** Queues a new report for `cvr` in a Listening batch; returns its id. */
   triggerChange(batchId: string, cvrValue: string | number): string {
     const batch = this.require(batchId);
     if (!batch.input.isListener) throw conflict(`Batch ${batch.id} is not a listener batch`);
@@ -250,20 +150,6 @@ export class SimState {
     const batch = this.batchesById.get(report.batchId);
     if (batch === undefined) throw new Error(`report ${report.id} has no batch`);
     return batch;
-  }
-
-  private pdfUrl(report: Report): string | null {
-    return report.pdfToken === undefined
-      ? null
-      : `${this.deps.fileBaseUrl()}/files/${report.id}/${report.pdfToken}.pdf`;
-  }
-
-  private completion(batch: Batch): number {
-    const size = batch.input.items.length;
-    if (size === 0) return 0;
-    if (!batch.input.isListener && batch.status.startsWith("Finished")) return 1;
-    const reported = new Set(batch.reports.map((r) => r.key.itemIndex));
-    return reported.size / size;
   }
 
   private armSchedule(batch: Batch): void {
@@ -331,49 +217,8 @@ export class SimState {
   }
 
   private produce(batch: Batch, job: Job): void {
-    const item = batch.input.items[job.key.itemIndex];
-    if (item === undefined) return;
-    const timestamp = this.deps.now();
-    const lookup = lookupCompany(item.cvr);
-    const company = lookup.found ? lookup.company : undefined;
-    let status: ItemStatus;
-    let errorMessage: string | null = null;
-    if (!lookup.found) {
-      status = "Failed";
-      errorMessage = lookup.reason;
-    } else {
-      status = this.deps.faults.reportOutcome(job.key, item.cvr);
-      if (status === "Failed") errorMessage = FAULT_FAILED_MESSAGE;
-      if (status === "Warning") errorMessage = WARNING_MESSAGE;
-    }
-    const balanceDate = company === undefined ? undefined : latestBalanceDate(company.balanceDay, timestamp);
-    const report: Report = {
-      id: job.reportId,
-      batchId: batch.id,
-      key: job.key,
-      cvr: item.cvr,
-      company,
-      internalCustomerId: item.internalCustomerId,
-      status,
-      fileName: reportFileName({
-        format: item.format ?? batch.input.format,
-        name: company?.name ?? "",
-        cvr: item.cvr,
-        type: batch.input.type,
-        balanceDate,
-        runDate: timestamp,
-        internalCustomerId: item.internalCustomerId,
-        failed: status === "Failed",
-        errorAppend: batch.input.errorAppend,
-      }),
-      pdfToken:
-        status !== "Failed" || this.deps.failedReportsHavePdf
-          ? randomBytes(24).toString("base64url")
-          : undefined,
-      timestamp,
-      balanceDate,
-      errorMessage,
-    };
+    const report = produceReport(this.deps, batch, job);
+    if (report === undefined) return;
     batch.reports.push(report);
     this.reportsById.set(report.id, { batch, report });
     const url = batch.input.notificationWebhookUrl;
@@ -387,30 +232,10 @@ export class SimState {
   }
 
   webhookPayload(batch: Batch, report: Report): WebhookPayload {
-    return {
-      batchId: batch.id,
-      batchName: batch.input.batchName,
-      lassoId: `CVR-1-${report.cvr}`,
-      cvr: Number(report.cvr),
-      companyName: report.company?.name ?? null,
-      reportType: batch.input.type,
-      printType: REPORT_TYPE_NUMBERS[batch.input.type],
-      status: report.status,
-      pdfUrl: this.pdfUrl(report),
-      fileName: report.fileName,
-      internalCustomerId: report.internalCustomerId,
-      reportId: report.id,
-      timestamp: report.timestamp.toISOString(),
-      errorMessage: report.errorMessage,
-    };
+    return views.webhookPayload(batch, report, this.deps.fileBaseUrl());
   }
 
   private finish(batch: Batch): void {
-    const statuses = new Set(batch.reports.map((r) => r.status));
-    batch.status = statuses.has("Failed")
-      ? "FinishedWithErrors"
-      : statuses.has("Warning")
-        ? "FinishedWithWarning"
-        : "Finished";
+    batch.status = finishedStatus(batch);
   }
 }
