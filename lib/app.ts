@@ -20,7 +20,12 @@ export interface ReportsApp {
 export function buildApp(configInput: unknown, appProps: AppProps = {}): ReportsApp {
   const config = parseDeployConfig(configInput);
   const app = new App(appProps);
-  Tags.of(app).add("application", config.stackName);
+  // Every taggable resource, except dashboards: the stacks are region-agnostic, and some
+  // regions' CloudFormation schema refuses Tags on AWS::CloudWatch::Dashboard (cfn-lint
+  // finds it for us-east-1; .ci/run lints the templates against several regions).
+  Tags.of(app).add("application", config.stackName, {
+    excludeResourceTypes: ["AWS::CloudWatch::Dashboard"],
+  });
 
   // Environment-agnostic stacks: synth needs no credentials and no lookups; the account and
   // region come from the CLI's profile at deploy time.

@@ -94,6 +94,21 @@ describe("synthesis", () => {
     console.info(`infra: app synthesized (bundling all functions, cdk-nag) in ${Math.round(synthMs)} ms`);
   });
 
+  it("tags every taggable resource but dashboards (some regions' schema refuses them)", () => {
+    const resources = Object.values(app.statelessTemplate.toJSON().Resources) as {
+      Type: string;
+      Properties?: { Tags?: unknown };
+    }[];
+    const dashboards = resources.filter((resource) => resource.Type === "AWS::CloudWatch::Dashboard");
+    expect(dashboards.length).toBeGreaterThan(0);
+    for (const dashboard of dashboards) expect(dashboard.Properties?.Tags).toBeUndefined();
+    const queues = resources.filter((resource) => resource.Type === "AWS::SQS::Queue");
+    expect(queues.length).toBeGreaterThan(0);
+    for (const queue of queues) {
+      expect(queue.Properties?.Tags).toContainEqual({ Key: "application", Value: config.stackName });
+    }
+  });
+
   it("every acknowledgement carries a specific reason", () => {
     const acknowledgements = app.app.node
       .findAll()
