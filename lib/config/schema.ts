@@ -100,7 +100,7 @@ export const deployConfigSchema = z
      */
     pdfHosts: z.array(hostPattern).min(1),
     /**
-     * Accept a `pdfHosts` wildcard over a shared platform deliberately (default false): any
+     * Accept a `pdfHosts` wildcard over a shared platform deliberately (default false): every
      * tenant of that platform could then serve a PDF that gets mailed to a customer.
      */
     allowMultiTenantPdfHostWildcards: z.boolean().default(false),
