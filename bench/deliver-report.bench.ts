@@ -93,6 +93,7 @@ const settings = readDeliverReportSettings({
   LASSO_BASE_URL: sim.baseUrl,
   LASSO_API_KEY_SECRET_ID: "unused",
 });
+await localAws.verifySender(settings.mail.sender);
 const ses = new SESv2Client({});
 const wiring = buildDeliverReportWiring(settings, {
   stateDoc: doc,
@@ -168,12 +169,11 @@ async function enqueueBatch(run: string): Promise<void> {
 }
 
 async function mailCount(): Promise<number> {
-  const store = (await (await fetch(`${localAws.endpoints.ses}/store`)).json()) as { emails: unknown[] };
-  return store.emails.length;
+  return (await localAws.sentMails.read()).length;
 }
 
 async function run(label: string, batchSize: number, concurrency: number) {
-  await fetch(`${localAws.endpoints.ses}/clear-store`, { method: "POST" });
+  await localAws.sentMails.clear();
   await enqueueBatch(label);
   const started = performance.now();
   const source = await startSqsEventSource({

@@ -6,12 +6,12 @@
  */
 import {
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { paginateQuery } from "@aws-sdk/lib-dynamodb";
+import { readQueueDepth } from "#shared/queue-depth.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
 import { sendReportReady } from "#shared/report-ready-queue.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
@@ -179,19 +179,6 @@ export interface RedriveOutcome {
   before: number;
 }
 
-export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    }),
-  );
-  return (
-    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
-}
-
 /**
  * Moves the DLQ's messages back to the queue: receive up to 10, send them (body and
  * attributes as they are), delete from the DLQ only what the queue accepted. A crash in
@@ -202,7 +189,7 @@ export async function redriveDeadLetters(
   ports: { sqs: SQSClient; queueUrl: string; dlqUrl: string },
   options: { max?: number; progress: ProgressFactory; visibilityTimeoutSeconds?: number },
 ): Promise<RedriveOutcome> {
-  const before = await queueDepth(ports.sqs, ports.dlqUrl);
+  const before = (await readQueueDepth(ports.sqs, ports.dlqUrl)).total;
   const outcome: RedriveOutcome = { moved: 0, notDeleted: 0, failed: 0, before };
   const max = options.max ?? Number.POSITIVE_INFINITY;
   const bar = options.progress("moving dead letters", Math.min(before, max));

@@ -175,7 +175,9 @@ async function main(): Promise<number> {
     onStarted: (pipeline) => {
       say(`  DynamoDB  ${pipeline.stack.aws.endpoints.dynamodb}`);
       say(`  SQS       ${pipeline.stack.aws.endpoints.sqs}`);
-      say(`  SES       ${pipeline.stack.aws.endpoints.ses}  (sent mails: open it in a browser)`);
+      say(
+        `  SES       ${pipeline.stack.aws.endpoints.ses}  (sent mails: ${pipeline.stack.aws.sentMailsPage})`,
+      );
       say(`  Lasso sim ${pipeline.stack.sim.baseUrl}`);
       say(`  Webhook   ${pipeline.webhook.url}`);
     },
@@ -208,6 +210,7 @@ const SERVE_PORTS_OPTION = {
     sqs: SERVE_PORTS.sqs,
     ses: SERVE_PORTS.ses,
     secretsManager: SERVE_PORTS.secretsManager,
+    moto: SERVE_PORTS.moto,
   },
   sim: SERVE_PORTS.lasso,
   webhook: SERVE_PORTS.webhook,

@@ -1,17 +1,22 @@
 /**
- * Local AWS: starts the emulators that stand in for AWS on one machine and tells the
- * AWS SDK v3 where they are through the standard `AWS_ENDPOINT_URL_<SERVICE>` variables,
- * so production code runs unchanged:
- * - DynamoDB: dynalite (in memory);
- * - SQS: local-aws-sqs;
- * - SES v2: aws-ses-v2-local (its web page lists sent mails; `GET /store` returns them);
- * - Secrets Manager: our own minimal emulator (local/aws/secrets-emulator.ts).
+ * Local AWS: starts what stands in for AWS on one machine and tells the AWS SDK v3 where
+ * it is through the standard `AWS_ENDPOINT_URL_<SERVICE>` variables, so production code
+ * runs unchanged. Two backends (`LOCAL_AWS_BACKEND`, docs/architecture.md):
+ * - `node` (the default, nothing but npm packages):
+ *   - DynamoDB: dynalite (in memory);
+ *   - SQS: local-aws-sqs (with two fixes of ours, patches/: see docs/architecture.md);
+ *   - SES v2: aws-ses-v2-local (its web page lists sent mails; `GET /store` returns them);
+ *   - Secrets Manager: our own minimal emulator (local/aws/secrets-emulator.ts);
+ * - `moto`: all four from one moto server (local/aws/moto.ts), which needs Python's moto.
  */
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
+import { CreateEmailIdentityCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import dynalite from "dynalite";
+import { startMotoServer } from "./moto.ts";
 import { createSecretsEmulator } from "./secrets-emulator.ts";
+import { motoSentMails, type SentMailStore, sesEmulatorSentMails } from "./sent-mails.ts";
 
 // local-aws-sqs and aws-ses-v2-local are CommonJS with an `exports.default`; require keeps
 // their typed shape identical under Node, tsx and vitest.
@@ -22,11 +27,26 @@ const sesEmulator = require("aws-ses-v2-local") as typeof import("aws-ses-v2-loc
 export const LOCAL_REGION = "eu-central-1";
 export const LOCAL_HOST = "127.0.0.1";
 
+export const LOCAL_AWS_BACKENDS = ["node", "moto"] as const;
+export type LocalAwsBackend = (typeof LOCAL_AWS_BACKENDS)[number];
+
+/** `LOCAL_AWS_BACKEND`: `node` when unset; anything else but `moto` is refused. */
+export function localAwsBackend(env: NodeJS.ProcessEnv = process.env): LocalAwsBackend {
+  const value = env.LOCAL_AWS_BACKEND?.trim() || "node";
+  const backend = LOCAL_AWS_BACKENDS.find((candidate) => candidate === value);
+  if (backend === undefined) {
+    throw new Error(`LOCAL_AWS_BACKEND must be one of ${LOCAL_AWS_BACKENDS.join(", ")}, got "${value}"`);
+  }
+  return backend;
+}
+
 export interface LocalAwsPorts {
   dynamodb?: number;
   sqs?: number;
   ses?: number;
   secretsManager?: number;
+  /** The one port of the moto backend. */
+  moto?: number;
 }
 
 export interface LocalAwsEndpoints {
@@ -37,9 +57,19 @@ export interface LocalAwsEndpoints {
 }
 
 export interface LocalAws {
+  backend: LocalAwsBackend;
   endpoints: LocalAwsEndpoints;
   /** The environment that points AWS SDK v3 clients at the emulators, with dummy credentials. */
   env: Record<string, string>;
+  /** What SES accepted. */
+  sentMails: SentMailStore;
+  /** Where a person sees the sent mails in a browser. */
+  sentMailsPage: string;
+  /**
+   * Verifies a sender's domain, as docs/deploy.md tells operators to do in SES: moto, like
+   * SES, refuses mail from an unverified sender (aws-ses-v2-local accepts any).
+   */
+  verifySender(address: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -80,8 +110,15 @@ function close(server: Server): Promise<void> {
   });
 }
 
-/** Starts every emulator on loopback; port 0 (the default) picks a free port. */
-export async function startLocalAws(ports: LocalAwsPorts = {}): Promise<LocalAws> {
+/** Starts the backend on loopback; port 0 (the default) picks a free port. */
+export async function startLocalAws(
+  ports: LocalAwsPorts = {},
+  backend: LocalAwsBackend = localAwsBackend(),
+): Promise<LocalAws> {
+  return backend === "moto" ? startMotoBackend(ports) : startNodeBackend(ports);
+}
+
+async function startNodeBackend(ports: LocalAwsPorts): Promise<LocalAws> {
   const servers: Server[] = [];
   try {
     const dynamo = await listen(
@@ -108,8 +145,12 @@ export async function startLocalAws(ports: LocalAwsPorts = {}): Promise<LocalAws
       secretsManager: urlOf(secrets),
     };
     return {
+      backend: "node",
       endpoints,
       env: awsEnvironment(endpoints),
+      sentMails: sesEmulatorSentMails(endpoints.ses),
+      sentMailsPage: `${endpoints.ses}/`,
+      verifySender: async () => undefined,
       stop: async () => {
         await Promise.all(servers.map(close));
       },
@@ -118,4 +159,41 @@ export async function startLocalAws(ports: LocalAwsPorts = {}): Promise<LocalAws
     await Promise.all(servers.map(close));
     throw error;
   }
+}
+
+async function startMotoBackend(ports: LocalAwsPorts): Promise<LocalAws> {
+  const moto = await startMotoServer(LOCAL_HOST, ports.moto ?? 0);
+  const endpoints: LocalAwsEndpoints = {
+    dynamodb: moto.url,
+    sqs: moto.url,
+    ses: moto.url,
+    secretsManager: moto.url,
+  };
+  const env = awsEnvironment(endpoints);
+  const ses = new SESv2Client({
+    region: LOCAL_REGION,
+    endpoint: moto.url,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? "local", secretAccessKey: "local" },
+  });
+  const verified = new Set<string>();
+  return {
+    backend: "moto",
+    endpoints,
+    env,
+    sentMails: motoSentMails(moto.url),
+    sentMailsPage: `${moto.url}/moto-api/`,
+    verifySender: async (address) => {
+      const domain = address
+        .slice(address.lastIndexOf("@") + 1)
+        .replace(/>$/, "")
+        .toLowerCase();
+      if (verified.has(domain)) return;
+      await ses.send(new CreateEmailIdentityCommand({ EmailIdentity: domain }));
+      verified.add(domain);
+    },
+    stop: async () => {
+      ses.destroy();
+      await moto.stop();
+    },
+  };
 }

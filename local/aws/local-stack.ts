@@ -1,8 +1,8 @@
 /**
  * The local stack: everything a deployment has, on one machine, before any function
- * runs: local AWS (dynalite, SQS, SES, Secrets Manager) with the stack's tables and
- * queues, the Lasso simulator, the two secrets, and the function environment that every
- * function's `config.ts` reads. Used by the local runner (`npm start`), the integration
+ * runs: local AWS (DynamoDB, SQS, SES, Secrets Manager) with the stack's tables and
+ * queues and a verified sender, the Lasso simulator, the two secrets, and the function
+ * environment that every function's `config.ts` reads. Used by the local runner (`npm start`), the integration
  * and end-to-end tests, and the benchmarks.
  *
  * It points `process.env` at the emulators and sets the function environment, so SDK
@@ -149,6 +149,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const webhookHeaderName = options.webhookHeaderName ?? DEFAULT_WEBHOOK_HEADER;
     const functionEnv = localFunctionEnv(resources, sim.baseUrl, secretIds, webhookHeaderName, options.env);
     env.set(functionEnv);
+    const sender = functionEnv[ENV.mailSender];
+    if (sender !== undefined) await aws.verifySender(sender);
     const simulator = sim;
     return {
       aws,

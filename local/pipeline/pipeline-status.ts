@@ -1,21 +1,13 @@
 /**
  * What the local pipeline has done so far, read from where the truth is: the state table
  * (batches, reports and their delivery outcomes), the queues (what is still waiting, what
- * is dead) and the SES emulator's store (what was really sent).
+ * is dead) and what the local SES accepted (what was really sent).
  */
-import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { type DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
+import { readQueueDepth } from "#shared/queue-depth.ts";
 import type { BatchRecord, ReportRecord } from "#shared/state/records.ts";
-
-export interface StoredMail {
-  messageId: string;
-  from: string;
-  destination: { to: string[]; cc: string[]; bcc: string[] };
-  subject: string;
-  body: { text?: string; html?: string };
-  attachments: { filename?: string; contentType: string; size: number; content: string }[];
-  at: number;
-}
+import type { StoredMail } from "../aws/sent-mails.ts";
 
 export interface PipelineStatus {
   batches: number;
@@ -54,27 +46,6 @@ export async function readStateRecords(
   return { batches, reports };
 }
 
-async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<{ visible: number; total: number }> {
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: [
-        "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed",
-      ],
-    }),
-  );
-  // local-aws-sqs counts in-flight messages in ApproximateNumberOfMessages too (real SQS
-  // counts visible ones only); the runner only ever talks to the emulator.
-  const stored = Number(Attributes?.ApproximateNumberOfMessages ?? 0);
-  const inFlight = Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
-  return {
-    visible: Math.max(0, stored - inFlight),
-    total: stored + Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0),
-  };
-}
-
 export async function readPipelineStatus(ports: {
   doc: DynamoDBDocumentClient;
   sqs: SQSClient;
@@ -83,7 +54,7 @@ export async function readPipelineStatus(ports: {
   dlqUrl: string;
 }): Promise<PipelineStatus> {
   const { batches, reports } = await readStateRecords(ports.doc, ports.stateTable);
-  const queue = await queueCounts(ports.sqs, ports.queueUrl);
+  const queue = await readQueueDepth(ports.sqs, ports.queueUrl);
   const outcome = (status: ReportRecord["deliveryStatus"]): number =>
     reports.filter((report) => report.deliveryStatus === status).length;
   return {
@@ -101,34 +72,13 @@ export async function readPipelineStatus(ports: {
     duplicatesSkipped: reports.reduce((total, report) => total + (report.duplicatesSkipped ?? 0), 0),
     queueDepth: queue.total,
     queueVisible: queue.visible,
-    deadLetters: (await queueCounts(ports.sqs, ports.dlqUrl)).total,
+    deadLetters: (await readQueueDepth(ports.sqs, ports.dlqUrl)).total,
   };
 }
 
 /** Reports with a final outcome: delivered, or recorded as failed, unroutable or bounced. */
 export const settledReports = (status: PipelineStatus): number =>
   status.delivered + status.failed + status.unroutable + status.bounced;
-
-/** "a@x, b@y" → ["a@x", "b@y"]: the emulator keeps a raw message's To header as one string. */
-const splitAddresses = (list: readonly string[]): string[] =>
-  list
-    .flatMap((entry) => entry.split(","))
-    .map((address) => address.trim())
-    .filter((address) => address !== "");
-
-export async function readSentMails(sesEndpoint: string): Promise<StoredMail[]> {
-  const response = await fetch(`${sesEndpoint}/store`);
-  if (!response.ok) throw new Error(`SES emulator store answered ${response.status}`);
-  const store = (await response.json()) as { emails: StoredMail[] };
-  return store.emails.map((mail) => ({
-    ...mail,
-    destination: {
-      to: splitAddresses(mail.destination.to),
-      cc: splitAddresses(mail.destination.cc),
-      bcc: splitAddresses(mail.destination.bcc),
-    },
-  }));
-}
 
 /**
  * Mails that went out more than once: the same report (attachment or subject) to the

@@ -21,6 +21,7 @@ import { putCustomerItems } from "#shared/customer-store.ts";
 import { ENV } from "#shared/env-names.ts";
 import type { LocalAwsPorts } from "../aws/local-aws.ts";
 import { type LocalStack, startLocalStack } from "../aws/local-stack.ts";
+import type { StoredMail } from "../aws/sent-mails.ts";
 import type { LassoSimulatorOptions } from "../lasso-sim/types.ts";
 import { type FunctionUrlServer, lambdaContext, serveFunctionUrl } from "./function-url-server.ts";
 import { LOCAL_SETTINGS } from "./local-config.ts";
@@ -28,8 +29,6 @@ import {
   duplicateMails,
   type PipelineStatus,
   readPipelineStatus,
-  readSentMails,
-  type StoredMail,
   settledReports,
 } from "./pipeline-status.ts";
 import { type SqsEventSource, startSqsEventSource } from "./sqs-event-source.ts";
@@ -203,7 +202,7 @@ export async function startLocalPipeline(options: PipelineStartOptions): Promise
           queueUrl: stack.resources.reportReadyQueueUrl,
           dlqUrl: stack.resources.reportReadyDlqUrl,
         }),
-      mails: () => readSentMails(stack.aws.endpoints.ses),
+      mails: () => stack.aws.sentMails.read(),
       startPolling: (intervalMs) => pollOnRate(poll, intervalMs, log),
       stop: async () => {
         for (const stop of stopped) await stop();
@@ -215,7 +214,12 @@ export async function startLocalPipeline(options: PipelineStartOptions): Promise
   }
 }
 
-/** The whole run: fire every schedule once, now, and wait until every report is settled. */
+/**
+ * The whole run: fire every schedule once, now, and wait until every report is settled.
+ * "Done" is read from the reports (each delivered or recorded as failed), not from a queue
+ * count: a message left on the queue then is a copy of a settled report (a late ring, a
+ * retry after a crash) that its claim turns away, and queue counts are approximate on SQS.
+ */
 export async function runLocalPipeline(
   options: RunnerOptions,
 ): Promise<RunOutcome & { pipeline: LocalPipeline }> {
@@ -242,9 +246,6 @@ export async function runLocalPipeline(
         status.batches > 0 &&
         settled >= status.expectedReports &&
         status.inFlight === 0 &&
-        // Messages still invisible after a failed attempt are copies of settled reports:
-        // every report is settled, so they cannot deliver anything new.
-        status.queueVisible === 0 &&
         // Listener batches stay open by design: they do not hold the run up.
         status.openBatches === status.openListenerBatches
       ) {

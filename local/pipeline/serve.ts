@@ -18,6 +18,8 @@ export const SERVE_PORTS = {
   sqs: 9324,
   ses: 8005,
   secretsManager: 8010,
+  /** The one port of all four services with LOCAL_AWS_BACKEND=moto. */
+  moto: 5000,
   lasso: 4010,
   webhook: 8080,
   control: 8090,
@@ -89,7 +91,7 @@ function servedEndpoints(pipeline: LocalPipeline, schedules: readonly ScheduleCo
     dynamodb: stack.aws.endpoints.dynamodb,
     sqs: stack.aws.endpoints.sqs,
     ses: stack.aws.endpoints.ses,
-    sesMailViewer: `${stack.aws.endpoints.ses}/`,
+    sesMailViewer: stack.aws.sentMailsPage,
     secretsManager: stack.aws.endpoints.secretsManager,
     lasso: stack.sim.baseUrl,
     lassoApiKey: stack.sim.apiKey,

@@ -7,7 +7,7 @@
  *   the queue, the others are deleted; an invalid identifier, a thrown error or a timeout
  *   fails the whole batch (nothing deleted);
  * - failed messages reappear after the queue's visibility timeout, and the queue's own
- *   RedrivePolicy (local-aws-sqs implements it) moves them to the DLQ after
+ *   RedrivePolicy (both local backends implement it) moves them to the DLQ after
  *   maxReceiveCount receives;
  * - like AWS, it refuses a queue whose visibility timeout is shorter than the function's.
  */
@@ -19,6 +19,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
+import { readQueueDepth } from "#shared/queue-depth.ts";
 import { lambdaContext } from "./function-url-server.ts";
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
@@ -273,25 +274,6 @@ async function worker(mapping: Mapping, state: WorkerState, handler: SqsHandler)
   }
 }
 
-/** Messages the queue still holds: visible, in flight or delayed. */
-async function pendingMessages(mapping: Mapping): Promise<number> {
-  const { Attributes: counts } = await mapping.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: mapping.queueUrl,
-      AttributeNames: [
-        "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed",
-      ],
-    }),
-  );
-  return (
-    Number(counts?.ApproximateNumberOfMessages ?? 0) +
-    Number(counts?.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(counts?.ApproximateNumberOfMessagesDelayed ?? 0)
-  );
-}
-
 export async function startSqsEventSource(options: SqsEventSourceOptions): Promise<SqsEventSource> {
   const mapping = await resolveMapping(options);
   const concurrency = options.maxConcurrency ?? 2;
@@ -314,7 +296,7 @@ export async function startSqsEventSource(options: SqsEventSourceOptions): Promi
       const until = Date.now() + timeoutMs;
       for (;;) {
         if (state.inFlight === 0) {
-          const pending = await pendingMessages(mapping);
+          const pending = (await readQueueDepth(mapping.sqs, mapping.queueUrl)).total;
           if (pending === 0 && state.inFlight === 0) return;
         }
         if (Date.now() > until) throw new Error(`the queue did not become idle within ${timeoutMs} ms`);

@@ -23,6 +23,7 @@ import {
 import { pollOpenBatches } from "#lambdas/poll-batches/poll.ts";
 import { readReceiveWebhookConfig } from "#lambdas/receive-webhook/config.ts";
 import { createReceiveWebhookHandler } from "#lambdas/receive-webhook/lambda.ts";
+import type { StoredMail } from "#local/aws/sent-mails.ts";
 import { type FunctionUrlServer, serveFunctionUrl } from "#local/pipeline/function-url-server.ts";
 import {
   type SqsEventSource,
@@ -31,6 +32,7 @@ import {
 } from "#local/pipeline/sqs-event-source.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
+import { readQueueDepth } from "#shared/queue-depth.ts";
 import { reportIdentity } from "#shared/report-ready.ts";
 import { silentLog } from "#shared/runtime/log.ts";
 import { RecordingCounter } from "#shared/runtime/metrics.ts";
@@ -42,19 +44,9 @@ import { getReportRecord } from "#shared/state/report-delivery.ts";
 import { expiresAt } from "#shared/state/state-table.ts";
 import type { Pipeline } from "./pipeline.ts";
 
-export const SENDER = "rapporter@revisor.example.dk";
+export type { StoredMail } from "#local/aws/sent-mails.ts";
 
-/** A mail as aws-ses-v2-local's GET /store shows it (parsed from our raw MIME). */
-export interface StoredMail {
-  messageId: string;
-  from: string;
-  replyTo: string[];
-  destination: { to: string[]; cc: string[]; bcc: string[] };
-  subject: string;
-  body: { text?: string; html?: string };
-  attachments: { content: string; contentType: string; filename?: string; size: number }[];
-  at: number;
-}
+export const SENDER = "rapporter@revisor.example.dk";
 
 const quiet = {
   debug: () => undefined,
@@ -158,6 +150,7 @@ export async function startDeliveryRig(
 
   // Our webhook's URL: a batch made elsewhere is adopted only if Lasso notifies exactly it.
   const settings = readDeliverReportSettings({ ...env, WEBHOOK_URL: server.url });
+  await pipeline.aws.verifySender(settings.mail.sender);
   const deliverCounter = new RecordingCounter();
   const ses = new SESv2Client({});
   const wiring: DeliverReportWiring = {
@@ -176,7 +169,6 @@ export async function startDeliveryRig(
   const deliverHandler = createDeliverReportHandler(wiring);
   const sources: SqsEventSource[] = [];
   const lasso = pipeline.lassoClient();
-  const sesUrl = pipeline.aws.endpoints.ses;
 
   const recordBatch = async (
     batch: LassoBatch,
@@ -224,13 +216,8 @@ export async function startDeliveryRig(
       return source;
     },
     ses,
-    async sentMails() {
-      const store = (await (await fetch(`${sesUrl}/store`)).json()) as { emails: StoredMail[] };
-      return store.emails;
-    },
-    async clearMails() {
-      await fetch(`${sesUrl}/clear-store`, { method: "POST" });
-    },
+    sentMails: () => pipeline.aws.sentMails.read(),
+    clearMails: () => pipeline.aws.sentMails.clear(),
     async submitBatch(submit) {
       const token = `t${Date.now().toString(36)}${(batchCount++).toString(36)}x`;
       const batch = await lasso.createBatch(
@@ -280,16 +267,7 @@ export async function startDeliveryRig(
       return { queueUrl: queue.QueueUrl as string, dlqUrl };
     },
     async messagesIn(queueUrl) {
-      const { Attributes } = await pipeline.sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: queueUrl,
-          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        }),
-      );
-      return (
-        Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-        Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-      );
+      return (await readQueueDepth(pipeline.sqs, queueUrl)).total;
     },
     async close() {
       await Promise.all(sources.map((source) => source.stop()));

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { simpleParser } from "mailparser";
 import { PDFDocument } from "pdf-lib";
 import { expect } from "vitest";
+import type { StoredMail } from "#local/aws/sent-mails.ts";
 import type { LassoSimulator } from "#local/lasso-sim/types.ts";
-import type { StoredMail } from "#local/pipeline/pipeline-status.ts";
 
 export interface ExpectedReport {
   batchId: string;

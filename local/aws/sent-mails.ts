@@ -1,0 +1,133 @@
+/**
+ * What the local SES has accepted, in one shape whichever backend runs: aws-ses-v2-local
+ * keeps its parse of each message (`GET /store`); moto keeps the raw MIME of each message,
+ * which is parsed here with the same library (mailparser). The runner, the tests and the
+ * benchmarks read sent mails only through this.
+ */
+import { type AddressObject, simpleParser } from "mailparser";
+
+export interface StoredMail {
+  messageId: string;
+  from: string;
+  replyTo: string[];
+  /** One address per entry. */
+  destination: { to: string[]; cc: string[]; bcc: string[] };
+  subject: string;
+  body: { text?: string; html?: string };
+  attachments: { filename?: string; contentType: string; size: number; content: string }[];
+  /** When the message was accepted (ms since the epoch). */
+  at: number;
+}
+
+export interface SentMailStore {
+  /** Every mail accepted since the start (or the last `clear`), oldest first. */
+  read(): Promise<StoredMail[]>;
+  /** Forgets the mails accepted so far: `read` returns only later ones. */
+  clear(): Promise<void>;
+}
+
+/** "a@x, b@y" → ["a@x", "b@y"]: aws-ses-v2-local keeps a raw message's To header as one string. */
+const splitAddresses = (list: readonly string[]): string[] =>
+  list
+    .flatMap((entry) => entry.split(","))
+    .map((address) => address.trim())
+    .filter((address) => address !== "");
+
+const withOneAddressPerEntry = (mail: StoredMail): StoredMail => ({
+  ...mail,
+  destination: {
+    to: splitAddresses(mail.destination.to),
+    cc: splitAddresses(mail.destination.cc),
+    bcc: splitAddresses(mail.destination.bcc),
+  },
+});
+
+async function getJson<T>(url: string, what: string): Promise<T> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${what} answered ${response.status}`);
+  return (await response.json()) as T;
+}
+
+/** aws-ses-v2-local's store. */
+export function sesEmulatorSentMails(sesEndpoint: string): SentMailStore {
+  return {
+    read: async () => {
+      const store = await getJson<{ emails: StoredMail[] }>(`${sesEndpoint}/store`, "SES emulator store");
+      return store.emails.map(withOneAddressPerEntry);
+    },
+    clear: async () => {
+      const response = await fetch(`${sesEndpoint}/clear-store`, { method: "POST" });
+      await response.arrayBuffer();
+      if (!response.ok) throw new Error(`SES emulator clear-store answered ${response.status}`);
+    },
+  };
+}
+
+/** One SES message as moto's model API (`/moto-api/data.json`) shows it. */
+interface MotoRawMessage {
+  id: string;
+  source: string;
+  raw_data: string;
+}
+
+const addressTexts = (field: AddressObject | AddressObject[] | undefined): string[] =>
+  (Array.isArray(field) ? field : field === undefined ? [] : [field]).flatMap((group) =>
+    group.value.map((address) => address.address ?? address.name),
+  );
+
+async function parseRawMessage(message: MotoRawMessage, seenAt: number): Promise<StoredMail> {
+  const parsed = await simpleParser(message.raw_data);
+  return {
+    messageId: message.id,
+    from: parsed.from?.text ?? message.source,
+    replyTo: parsed.replyTo === undefined ? [] : [parsed.replyTo.text],
+    destination: { to: addressTexts(parsed.to), cc: addressTexts(parsed.cc), bcc: addressTexts(parsed.bcc) },
+    subject: parsed.subject ?? "(no subject)",
+    body: {
+      ...(parsed.text === undefined ? {} : { text: parsed.text }),
+      ...(parsed.html === false ? {} : { html: parsed.html }),
+    },
+    attachments: parsed.attachments.map((attachment) => ({
+      ...(attachment.filename === undefined ? {} : { filename: attachment.filename }),
+      contentType: attachment.contentType,
+      size: attachment.size,
+      content: attachment.content.toString("base64"),
+    })),
+    at: seenAt,
+  };
+}
+
+/**
+ * moto's sent messages. moto keeps no acceptance time, so `at` is when this store first saw
+ * the message (reads are frequent in the runner and the tests; the order is moto's).
+ */
+export function motoSentMails(motoUrl: string): SentMailStore {
+  let skip = 0;
+  const parsed = new Map<string, StoredMail>();
+  const all = async (): Promise<MotoRawMessage[]> => {
+    const models = await getJson<{ ses?: { RawMessage?: MotoRawMessage[] } }>(
+      `${motoUrl}/moto-api/data.json`,
+      "moto's model API",
+    );
+    return models.ses?.RawMessage ?? [];
+  };
+  return {
+    read: async () => {
+      const now = Date.now();
+      const out: StoredMail[] = [];
+      for (const message of (await all()).slice(skip)) {
+        let mail = parsed.get(message.id);
+        if (mail === undefined) {
+          mail = await parseRawMessage(message, now);
+          parsed.set(message.id, mail);
+        }
+        out.push(mail);
+      }
+      return out;
+    },
+    clear: async () => {
+      skip = (await all()).length;
+      parsed.clear();
+    },
+  };
+}
