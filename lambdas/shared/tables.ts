@@ -68,6 +68,13 @@ export const STATE_TABLE = {
       partitionKey: { name: "customerId", type: "N" },
       sortKey: { name: "updatedAt", type: "S" },
     },
+    // Sparse: only delivery history records carry `deliveryMonth` (YYYY-MM): a month's
+    // deliveries of every customer without a scan (statements, state/delivery-history.ts).
+    {
+      indexName: "deliveriesByMonth",
+      partitionKey: { name: "deliveryMonth", type: "S" },
+      sortKey: { name: "deliveryId", type: "S" },
+    },
   ],
   timeToLiveAttribute: "expiresAt",
 } as const satisfies TableDefinition;

@@ -13,6 +13,7 @@ export const RECORD_TYPES = [
   "chunk",
   "batch",
   "report",
+  "delivery",
   "listenerCoverage",
   "suppression",
   "unverified",

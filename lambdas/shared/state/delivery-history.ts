@@ -1,0 +1,279 @@
+/**
+ * The append-only delivery history (docs/evidence.md): one record per mail deliver-report
+ * hands to SES, never overwritten by a later send of the same report (a resend adds its
+ * own). Kept as long as the archive keeps the mail (`ARCHIVE_RETENTION_DAYS`), not the
+ * operational records' retention.
+ *
+ * Key: `CUSTOMER#<customerId>` / `DELIVERY#<deliveryId>`, where the delivery id starts
+ * with the compact UTC time it was made (`20261201T104512345Z-1a2b3c4d`), so one
+ * customer's deliveries of a period are one key-range query, oldest first. The sparse
+ * `deliveriesByMonth` index (`deliveryMonth` = `YYYY-MM`, sorted by `deliveryId`) answers
+ * "every delivery of a month" without a scan.
+ *
+ * Life of a record: `archived` (the exact message and the PDF are in the archive, the mail
+ * is about to go to SES) → `sent` (SES accepted it: `sesMessageId`, `sentAt`) or
+ * `rejected` (SES refused it for good). An `archived` record that stays so names a mail
+ * whose fate a crash hid: SES may or may not have accepted it (docs/evidence.md).
+ * SES's later events per recipient (delivered, delayed, bounced, complained) are appended
+ * to `recipientEvents` by record-ses-event; each event once (`sesEventIds`).
+ */
+import { randomBytes } from "node:crypto";
+import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { ReportType } from "../lasso/enums.ts";
+import type { ReportReadySource } from "../report-ready.ts";
+import type { StateIndexName } from "../tables.ts";
+import type { StateKey } from "./keys.ts";
+import type { RecordBase } from "./records.ts";
+import { conditionalWrite, putIfAbsent, type StateTable } from "./state-table.ts";
+
+/** What kind of send this was: the first delivery, an operator's resend, or a test send. */
+export type DeliveryKind = "first" | "resend" | "test";
+
+export type DeliveryState = "archived" | "sent" | "rejected";
+
+/** Where one delivery's evidence is in the archive bucket. */
+export interface ArchiveLocation {
+  bucket: string;
+  /** `customers/<customerId>/<YYYY>/<MM>/<deliveryId>/`: everything of this delivery. */
+  prefix: string;
+  /** The exact bytes handed to SES (RFC 5322). */
+  messageKey: string;
+  /** The PDF as Lasso served it. */
+  pdfKey: string;
+  /** The delivery record as JSON, as it stood before the send. */
+  recordKey: string;
+}
+
+/** One SES event about one recipient of a delivered mail (record-ses-event). */
+export interface RecipientEvent {
+  recipient: string;
+  /** SES's event type: Delivery, DeliveryDelay, Bounce, Complaint, Reject. */
+  event: string;
+  /** When SES says it happened (ISO 8601). */
+  at: string;
+  /** SES's words: the bounce's diagnostic, the delay's type, the SMTP response. */
+  detail?: string;
+}
+
+export interface DeliveryRecord extends RecordBase {
+  recordType: "delivery";
+  deliveryId: string;
+  /** `YYYY-MM` of the delivery id's time: the `deliveriesByMonth` index. */
+  deliveryMonth: string;
+  kind: DeliveryKind;
+  state: DeliveryState;
+  /** The report: its identity (report-ready.ts), batch, type, company. */
+  identity: string;
+  lassoBatchId: string;
+  reportId?: string;
+  reportType: ReportType;
+  cvr: string;
+  companyName: string;
+  customerId: number;
+  customerName: string;
+  /** Who the mail went to (SES's destinations). */
+  recipients: string[];
+  /** How the report reached the delivery: poll, webhook, resend. */
+  source: ReportReadySource;
+  fileName: string;
+  pdfDelivery: "attachment" | "link";
+  /** SHA-256 (hex) of the exact message bytes and of the PDF. */
+  messageSha256: string;
+  messageBytes: number;
+  pdfSha256: string;
+  pdfBytes: number;
+  archive: ArchiveLocation;
+  archivedAt: string;
+  sentAt?: string;
+  sesMessageId?: string;
+  /** Why SES refused it (state `rejected`). */
+  rejectedReason?: string;
+  recipientEvents?: RecipientEvent[];
+  /** SES event ids already appended (a redelivered event changes nothing). */
+  sesEventIds?: Set<string>;
+}
+
+/** The fields a delivery record is made with; the store adds key, times and state. */
+export type NewDelivery = Omit<
+  DeliveryRecord,
+  | keyof RecordBase
+  | "recordType"
+  | "deliveryMonth"
+  | "state"
+  | "sentAt"
+  | "sesMessageId"
+  | "rejectedReason"
+  | "recipientEvents"
+  | "sesEventIds"
+>;
+
+export const deliveryKey = (customerId: number, deliveryId: string): StateKey => ({
+  pk: `CUSTOMER#${customerId}`,
+  sk: `DELIVERY#${deliveryId}`,
+});
+
+/** `2026-12-01T10:45:12.345Z` → `20261201T104512345Z`: sortable, and safe as an SES tag value. */
+export const compactUtc = (at: Date): string => at.toISOString().replace(/[-:.]/g, "");
+
+/** A new delivery id: the compact UTC time, then 8 random hex digits. */
+export const newDeliveryId = (
+  at: Date,
+  random: () => string = () => randomBytes(4).toString("hex"),
+): string => `${compactUtc(at)}-${random()}`;
+
+const DELIVERY_ID = /^(\d{4})(\d{2})\d{2}T\d{9}Z-[0-9a-f]{8}$/;
+
+/** `YYYY-MM` of a delivery id; throws on anything that is not one. */
+export function deliveryMonthOf(deliveryId: string): string {
+  const match = DELIVERY_ID.exec(deliveryId);
+  if (match === null) throw new RangeError(`not a delivery id: ${deliveryId}`);
+  return `${match[1]}-${match[2]}`;
+}
+
+/** Where a delivery's evidence goes in the archive bucket (one customer, then one month, is a prefix). */
+export function archiveLocation(bucket: string, customerId: number, deliveryId: string): ArchiveLocation {
+  const [year, month] = deliveryMonthOf(deliveryId).split("-");
+  const prefix = `customers/${customerId}/${year}/${month}/${deliveryId}/`;
+  return {
+    bucket,
+    prefix,
+    messageKey: `${prefix}message.eml`,
+    pdfKey: `${prefix}report.pdf`,
+    recordKey: `${prefix}delivery.json`,
+  };
+}
+
+/** The TTL of a delivery record: the archive's retention, not the operational one. */
+export const deliveryExpiresAt = (archivedAt: Date, retentionDays: number): number =>
+  Math.floor(archivedAt.getTime() / 1000) + retentionDays * 24 * 60 * 60;
+
+/** The record as it is created (state `archived`), before any write. */
+export function archivedDeliveryRecord(
+  delivery: NewDelivery,
+  archivedAt: Date,
+  retentionDays: number,
+): DeliveryRecord {
+  const at = archivedAt.toISOString();
+  return {
+    ...deliveryKey(delivery.customerId, delivery.deliveryId),
+    recordType: "delivery",
+    ...delivery,
+    deliveryMonth: deliveryMonthOf(delivery.deliveryId),
+    state: "archived",
+    archivedAt: at,
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: deliveryExpiresAt(archivedAt, retentionDays),
+  };
+}
+
+/** Creates the record; false when one with its id exists already (never overwritten). */
+export async function putArchivedDelivery(table: StateTable, record: DeliveryRecord): Promise<boolean> {
+  return putIfAbsent(table, record);
+}
+
+/** `archived` → `sent`, with SES's message id. False when the record is not `archived`. */
+export async function markDeliverySent(
+  table: StateTable,
+  key: { customerId: number; deliveryId: string },
+  sent: { sesMessageId: string; at: Date },
+): Promise<boolean> {
+  const at = sent.at.toISOString();
+  return conditionalWrite(() =>
+    table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: deliveryKey(key.customerId, key.deliveryId),
+        UpdateExpression: "SET #state = :sent, sesMessageId = :id, sentAt = :at, updatedAt = :at",
+        ConditionExpression: "#state = :archived",
+        ExpressionAttributeNames: { "#state": "state" },
+        ExpressionAttributeValues: {
+          ":sent": "sent",
+          ":archived": "archived",
+          ":id": sent.sesMessageId,
+          ":at": at,
+        },
+      }),
+    ),
+  );
+}
+
+/** `archived` → `rejected` (SES refused the message for good). */
+export async function markDeliveryRejected(
+  table: StateTable,
+  key: { customerId: number; deliveryId: string },
+  rejected: { reason: string; at: Date },
+): Promise<boolean> {
+  const at = rejected.at.toISOString();
+  return conditionalWrite(() =>
+    table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: deliveryKey(key.customerId, key.deliveryId),
+        UpdateExpression: "SET #state = :rejected, rejectedReason = :reason, updatedAt = :at",
+        ConditionExpression: "#state = :archived",
+        ExpressionAttributeNames: { "#state": "state" },
+        ExpressionAttributeValues: {
+          ":rejected": "rejected",
+          ":archived": "archived",
+          ":reason": rejected.reason,
+          ":at": at,
+        },
+      }),
+    ),
+  );
+}
+
+/** One customer's deliveries whose ids fall in [from, to) (UTC), oldest first. */
+export async function listCustomerDeliveries(
+  table: StateTable,
+  customerId: number,
+  period: { from?: Date; to?: Date } = {},
+): Promise<DeliveryRecord[]> {
+  const low = `DELIVERY#${period.from === undefined ? "" : compactUtc(period.from)}`;
+  // "~" sorts after every character of a delivery id.
+  const high = `DELIVERY#${period.to === undefined ? "~" : compactUtc(period.to)}`;
+  const out: DeliveryRecord[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await table.doc.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :low AND :high",
+        ExpressionAttributeValues: { ":pk": `CUSTOMER#${customerId}`, ":low": low, ":high": high },
+        ConsistentRead: true,
+        ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      if (item.recordType === "delivery" && (period.to === undefined || item.sk < high)) {
+        out.push(item as DeliveryRecord);
+      }
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return out;
+}
+
+export const DELIVERIES_BY_MONTH: StateIndexName = "deliveriesByMonth";
+
+/** Every delivery of one month (`YYYY-MM`, by delivery id's UTC time), oldest first. */
+export async function listDeliveriesOfMonth(table: StateTable, month: string): Promise<DeliveryRecord[]> {
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw new RangeError(`not a month (YYYY-MM): ${month}`);
+  const out: DeliveryRecord[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await table.doc.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        IndexName: DELIVERIES_BY_MONTH,
+        KeyConditionExpression: "deliveryMonth = :month",
+        ExpressionAttributeValues: { ":month": month },
+        ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+      }),
+    );
+    for (const item of page.Items ?? []) if (item.recordType === "delivery") out.push(item as DeliveryRecord);
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return out;
+}
