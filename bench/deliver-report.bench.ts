@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -54,7 +55,8 @@ const sim = await startLassoSimulator({
 });
 const dynamo = new DynamoDBClient({});
 const sqs = new SQSClient({});
-const resources = await provisionLocalResources({ dynamo, sqs }, { prefix: "bench" });
+const s3 = new S3Client({});
+const resources = await provisionLocalResources({ dynamo, sqs, s3 }, { prefix: "bench" });
 const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
 const customersDoc = DynamoDBDocumentClient.from(dynamo, CUSTOMERS_TRANSLATE_CONFIG);
 const lasso = new LassoClient({ baseUrl: sim.baseUrl, apiKey: sim.apiKey });
@@ -92,6 +94,7 @@ const settings = readDeliverReportSettings({
   PDF_ALLOW_HTTP: "true",
   LASSO_BASE_URL: sim.baseUrl,
   LASSO_API_KEY_SECRET_ID: "unused",
+  ARCHIVE_BUCKET: resources.names.archiveBucket,
 });
 await localAws.verifySender(settings.mail.sender);
 const ses = new SESv2Client({});
@@ -99,6 +102,7 @@ const wiring = buildDeliverReportWiring(settings, {
   stateDoc: doc,
   customersDoc,
   ses,
+  s3,
   lassoApiKey: async () => sim.apiKey,
   sqs,
 });

@@ -4,6 +4,7 @@
  * unroutable, failed; and giving the claim back after a failure (deliver-report.ts).
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
+import type { PutEvidence } from "#shared/archive/evidence-archive.ts";
 import type { Customer, Language } from "#shared/customers.ts";
 import type { SendMail } from "#shared/mail/ses-mailer.ts";
 import type { FetchedPdf } from "#shared/pdf/fetch.ts";
@@ -40,6 +41,8 @@ export interface DeliverReportConfig {
   defaultLanguage: Language;
   /** Default: SES's 40 MB. */
   maxMessageBytes?: number;
+  /** The evidence archive: its bucket, and how long it (and the delivery history) keeps a mail. */
+  archive: { bucket: string; retentionDays: number };
 }
 
 export interface DeliverReportDeps {
@@ -49,6 +52,8 @@ export interface DeliverReportDeps {
   /** Fetches a report's PDF, giving up (retryably) in time for the invocation's deadline. */
   fetchPdf: (url: string, deadline: Date) => Promise<FetchedPdf>;
   sendMail: SendMail;
+  /** Writes one object to the write-once evidence archive. */
+  putEvidence: PutEvidence;
   clock: () => Date;
   metrics: Counter;
   logger: Logger;

@@ -35,6 +35,8 @@ export interface DeliverReportSettings {
   };
   /** Webhooks as doorbells (doorbell.ts). */
   doorbell: DoorbellConfig;
+  /** The write-once evidence archive (evidence.ts). */
+  archive: { bucket: string; retentionDays: number };
 }
 
 const email = z.email();
@@ -86,6 +88,10 @@ export function readDeliverReportSettings(env: NodeJS.ProcessEnv = process.env):
     stateTable: requireEnv(ENV.stateTable, env),
     stateRetentionDays: intEnv(ENV.stateRetentionDays, { default: 400, min: 1 }, env),
     customersTable: requireEnv(ENV.customersTable, env),
+    archive: {
+      bucket: requireEnv(ENV.archiveBucket, env),
+      retentionDays: intEnv(ENV.archiveRetentionDays, { default: 1827, min: 1, max: 36_500 }, env),
+    },
     mail: {
       sender: emailEnv(ENV.mailSender, requireEnv(ENV.mailSender, env)),
       ...(replyTo === undefined ? {} : { replyTo: emailEnv(ENV.mailReplyTo, replyTo) }),

@@ -3,6 +3,7 @@
  * once, at cold start.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -20,6 +21,7 @@ export const handler = createDeliverReportHandler(
     stateDoc: stateDocumentClient(dynamo),
     customersDoc: DynamoDBDocumentClient.from(dynamo, CUSTOMERS_TRANSLATE_CONFIG),
     ses: new SESv2Client({}),
+    s3: new S3Client({}),
     lassoApiKey: cachedSecret(settings.lasso.apiKeySecretId),
     sqs: new SQSClient({}),
   }),

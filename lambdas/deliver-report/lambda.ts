@@ -9,11 +9,13 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
 import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { type PutEvidence, s3EvidenceArchive } from "#shared/archive/evidence-archive.ts";
 import { findCustomersByCvr, getCustomer } from "#shared/customer-reads.ts";
 import type { Language } from "#shared/customers.ts";
 import { type SendMail, sesMailer } from "#shared/mail/ses-mailer.ts";
@@ -41,6 +43,7 @@ export interface DeliverReportWiring {
   lasso: () => Promise<LassoReader>;
   fetchPdf: (url: string, deadline: Date) => Promise<FetchedPdf>;
   sendMail: SendMail;
+  putEvidence: PutEvidence;
   config: DeliverReportConfig;
   /** The report-ready queue: a webhook's ring hands Lasso's finished reports on to it. */
   queue: ReportReadyQueue;
@@ -97,6 +100,8 @@ export interface DeliverReportClients {
   /** Built with CUSTOMERS_TRANSLATE_CONFIG (customers.ts). */
   customersDoc: DynamoDBDocumentClient;
   ses: SESv2Client;
+  /** The evidence archive's client. */
+  s3: S3Client;
   lassoApiKey: () => Promise<string>;
   /** The report-ready queue's client, for deferring timed retries. */
   sqs: SQSClient;
@@ -140,7 +145,9 @@ export function buildDeliverReportWiring(
         ? {}
         : { configurationSet: settings.mail.configurationSet },
     ),
+    putEvidence: s3EvidenceArchive(clients.s3, settings.archive.bucket),
     config: {
+      archive: settings.archive,
       sender: settings.mail.sender,
       ...(settings.mail.replyTo === undefined ? {} : { replyTo: settings.mail.replyTo }),
       defaultLanguage: settings.mail.defaultLanguage,

@@ -1,4 +1,7 @@
-/** Steps 6 and 7 of a delivery: compose the mail, send it through SES, record it delivered. */
+/**
+ * Steps 6 and 7 of a delivery: compose the mail, archive it (evidence.ts), send it through
+ * SES, record it delivered.
+ */
 import type { Customer } from "#shared/customers.ts";
 import type { ItemStatus } from "#shared/lasso/enums.ts";
 import { composeReportMail } from "#shared/mail/compose.ts";
@@ -6,6 +9,7 @@ import { MailSendError } from "#shared/mail/ses-mailer.ts";
 import type { FetchedPdf } from "#shared/pdf/fetch.ts";
 import { type Attempt, DELIVERY_METRICS, type DeliveryOutcome, recordFailed } from "./attempt.ts";
 import { RetryLaterError } from "./errors.ts";
+import { archiveBeforeSend, noteRejected, noteSent } from "./evidence.ts";
 
 /** Steps 6 and 7: compose, send through SES, record delivered. */
 export async function sendAndRecord(
@@ -18,6 +22,18 @@ export async function sendAndRecord(
   const { recipients, suppressed } = to;
   const { pdf } = fetched;
   const mail = await composeFor(attempt, customer, to, fetched);
+  const evidence = await archiveBeforeSend(attempt, customer, mail, { recipients, pdf: pdf.bytes }).catch(
+    (error: unknown) => {
+      // Nothing went out: the queue's retry archives and sends anew.
+      throw new RetryLaterError(
+        "archive-unavailable",
+        error instanceof Error ? error.message : String(error),
+        {
+          cause: error,
+        },
+      );
+    },
+  );
 
   let sent: { messageId: string };
   try {
@@ -27,6 +43,7 @@ export async function sendAndRecord(
       raw: mail.raw,
       tags: {
         customer: String(customer.customerId),
+        delivery: evidence.deliveryId,
         batch: message.batchId,
         reportType: facts.reportType,
         source: message.source,
@@ -38,9 +55,11 @@ export async function sendAndRecord(
     const reason = `SES rejected the message: ${error.message}`;
     deps.logger.error("SES rejected the report mail: recorded as failed", { reason });
     deps.metrics.count(DELIVERY_METRICS.failed, { reason: "ses-rejected" });
+    await noteRejected(attempt, evidence, reason);
     return recordFailed(attempt, customer, reason);
   }
   attempt.sent = sent;
+  await noteSent(attempt, evidence, sent.messageId);
 
   const notes = [
     mail.pdfDelivery === "link"
@@ -53,6 +72,7 @@ export async function sendAndRecord(
     customerId: customer.customerId,
     recipients,
     sesMessageId: sent.messageId,
+    deliveryId: evidence.deliveryId,
     source: message.source,
     fileName: mail.fileName,
     pdfDelivery: mail.pdfDelivery,
@@ -65,6 +85,7 @@ export async function sendAndRecord(
     recipients: recipients.length,
     pdfBytes: pdf.bytes.length,
     pdfDelivery: mail.pdfDelivery,
+    deliveryId: evidence.deliveryId,
     attempt: attempt.number,
   });
   return {

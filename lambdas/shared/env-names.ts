@@ -48,4 +48,7 @@ export const ENV = {
   pdfTimeoutMs: "PDF_TIMEOUT_MS",
   /** Largest raw MIME message sent through SES (default 40 MB, SES v2's limit). */
   maxMailBytes: "MAX_MAIL_BYTES",
+  /** deliver-report: the write-once evidence archive (S3 Object Lock) and how long it keeps a mail. */
+  archiveBucket: "ARCHIVE_BUCKET",
+  archiveRetentionDays: "ARCHIVE_RETENTION_DAYS",
 } as const;

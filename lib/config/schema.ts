@@ -167,6 +167,21 @@ export const deployConfigSchema = z
           .default(90),
       })
       .prefault({}),
+    /** The write-once evidence archive (docs/evidence.md): every mail sent, its PDF, its record. */
+    archive: z
+      .object({
+        /**
+         * S3 Object Lock mode. COMPLIANCE: nobody, not even the account's root user, can
+         * delete or shorten the retention of an archived mail. GOVERNANCE: a user with
+         * s3:BypassGovernanceRetention can (for a trial deployment).
+         */
+        retentionMode: z.enum(["COMPLIANCE", "GOVERNANCE"]).default("COMPLIANCE"),
+        /** How long every archived mail is kept; also the delivery history's retention. Default 5 years. */
+        retentionDays: z.number().int().min(1).max(36_500).default(1827),
+        /** Archived objects move to S3 Glacier Instant Retrieval after this many days. */
+        coldAfterDays: z.number().int().min(30).default(90),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     if (!config.allowMultiTenantPdfHostWildcards) {

@@ -7,7 +7,8 @@
  *   - SQS: local-aws-sqs (with two fixes of ours, patches/: see docs/architecture.md);
  *   - SES v2: aws-ses-v2-local (its web page lists sent mails; `GET /store` returns them);
  *   - Secrets Manager: our own minimal emulator (local/aws/secrets-emulator.ts);
- * - `moto`: all four from one moto server (local/aws/moto.ts), which needs Python's moto.
+ *   - S3 (the evidence archive): s3rver (@20minutes/s3rver), on a temporary directory;
+ * - `moto`: all five from one moto server (local/aws/moto.ts), which needs Python's moto.
  */
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
@@ -15,6 +16,7 @@ import type { AddressInfo } from "node:net";
 import { CreateEmailIdentityCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import dynalite from "dynalite";
 import { startMotoServer } from "./moto.ts";
+import { startS3Emulator } from "./s3-emulator.ts";
 import { createSecretsEmulator } from "./secrets-emulator.ts";
 import { motoSentMails, type SentMailStore, sesEmulatorSentMails } from "./sent-mails.ts";
 
@@ -26,6 +28,8 @@ const sesEmulator = require("aws-ses-v2-local") as typeof import("aws-ses-v2-loc
 
 export const LOCAL_REGION = "eu-central-1";
 export const LOCAL_HOST = "127.0.0.1";
+/** Dummy credentials: the emulators accept them (s3rver once they are registered). */
+export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" } as const;
 
 export const LOCAL_AWS_BACKENDS = ["node", "moto"] as const;
 export type LocalAwsBackend = (typeof LOCAL_AWS_BACKENDS)[number];
@@ -45,6 +49,7 @@ export interface LocalAwsPorts {
   sqs?: number;
   ses?: number;
   secretsManager?: number;
+  s3?: number;
   /** The one port of the moto backend. */
   moto?: number;
 }
@@ -54,6 +59,7 @@ export interface LocalAwsEndpoints {
   sqs: string;
   ses: string;
   secretsManager: string;
+  s3: string;
 }
 
 export interface LocalAws {
@@ -77,14 +83,16 @@ export interface LocalAws {
 export function awsEnvironment(endpoints: LocalAwsEndpoints): Record<string, string> {
   return {
     AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     // Local mode runs on the developer's Node.js; Lambda runs Node.js 22 or newer.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_SESV2: endpoints.ses,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+    // A loopback IP endpoint: the SDK addresses buckets path-style, as S3 emulators need.
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
   };
 }
 
@@ -120,6 +128,10 @@ export async function startLocalAws(
 
 async function startNodeBackend(ports: LocalAwsPorts): Promise<LocalAws> {
   const servers: Server[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    await Promise.all([...servers.map(close), ...stops.map((stop) => stop())]);
+  };
   try {
     const dynamo = await listen(
       dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }),
@@ -137,12 +149,15 @@ async function startNodeBackend(ports: LocalAwsPorts): Promise<LocalAws> {
     servers.push(ses);
     const secrets = await listen(createSecretsEmulator(LOCAL_REGION), ports.secretsManager ?? 0);
     servers.push(secrets);
+    const s3 = await startS3Emulator(ports.s3 ?? 0, LOCAL_CREDENTIALS);
+    stops.push(s3.stop);
 
     const endpoints: LocalAwsEndpoints = {
       dynamodb: urlOf(dynamo),
       sqs: urlOf(sqs),
       ses: urlOf(ses),
       secretsManager: urlOf(secrets),
+      s3: s3.url,
     };
     return {
       backend: "node",
@@ -151,12 +166,10 @@ async function startNodeBackend(ports: LocalAwsPorts): Promise<LocalAws> {
       sentMails: sesEmulatorSentMails(endpoints.ses),
       sentMailsPage: `${endpoints.ses}/`,
       verifySender: async () => undefined,
-      stop: async () => {
-        await Promise.all(servers.map(close));
-      },
+      stop: stopAll,
     };
   } catch (error) {
-    await Promise.all(servers.map(close));
+    await stopAll();
     throw error;
   }
 }
@@ -168,12 +181,13 @@ async function startMotoBackend(ports: LocalAwsPorts): Promise<LocalAws> {
     sqs: moto.url,
     ses: moto.url,
     secretsManager: moto.url,
+    s3: moto.url,
   };
   const env = awsEnvironment(endpoints);
   const ses = new SESv2Client({
     region: LOCAL_REGION,
     endpoint: moto.url,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? "local", secretAccessKey: "local" },
+    credentials: LOCAL_CREDENTIALS,
   });
   const verified = new Set<string>();
   return {

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { ENV } from "#shared/env-names.ts";
@@ -44,6 +45,7 @@ export interface LocalStack {
   dynamo: DynamoDBClient;
   sqs: SQSClient;
   secrets: SecretsManagerClient;
+  s3: S3Client;
   lassoApiKeySecretId: string;
   webhookSecretId: string;
   /** What Lasso must send in `webhookHeaderName`. */
@@ -108,6 +110,7 @@ function localFunctionEnv(
     [ENV.webhookHeaderName]: webhookHeaderName,
     [ENV.chunkSize]: "1000",
     [ENV.stateRetentionDays]: "400",
+    [ENV.archiveBucket]: resources.names.archiveBucket,
     [ENV.stalledAfterMinutes]: "360",
     // The local poller runs every 1.5 s: a webhook may ask for a read as often.
     [ENV.ringIntervalMs]: "1000",
@@ -138,9 +141,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dynamo = new DynamoDBClient({});
     const sqs = new SQSClient({});
     const secrets = new SecretsManagerClient({});
-    clients.push(dynamo, sqs, secrets);
+    const s3 = new S3Client({});
+    clients.push(dynamo, sqs, secrets, s3);
     const resources = await provisionLocalResources(
-      { dynamo, sqs },
+      { dynamo, sqs, s3 },
       { prefix: options.prefix, ...options.queue },
     );
 
@@ -159,6 +163,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamo,
       sqs,
       secrets,
+      s3,
       ...secretIds,
       webhookSecret,
       webhookHeaderName,

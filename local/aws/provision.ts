@@ -1,5 +1,5 @@
 /**
- * Creates, on the local emulators, the tables and queues the stack defines: built from the
+ * Creates, on the local emulators, the tables, queues and archive bucket the stack defines: built from the
  * same definitions (lambdas/shared/tables.ts) so local mode matches a deployment.
  */
 import {
@@ -9,6 +9,7 @@ import {
   type GlobalSecondaryIndex,
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
+import { CreateBucketCommand, PutObjectLockConfigurationCommand, type S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { CUSTOMERS_TABLE, STATE_TABLE, type TableDefinition } from "#shared/tables.ts";
 
@@ -17,6 +18,7 @@ export interface LocalResourceNames {
   stateTable: string;
   reportReadyQueue: string;
   reportReadyDlq: string;
+  archiveBucket: string;
 }
 
 export interface LocalResources {
@@ -30,7 +32,36 @@ export const localResourceNames = (prefix = "lasso-reports"): LocalResourceNames
   stateTable: `${prefix}-state`,
   reportReadyQueue: `${prefix}-report-ready`,
   reportReadyDlq: `${prefix}-report-ready-dlq`,
+  archiveBucket: `${prefix}-archive`,
 });
+
+/**
+ * The evidence archive's bucket, with Object Lock as the stack makes it (COMPLIANCE, one
+ * day here: local data is thrown away with the emulator). s3rver keeps no lock settings;
+ * moto does, and refuses a write without an integrity checksum as S3 does.
+ */
+export async function createArchiveBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "";
+    if (name !== "BucketAlreadyOwnedByYou" && name !== "BucketAlreadyExists") throw error;
+  }
+  await s3
+    .send(
+      new PutObjectLockConfigurationCommand({
+        Bucket: bucket,
+        ObjectLockConfiguration: {
+          ObjectLockEnabled: "Enabled",
+          Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } },
+        },
+      }),
+    )
+    .catch((error: unknown) => {
+      // s3rver has no Object Lock: the deployed bucket and moto's have.
+      if (!(error instanceof Error && /NotImplemented|MethodNotAllowed/.test(error.name))) throw error;
+    });
+}
 
 export async function createTable(
   dynamo: DynamoDBClient,
@@ -83,12 +114,14 @@ async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
 }
 
 export async function provisionLocalResources(
-  clients: { dynamo: DynamoDBClient; sqs: SQSClient },
+  /** Without `s3`, no archive bucket (for what does not deliver). */
+  clients: { dynamo: DynamoDBClient; sqs: SQSClient; s3?: S3Client },
   options: { prefix?: string; visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {},
 ): Promise<LocalResources> {
   const names = localResourceNames(options.prefix);
   await createTable(clients.dynamo, names.customersTable, CUSTOMERS_TABLE);
   await createTable(clients.dynamo, names.stateTable, STATE_TABLE);
+  if (clients.s3 !== undefined) await createArchiveBucket(clients.s3, names.archiveBucket);
   const dlq = await clients.sqs.send(new CreateQueueCommand({ QueueName: names.reportReadyDlq }));
   if (!dlq.QueueUrl) throw new Error("the local SQS emulator returned no DLQ URL");
   const dlqArn = await queueArn(clients.sqs, dlq.QueueUrl);

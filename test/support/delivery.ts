@@ -7,6 +7,7 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import {
   CreateQueueCommand,
@@ -153,11 +154,13 @@ export async function startDeliveryRig(
   await pipeline.aws.verifySender(settings.mail.sender);
   const deliverCounter = new RecordingCounter();
   const ses = new SESv2Client({});
+  const s3 = new S3Client({});
   const wiring: DeliverReportWiring = {
     ...buildDeliverReportWiring(settings, {
       stateDoc: pipeline.doc,
       customersDoc: pipeline.customersDoc,
       ses,
+      s3,
       lassoApiKey: async () => pipeline.sim.apiKey,
       sqs: pipeline.sqs,
     }),
@@ -273,6 +276,7 @@ export async function startDeliveryRig(
       await Promise.all(sources.map((source) => source.stop()));
       await server.close();
       ses.destroy();
+      s3.destroy();
     },
   };
 }

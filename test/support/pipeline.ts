@@ -40,6 +40,8 @@ export interface PipelineOptions {
   chunkSize?: number;
   /** Extra function environment (overrides the defaults). */
   env?: Record<string, string>;
+  /** The report-ready queue's settings (default: visibility 30 s, 5 receives). */
+  queue?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number };
 }
 
 export interface Pipeline {
@@ -135,6 +137,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const stack = await startLocalStack({
     sim: { reportDelayMs: 5, webhooksEnabled: false, ...options.sim },
     ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+    ...(options.queue === undefined ? {} : { queue: options.queue }),
     webhookHeaderName: options.webhookHeaderName ?? DEFAULT_WEBHOOK_HEADER,
     webhookSecret: "local-webhook-secret-0123456789abcdef",
     env: {

@@ -14,6 +14,7 @@ const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
   [ENV.reportReadyQueueUrl]: "https://sqs.local/report-ready",
   [ENV.stateTable]: "state",
   [ENV.customersTable]: "customers",
+  [ENV.archiveBucket]: "archive",
   [ENV.mailSender]: "rapporter@revisor.example.dk",
   [ENV.pdfAllowedHosts]: "files.lassox.com",
   [ENV.lassoBaseUrl]: "https://api.lassox.com",

@@ -124,6 +124,7 @@ const deliverEnv = {
   [ENV.reportReadyQueueUrl]: "https://sqs.local/report-ready",
   [ENV.stateTable]: "state",
   [ENV.customersTable]: "customers",
+  [ENV.archiveBucket]: "archive",
   [ENV.mailSender]: "rapporter@revisor.example.dk",
   [ENV.pdfAllowedHosts]: "files.lassox.com",
   [ENV.lassoBaseUrl]: "https://api.lassox.com",
@@ -168,6 +169,7 @@ describe("deliver-report with POWERTOOLS_LOGGER_LOG_EVENT=true", () => {
       stateDoc: unused,
       customersDoc: unused,
       ses: unused,
+      s3: unused,
       lassoApiKey: async () => "key",
       sqs: unused,
     });

@@ -100,6 +100,7 @@ export type NewDelivery = Omit<
   | "recordType"
   | "deliveryMonth"
   | "state"
+  | "archivedAt"
   | "sentAt"
   | "sesMessageId"
   | "rejectedReason"

@@ -127,6 +127,8 @@ export interface ReportRecord extends RecordBase {
   customerId?: number;
   recipients?: string[];
   sesMessageId?: string;
+  /** The latest delivery's history record (state/delivery-history.ts): `CUSTOMER#<customerId>` / `DELIVERY#<deliveryId>`. */
+  deliveryId?: string;
   deliveredAt?: string;
   source?: ReportReadySource;
   /** Why it failed, is unroutable, or was sent as a link instead of an attachment. */

@@ -190,6 +190,8 @@ export interface OutcomeRequest {
   customerId?: number;
   recipients?: readonly string[];
   sesMessageId?: string;
+  /** The delivery history record of the mail that went out (state/delivery-history.ts). */
+  deliveryId?: string;
   source?: ReportReadySource;
   fileName?: string;
   pdfDelivery?: "attachment" | "link";
@@ -217,6 +219,7 @@ export async function recordOutcome(table: StateTable, request: OutcomeRequest):
     customerId: request.customerId,
     recipients: request.recipients === undefined ? undefined : [...request.recipients],
     sesMessageId: request.sesMessageId,
+    deliveryId: request.deliveryId,
     deliveredAt: request.status === "delivered" ? nowIso : undefined,
     source: request.source,
     fileName: request.fileName,
