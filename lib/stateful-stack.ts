@@ -2,16 +2,18 @@
  * The stateful half: what holds data and must outlive a redeploy of the functions. The
  * customer table (people's data: deletion protection, retained on teardown), the state
  * table (machine records with TTL and the sparse indexes), the report-ready queue with its
- * dead-letter queue, and the two secrets. Tables are built from lambdas/shared/tables.ts,
+ * dead-letter queue, the two secrets, and the write-once evidence archive. Tables are built from lambdas/shared/tables.ts,
  * the definitions local mode uses too.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import type * as kms from "aws-cdk-lib/aws-kms";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { CUSTOMERS_TABLE, type KeyDefinition, STATE_TABLE, type TableDefinition } from "#shared/tables.ts";
 import type { DeployConfig } from "./config/schema.ts";
+import { archiveBucketName, EvidenceArchive } from "./constructs/evidence-archive.ts";
 import { acknowledge } from "./nag.ts";
 
 /** The deliver-report function's timeout: the queue's visibility timeout is derived from it. */
@@ -54,6 +56,8 @@ export class StatefulStack extends Stack {
   readonly reportReadyDlq: sqs.Queue;
   readonly lassoApiKeySecret: secretsmanager.Secret;
   readonly webhookSecret: secretsmanager.Secret;
+  readonly archive: EvidenceArchive;
+  readonly archiveKey: kms.IKey;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -120,6 +124,12 @@ export class StatefulStack extends Stack {
       "Every open Lasso batch carries the webhook secret in its authConfig, so rotation is a planned manual step: the receiver accepts AWSCURRENT and AWSPREVIOUS while batches are resubmitted (docs/operations.md).",
     );
 
+    this.archive = new EvidenceArchive(this, "EvidenceArchive", {
+      archive: config.archive,
+      bucketName: archiveBucketName(config.stackName),
+    });
+    this.archiveKey = this.archive.key;
+
     new CfnOutput(this, "CustomersTableName", {
       value: this.customersTable.tableName,
       description: "The customer table (edit by hand or with the CLI)",
@@ -127,6 +137,10 @@ export class StatefulStack extends Stack {
     new CfnOutput(this, "StateTableName", { value: this.stateTable.tableName });
     new CfnOutput(this, "ReportReadyQueueName", { value: this.reportReadyQueue.queueName });
     new CfnOutput(this, "ReportReadyDlqName", { value: this.reportReadyDlq.queueName });
+    new CfnOutput(this, "ArchiveBucketName", {
+      value: this.archive.bucket.bucketName,
+      description: "The write-once evidence archive (docs/evidence.md)",
+    });
     new CfnOutput(this, "LassoApiKeySecretArn", {
       value: this.lassoApiKeySecret.secretArn,
       description: "Put the Lasso API key here (docs/deploy.md)",

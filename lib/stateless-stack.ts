@@ -7,6 +7,7 @@
  */
 import { CfnOutput, Duration, Fn, Stack, type StackProps } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import type * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
@@ -17,6 +18,7 @@ import type { Construct } from "constructs";
 import { ENV } from "#shared/env-names.ts";
 import type { CustomersIndexName, StateIndexName } from "#shared/tables.ts";
 import type { DeployConfig } from "./config/schema.ts";
+import { archiveBucketName, grantArchiveWrite } from "./constructs/evidence-archive.ts";
 import { Mail } from "./constructs/mail.ts";
 import { Observability } from "./constructs/observability.ts";
 import { grantSecretValue, grantSend, grantTable } from "./constructs/permissions.ts";
@@ -33,6 +35,8 @@ export interface StatefulResources {
   reportReadyDlq: sqs.IQueue;
   lassoApiKeySecret: secretsmanager.ISecret;
   webhookSecret: secretsmanager.ISecret;
+  /** The evidence archive's KMS key (its bucket is named by `archiveBucketName`). */
+  archiveKey: kms.IKey;
 }
 
 export interface StatelessStackProps extends StackProps {
@@ -213,6 +217,8 @@ export class StatelessStack extends Stack {
         [ENV.stalledAfterMinutes]: String(config.poll.stalledAfterMinutes),
         [ENV.webhookUrl]: this.webhookUrl.url,
         [ENV.ringMaxReceives]: String(ringMaxReceivesFor(config.delivery.maxReceiveCount)),
+        [ENV.archiveBucket]: archiveBucketName(config.stackName),
+        [ENV.archiveRetentionDays]: String(config.archive.retentionDays),
         ...lassoEnv,
       },
       logRetention,
@@ -231,6 +237,8 @@ export class StatelessStack extends Stack {
     grantSend(this.deliverReport, stateful.reportReadyQueue);
     grantTable(this.deliverReport, stateful.customersTable, ["dynamodb:GetItem"], [CUSTOMERS_BY_CVR]);
     this.mail.grantSendEmail(this.deliverReport);
+    // Writes each mail's evidence before sending it; the only writer of the archive.
+    grantArchiveWrite(this.deliverReport, archiveBucketName(config.stackName), stateful.archiveKey);
     // Asks Lasso about a batch or its items only when a message and the state lack them.
     grantSecretValue(this.deliverReport, stateful.lassoApiKeySecret);
     this.deliverReport.addEventSource(

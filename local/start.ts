@@ -191,7 +191,7 @@ async function main(): Promise<number> {
     },
   });
   if (options.out) {
-    const written = await writeMailFiles(outcome.mails, options.out);
+    const written = await writeMailFiles(outcome.pipeline, options.out);
     say(`Wrote ${written} .eml files to ${options.out}`);
   }
   printSummary(outcome);

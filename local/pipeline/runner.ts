@@ -13,9 +13,9 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { GetObjectCommand, paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context } from "aws-lambda";
-import MailComposer from "nodemailer/lib/mail-composer";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import { putCustomerItems } from "#shared/customer-store.ts";
 import { ENV } from "#shared/env-names.ts";
@@ -297,29 +297,28 @@ export async function runLocalPipeline(
 }
 
 /**
- * Writes every sent mail as an `.eml` file (MIME, PDF attached) into `dir`, rebuilt with
- * nodemailer's MailComposer from what the SES emulator received (its own .eml export
- * re-encodes attachments that are already base64).
+ * Writes every mail that went out as an `.eml` file into `dir`: the archived bytes, exactly
+ * what SES was given (docs/evidence.md), named by SES's message id. Only deliveries whose
+ * `sent.json` says SES accepted them; a crashed attempt's archived message is not a mail.
  */
-export async function writeMailFiles(mails: readonly StoredMail[], dir: string): Promise<number> {
+export async function writeMailFiles(pipeline: LocalPipeline, dir: string): Promise<number> {
+  const { s3, resources } = pipeline.stack;
+  const bucket = resources.names.archiveBucket;
+  const read = async (key: string): Promise<Uint8Array> => {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return (await object.Body?.transformToByteArray()) ?? new Uint8Array();
+  };
   await mkdir(dir, { recursive: true });
-  for (const mail of mails) {
-    const composer = new MailComposer({
-      from: mail.from,
-      to: mail.destination.to,
-      cc: mail.destination.cc,
-      subject: mail.subject,
-      ...(mail.body.text === undefined ? {} : { text: mail.body.text }),
-      ...(mail.body.html === undefined ? {} : { html: mail.body.html }),
-      attachments: mail.attachments.map((attachment) => ({
-        ...(attachment.filename === undefined ? {} : { filename: attachment.filename }),
-        contentType: attachment.contentType,
-        content: attachment.content,
-        encoding: "base64",
-      })),
-    });
-    const bytes = await composer.compile().build();
-    await writeFile(join(dir, `${mail.messageId.replace(/[^A-Za-z0-9._-]/g, "_")}.eml`), bytes);
+  let written = 0;
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: "customers/" })) {
+    for (const object of page.Contents ?? []) {
+      if (object.Key === undefined || !object.Key.endsWith("/sent.json")) continue;
+      const prefix = object.Key.slice(0, -"sent.json".length);
+      const sent = JSON.parse(new TextDecoder().decode(await read(object.Key))) as { sesMessageId: string };
+      const name = `${sent.sesMessageId.replace(/[^A-Za-z0-9._-]/g, "_")}.eml`;
+      await writeFile(join(dir, name), await read(`${prefix}message.eml`));
+      written++;
+    }
   }
-  return mails.length;
+  return written;
 }

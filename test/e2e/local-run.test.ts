@@ -2,7 +2,7 @@
  * End to end: the local runner (`npm start`'s engine) in-process, with the production
  * handlers, webhooks on: 50 demo customers, two schedules, two report types.
  */
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -69,8 +69,13 @@ describe("npm start on its defaults: 50 customers, two schedules", () => {
 
   test("--out writes one .eml per mail, each with a PDF that opens", async () => {
     const dir = await mkdtemp(join(tmpdir(), "lasso-e2e-"));
-    const written = await writeMailFiles(outcome.mails, dir);
+    const written = await writeMailFiles(outcome.pipeline, dir);
     expect(written).toBe(100);
     await expectEmlFilesWithPdfs(dir, 100);
+    // The files are the archived bytes, named by SES's message id: one per mail SES took.
+    const names = (await readdir(dir)).sort();
+    expect(names).toEqual(
+      outcome.mails.map((mail) => `${mail.messageId.replace(/[^A-Za-z0-9._-]/g, "_")}.eml`).sort(),
+    );
   });
 });

@@ -29,6 +29,7 @@ const ACTION_OF: Record<string, string | string[]> = {
   // SESv2 SendEmail is authorised as ses:SendRawEmail when its content is raw MIME.
   SendEmailCommand: ["ses:SendEmail", "ses:SendRawEmail"],
   SendRawEmailCommand: "ses:SendRawEmail",
+  PutObjectCommand: "s3:PutObject",
   // Powertools' SecretsProvider, behind lambdas/shared/secrets.ts.
   cachedSecret: "secretsmanager:GetSecretValue",
   rotatingSecret: "secretsmanager:GetSecretValue",

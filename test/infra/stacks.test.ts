@@ -36,6 +36,8 @@ const config = parseDeployConfig(deployConfig);
 const id = (construct: IConstruct): string => app.logicalId(construct);
 const arn = (construct: IConstruct): string => `\${${id(construct)}.Arn}`;
 const ref = (construct: IConstruct): string => `\${${id(construct)}}`;
+/** The evidence archive's fixed name (lib/constructs/evidence-archive.ts), as rendered. */
+const ARCHIVE_BUCKET = `${config.stackName.toLowerCase()}-evidence-\${AWS::AccountId}-\${AWS::Region}`;
 const sesArn = (resource: string): string =>
   `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:${resource}`;
 
@@ -291,6 +293,8 @@ describe("functions", () => {
       [ENV.lassoBaseUrl]: config.lasso.baseUrl,
       [ENV.lassoApiKeySecretId]: ref(app.stateful.lassoApiKeySecret),
       [ENV.lassoRequestTimeoutMs]: String(config.lasso.requestTimeoutMs),
+      [ENV.archiveBucket]: ARCHIVE_BUCKET,
+      [ENV.archiveRetentionDays]: String(config.archive.retentionDays),
       ...powertoolsEnv("deliver-report"),
     });
     const state = arn(app.stateful.stateTable);
@@ -320,6 +324,9 @@ describe("functions", () => {
         `sqs:GetQueueAttributes ${queue}`,
         `sqs:GetQueueUrl ${queue}`,
         `sqs:ReceiveMessage ${queue}`,
+        // The evidence archive: new objects under customers/ only, never a read or a delete.
+        `s3:PutObject arn:\${AWS::Partition}:s3:::${ARCHIVE_BUCKET}/customers/*`,
+        `kms:GenerateDataKey ${arn(app.stateful.archiveKey)}`,
       ].sort(),
     );
     app.statelessTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
@@ -403,6 +410,8 @@ describe("permissions against the code", () => {
     // (sqs:ChangeMessageVisibility is not only the event source's: deliver-report calls it.)
     "sqs:GetQueueAttributes",
     "sqs:GetQueueUrl",
+    // S3 asks KMS for the data key of an SSE-KMS object on the writer's behalf (the archive).
+    "kms:GenerateDataKey",
   ]);
   const codeGrants = (fn: IConstruct & { role?: IConstruct | undefined }): string[] => {
     const dlqs = [arn(app.stateless.scheduledRunsDlq), arn(app.stateless.sesEventsDlq)];
