@@ -3,7 +3,7 @@
  * to EventBridge: the `detail` of the event is SES's event record. Parsed tolerantly
  * (SES adds fields over time), and turned into what to record: pure, no I/O.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { normaliseEmailAddress, type SuppressionEntry } from "#shared/state/suppression.ts";
 
 const recipient = z.object({ emailAddress: z.string().min(3) }).loose();
