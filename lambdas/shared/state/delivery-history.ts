@@ -18,7 +18,7 @@
  * to `recipientEvents` by record-ses-event; each event once (`sesEventIds`).
  */
 import { randomBytes } from "node:crypto";
-import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { paginateQuery, type QueryCommandInput, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ReportType } from "../lasso/enums.ts";
 import type { ReportReadySource } from "../report-ready.ts";
 import type { StateIndexName } from "../tables.ts";
@@ -173,6 +173,35 @@ export async function putArchivedDelivery(table: StateTable, record: DeliveryRec
   return putIfAbsent(table, record);
 }
 
+/** Settles an `archived` record as `to`, setting `values`; false when it is not `archived`. */
+async function settleArchived(
+  table: StateTable,
+  key: { customerId: number; deliveryId: string },
+  to: Exclude<DeliveryState, "archived">,
+  values: Record<string, string>,
+): Promise<boolean> {
+  const names = Object.keys(values);
+  return conditionalWrite(() =>
+    table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: deliveryKey(key.customerId, key.deliveryId),
+        UpdateExpression: `SET #state = :to, ${names.map((_, i) => `#v${i} = :v${i}`).join(", ")}`,
+        ConditionExpression: "#state = :archived",
+        ExpressionAttributeNames: {
+          "#state": "state",
+          ...Object.fromEntries(names.map((name, i) => [`#v${i}`, name])),
+        },
+        ExpressionAttributeValues: {
+          ":to": to,
+          ":archived": "archived",
+          ...Object.fromEntries(names.map((name, i) => [`:v${i}`, values[name]])),
+        },
+      }),
+    ),
+  );
+}
+
 /** `archived` → `sent`, with SES's message id. False when the record is not `archived`. */
 export async function markDeliverySent(
   table: StateTable,
@@ -180,23 +209,7 @@ export async function markDeliverySent(
   sent: { sesMessageId: string; at: Date },
 ): Promise<boolean> {
   const at = sent.at.toISOString();
-  return conditionalWrite(() =>
-    table.doc.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: deliveryKey(key.customerId, key.deliveryId),
-        UpdateExpression: "SET #state = :sent, sesMessageId = :id, sentAt = :at, updatedAt = :at",
-        ConditionExpression: "#state = :archived",
-        ExpressionAttributeNames: { "#state": "state" },
-        ExpressionAttributeValues: {
-          ":sent": "sent",
-          ":archived": "archived",
-          ":id": sent.sesMessageId,
-          ":at": at,
-        },
-      }),
-    ),
-  );
+  return settleArchived(table, key, "sent", { sesMessageId: sent.sesMessageId, sentAt: at, updatedAt: at });
 }
 
 /** `archived` → `rejected` (SES refused the message for good). */
@@ -205,24 +218,22 @@ export async function markDeliveryRejected(
   key: { customerId: number; deliveryId: string },
   rejected: { reason: string; at: Date },
 ): Promise<boolean> {
-  const at = rejected.at.toISOString();
-  return conditionalWrite(() =>
-    table.doc.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: deliveryKey(key.customerId, key.deliveryId),
-        UpdateExpression: "SET #state = :rejected, rejectedReason = :reason, updatedAt = :at",
-        ConditionExpression: "#state = :archived",
-        ExpressionAttributeNames: { "#state": "state" },
-        ExpressionAttributeValues: {
-          ":rejected": "rejected",
-          ":archived": "archived",
-          ":reason": rejected.reason,
-          ":at": at,
-        },
-      }),
-    ),
-  );
+  return settleArchived(table, key, "rejected", {
+    rejectedReason: rejected.reason,
+    updatedAt: rejected.at.toISOString(),
+  });
+}
+
+/** Every delivery record a query finds, all pages, in the query's order. */
+async function queryDeliveries(
+  table: StateTable,
+  query: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey">,
+): Promise<DeliveryRecord[]> {
+  const out: DeliveryRecord[] = [];
+  for await (const page of paginateQuery({ client: table.doc }, { ...query, TableName: table.tableName })) {
+    for (const item of page.Items ?? []) if (item.recordType === "delivery") out.push(item as DeliveryRecord);
+  }
+  return out;
 }
 
 /** One customer's deliveries whose ids fall in [from, to) (UTC), oldest first. */
@@ -234,26 +245,12 @@ export async function listCustomerDeliveries(
   const low = `DELIVERY#${period.from === undefined ? "" : compactUtc(period.from)}`;
   // "~" sorts after every character of a delivery id.
   const high = `DELIVERY#${period.to === undefined ? "~" : compactUtc(period.to)}`;
-  const out: DeliveryRecord[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await table.doc.send(
-      new QueryCommand({
-        TableName: table.tableName,
-        KeyConditionExpression: "pk = :pk AND sk BETWEEN :low AND :high",
-        ExpressionAttributeValues: { ":pk": `CUSTOMER#${customerId}`, ":low": low, ":high": high },
-        ConsistentRead: true,
-        ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      if (item.recordType === "delivery" && (period.to === undefined || item.sk < high)) {
-        out.push(item as DeliveryRecord);
-      }
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
-  return out;
+  const records = await queryDeliveries(table, {
+    KeyConditionExpression: "pk = :pk AND sk BETWEEN :low AND :high",
+    ExpressionAttributeValues: { ":pk": `CUSTOMER#${customerId}`, ":low": low, ":high": high },
+    ConsistentRead: true,
+  });
+  return period.to === undefined ? records : records.filter((record) => record.sk < high);
 }
 
 export const DELIVERIES_BY_MONTH: StateIndexName = "deliveriesByMonth";
@@ -261,20 +258,9 @@ export const DELIVERIES_BY_MONTH: StateIndexName = "deliveriesByMonth";
 /** Every delivery of one month (`YYYY-MM`, by delivery id's UTC time), oldest first. */
 export async function listDeliveriesOfMonth(table: StateTable, month: string): Promise<DeliveryRecord[]> {
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw new RangeError(`not a month (YYYY-MM): ${month}`);
-  const out: DeliveryRecord[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await table.doc.send(
-      new QueryCommand({
-        TableName: table.tableName,
-        IndexName: DELIVERIES_BY_MONTH,
-        KeyConditionExpression: "deliveryMonth = :month",
-        ExpressionAttributeValues: { ":month": month },
-        ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-      }),
-    );
-    for (const item of page.Items ?? []) if (item.recordType === "delivery") out.push(item as DeliveryRecord);
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
-  return out;
+  return queryDeliveries(table, {
+    IndexName: DELIVERIES_BY_MONTH,
+    KeyConditionExpression: "deliveryMonth = :month",
+    ExpressionAttributeValues: { ":month": month },
+  });
 }
