@@ -62,7 +62,8 @@ export const STATE_TABLE = {
       partitionKey: { name: "runsPartition", type: "S" },
       sortKey: { name: "createdAt", type: "S" },
     },
-    // Sparse: only report records that have a routed customer carry `customerId`.
+    // Sparse: report records that have a routed customer carry `customerId`; so do delivery
+    // history records (readers filter on recordType).
     {
       indexName: "reportsByCustomer",
       partitionKey: { name: "customerId", type: "N" },
