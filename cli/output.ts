@@ -57,6 +57,10 @@ export function bar(fraction: number | undefined, width = 10): string {
 export const blocks = (...parts: (string | undefined | false)[]): string =>
   parts.filter((part): part is string => typeof part === "string" && part !== "").join("\n\n");
 
+/** A count with its noun: `1 row`, `4 rows` (`pluralWord` for irregular ones). */
+export const plural = (n: number, word: string, pluralWord = `${word}s`): string =>
+  `${n} ${n === 1 ? word : pluralWord}`;
+
 /** Ids as a short list: the first `max`, then how many there are. */
 export const ids = (list: readonly number[], max = 12): string =>
   list.length <= max ? list.join(", ") : `${list.slice(0, max).join(", ")}, … (${list.length})`;

@@ -51,6 +51,25 @@ export function addRunCommand(program: Command, context: CommandContext): void {
     );
 }
 
+/** What came of the firing, in words: one line, not the use case's outcome next to the record's status. */
+export function runResult(report: RunReport): string {
+  const status = report.run?.status;
+  switch (report.outcome) {
+    case "already-submitted":
+      return `already submitted${status === undefined ? "" : ` (${status})`}: nothing sent again`;
+    case "invoked":
+      return "invoked: submit-batches runs it now (follow it with `lasso-reports status`)";
+    case "still-running":
+      return `still being submitted${status === undefined ? "" : ` (${status})`}`;
+    case "in-progress-elsewhere":
+      return "another invocation holds the run: nothing sent by this one";
+    default:
+      return report.outcome === status || status === undefined
+        ? report.outcome
+        : `${report.outcome} (the run record says ${status})`;
+  }
+}
+
 export function renderRun(report: RunReport): string {
   const run = report.run;
   return blocks(
@@ -65,8 +84,7 @@ export function renderRun(report: RunReport): string {
         "fired",
         report.via === "lambda" ? "submit-batches function (asynchronous invoke)" : "in this process",
       ],
-      ["outcome", report.outcome],
-      ["status", run?.status],
+      ["result", runResult(report)],
       ["selected", run?.selected],
       ["skipped", run?.skipped],
       [

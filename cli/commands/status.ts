@@ -115,9 +115,12 @@ export function renderBatch(view: BatchView, pdfHosts?: PdfHostsResult): string 
       ["name", b.name],
       ["schedule", b.schedule],
       ["report type", `${b.reportType}${b.isListener ? " (listener)" : ""}`],
+      ["status", `${b.status}${b.open ? " (open)" : ""}`],
       [
-        "status",
-        `${b.status}${b.open ? " (open)" : ` (closed ${b.closedAt ?? ""}${b.closeReason ? `: ${b.closeReason}` : ""})`}`,
+        "closed",
+        b.open
+          ? undefined
+          : `${b.closedAt ?? "?"}${b.closeReason !== undefined && b.closeReason !== b.status ? ` (${b.closeReason})` : ""}`,
       ],
       ["progress", bar(b.completionPercentage)],
       ["customers", b.customers],
