@@ -8,6 +8,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { dirname } from "node:path";
 import { Cron } from "croner";
+import type { SubmitResult } from "#lambdas/submit-batches/run-result.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import { LOCAL_SETTINGS } from "./local-config.ts";
 import type { LocalPipeline } from "./runner.ts";
@@ -44,13 +45,26 @@ export function croner(schedule: ScheduleConfig, onFire: (scheduledTime: Date) =
 
 type Fire = (schedule: ScheduleConfig, at: Date) => Promise<unknown>;
 
+/** submit-batches' answer as one line, in the words `lasso-reports run` uses. */
+function firedLine(result: unknown): string {
+  const answer = (typeof result === "object" && result !== null ? result : {}) as Partial<SubmitResult>;
+  const parts = [
+    answer.outcome ?? "no answer",
+    answer.batchesSubmittedNow === undefined ? undefined : `batches submitted ${answer.batchesSubmittedNow}`,
+    answer.skipped === undefined || answer.skipped.length === 0
+      ? undefined
+      : `rows skipped ${answer.skipped.length}`,
+  ];
+  return `${parts.filter((part) => part !== undefined).join(", ")} (see \`lasso-reports --local status\`)`;
+}
+
 /** Fires a schedule and says what happened; a failure is reported, not thrown (cron and control both call it). */
 function firer(pipeline: LocalPipeline, say: (line: string) => void): Fire {
   return async (schedule, at) => {
     say(`firing ${schedule.name} for ${at.toISOString()}`);
     try {
       const result = await pipeline.fire(schedule, at);
-      say(`  ${schedule.name}: ${JSON.stringify(result)}`);
+      say(`  ${schedule.name}: ${firedLine(result)}`);
       return result;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -4,6 +4,11 @@
  * local runner). What recipients got is read from the SES emulator's store, never from
  * our own records, and compared with what the CLI says.
  */
+import { spawn } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeliveriesReport } from "#cli/deliveries-view.ts";
@@ -32,6 +37,35 @@ const SCHEDULE = scheduleSchema.parse({
 const SCHEDULED_TIME = "2025-05-01T04:00:00.000Z";
 const FAILED_CVR = testCvr(6);
 const VALID = [0, 1, 2, 3, 4, 5, 6];
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** A repository script through tsx (as `npm run` runs it), in `cwd`, with no AWS_* variables. */
+function runTsx(
+  script: string,
+  args: readonly string[],
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith("AWS_") && !name.startsWith("VITEST")),
+  );
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(join(REPO, "node_modules", ".bin", "tsx"), [join(REPO, script), ...args], {
+      cwd,
+      env,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
 
 let pipeline: LocalPipeline;
 let harness: CliHarness;
@@ -94,7 +128,9 @@ describe("plan and run", () => {
     const text = await harness.cli(["run", SCHEDULE.name, "--scheduled-time", SCHEDULED_TIME]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(SCHEDULED_TIME);
-    expect(text.stdout).toContain("outcome:");
+    // One line says what came of it (not the use case's outcome and the record's status, twice).
+    expect(text.stdout).toMatch(/^result: +submitted$/m);
+    expect(text.stdout).not.toMatch(/^(outcome|status):/m);
 
     // A second run of the same scheduled time is the same run: nothing new is sent.
     const again = await harness.json<RunReport>(["run", SCHEDULE.name, "--scheduled-time", SCHEDULED_TIME]);
@@ -118,6 +154,24 @@ describe("plan and run", () => {
       expect(submitted?.requestedItems.map((item) => [item.internalCustomerId, item.cvr])).toEqual(
         chunk.manifest.map((entry) => [entry.customerId, entry.cvr]),
       );
+    }
+  });
+
+  it("npm run fire is `run` on the local pipeline: the same run, the same output", async () => {
+    // fire.ts reads .local/endpoints.json of its working directory, as `npm run fire` does.
+    const cwd = await mkdtemp(join(tmpdir(), "lasso-fire-"));
+    try {
+      await mkdir(join(cwd, ".local"));
+      await copyFile(harness.endpointsFile, join(cwd, ".local", "endpoints.json"));
+      const args = [SCHEDULE.name, "--scheduled-time", SCHEDULED_TIME];
+      const fired = await runTsx("local/pipeline/fire.ts", args, cwd);
+      const run = await harness.cli(["run", ...args]);
+      expect(fired.code).toBe(0);
+      expect(fired.stdout).toMatch(/^result: +already submitted \(submitted\): nothing sent again$/m);
+      expect(fired.stdout).toBe(run.stdout);
+      expect(pipeline.stack.sim.batches()).toHaveLength(plan.chunks.length);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
     }
   });
 
