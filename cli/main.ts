@@ -5,8 +5,8 @@
  * Progress goes to stderr. Exit codes: 0 ok, 1 failure, 2 usage. This file only assembles the
  * program; each command (its options, its run, its render) is a file in cli/commands/.
  */
-import { Command, CommanderError } from "commander";
-import { type CliIo, commandContext, type GlobalOptions } from "./commands/context.ts";
+import { Command, CommanderError, Option } from "commander";
+import { type CliIo, commandContext, type GlobalOptions, timeZoneOption } from "./commands/context.ts";
 import { addCustomersCommands } from "./commands/customers.ts";
 import { addDeliveriesCommand } from "./commands/deliveries.ts";
 import { addPlanCommand } from "./commands/plan.ts";
@@ -54,6 +54,13 @@ export function buildProgram(io: CliIo, sink: { result?: CommandResult }): Comma
     .option("--region <region>", "AWS region (default: the SDK's: AWS_REGION, profile)")
     .option("--profile <name>", "AWS profile (default: the SDK's: AWS_PROFILE)")
     .option("--quiet", "no progress output on stderr")
+    .option("--wide", "tables as wide as their content (default: fitted to the terminal, long cells wrapped)")
+    .addOption(
+      new Option(
+        "--time-zone <zone>",
+        "show times in this IANA time zone (default: the deploy config's operators.timeZone, Europe/Copenhagen)",
+      ).argParser(timeZoneOption),
+    )
     .addHelpText("after", EXAMPLES);
 
   const context = commandContext(io, sink);

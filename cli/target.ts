@@ -26,6 +26,7 @@ import { LassoClient } from "#shared/lasso/client.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { DEFAULT_ENDPOINTS_FILE, type LocalEndpoints, readLocalEndpoints } from "./endpoints.ts";
 import { CliFailure, UsageError } from "./errors.ts";
+import { DEFAULT_TIME_ZONE } from "./output.ts";
 
 export interface TargetOptions {
   local?: boolean;
@@ -68,6 +69,8 @@ export interface Target {
   lasso(): Promise<LassoClient>;
   webhook(): Promise<WebhookInfo>;
   submitter: Submitter;
+  /** The time zone the readable output shows times in (the deploy config's operators.timeZone). */
+  timeZone: string;
   /** The SES emulator (local only): its store holds what was really sent. */
   sesEndpoint?: string;
   destroy(): void;
@@ -153,6 +156,7 @@ async function openLocal(given: string | undefined): Promise<Target> {
       secret: endpoints.webhookSecret,
     }),
     submitter: { kind: "in-process", invocationPrefix: "cli-local" },
+    timeZone: endpoints.timeZone ?? DEFAULT_TIME_ZONE,
     sesEndpoint: endpoints.ses,
     destroy: () => {
       dynamo.destroy();
@@ -299,6 +303,7 @@ async function openDeployed(options: TargetOptions): Promise<Target> {
       secret: await secretValue(output(stateful, "WebhookSecretArn"), "webhook secret"),
     })),
     submitter: { kind: "lambda", lambda, functionName: output(stateless, "SubmitBatchesFunctionName") },
+    timeZone: config.operators.timeZone,
     destroy: () => {
       dynamo.destroy();
       sqs.destroy();

@@ -1,6 +1,6 @@
 /** `resend`: mails a report again (recorded as a resend), also one that was unroutable once its row is fixed. */
 import { type Command, Option } from "commander";
-import { blocks, cell, failed, ok } from "../output.ts";
+import { blocks, cell, failed, localTime, ok } from "../output.ts";
 import { type ResendOutcome, resendReport } from "../queue-ops.ts";
 import { type CommandContext, positiveInt, seconds } from "./context.ts";
 
@@ -51,7 +51,7 @@ export function renderResend(outcome: ResendOutcome): string {
     after === undefined
       ? "Not yet taken by the delivery: see `lasso-reports status --batch` in a moment."
       : after.state === "delivered" && after.source === "resend"
-        ? `Delivered again to ${cell(after.recipients)} at ${after.deliveredAt ?? ""} (SES message id ${after.sesMessageId ?? ""}).`
+        ? `Delivered again to ${cell(after.recipients)} at ${localTime(after.deliveredAt) ?? ""} (SES message id ${after.sesMessageId ?? ""}).`
         : `The delivery recorded it as ${after.state}${after.reason ? `: ${after.reason}` : ""}.`,
   );
 }

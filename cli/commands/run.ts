@@ -1,6 +1,6 @@
 /** `run SCHEDULE`: fires a schedule now, as the scheduler would, with a scheduled time of its own. */
 import { type Command, Option } from "commander";
-import { blocks, failed, fields, ok, table } from "../output.ts";
+import { blocks, failed, fields, localTime, ok, table } from "../output.ts";
 import { fireRun, type RunReport, resolveScheduledTime } from "../runs.ts";
 import { findSchedule } from "../target.ts";
 import { type CommandContext, seconds } from "./context.ts";
@@ -77,7 +77,7 @@ export function renderRun(report: RunReport): string {
       ["schedule", report.schedule],
       [
         "scheduled time",
-        `${report.scheduledTime}  (the run's key: re-run with --scheduled-time to finish it)`,
+        `${report.scheduledTime} (${localTime(report.scheduledTime)}; the run's key: re-run with --scheduled-time to finish it)`,
       ],
       ["run", report.runPk],
       [
