@@ -229,6 +229,11 @@ describe("customers export, list, validate", () => {
       await file("export.json", json.stdout),
     ]);
     expect(jsonBack.data).toMatchObject({ created: [], updated: [], unchanged: [101, 102, 103, 201] });
+
+    // --json: stdout is JSON only, so the export is the JSON form (not CSV).
+    const asJson = await harness.json<Record<string, unknown>[]>(["customers", "export"]);
+    expect(asJson.code).toBe(0);
+    expect(asJson.data).toEqual(items);
   });
 
   it("validate names the rows a run would skip (exit 1); list filters by group and type", async () => {
