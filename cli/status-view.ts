@@ -15,11 +15,13 @@ import type { StateIndexName } from "#shared/tables.ts";
 import { batchCounts, type OpenBatchRow, openBatchRow, type ReportState } from "./state-views.ts";
 
 /** The state table's index of runs, newest first (typed: a typo is a compile error). */
-const RUNS_BY_TIME: StateIndexName = "runsByTime";
+export const RUNS_BY_TIME: StateIndexName = "runsByTime";
 
 export interface RunSummaryRow {
   schedule: string;
   scheduledTime: string;
+  /** A run of these customers only (`run --customer`). */
+  customerIds?: number[];
   status: string;
   selected?: number;
   skipped?: number;
@@ -82,6 +84,7 @@ export function runRow(run: RunRecord): RunSummaryRow {
   return {
     schedule: run.schedule,
     scheduledTime: run.scheduledTime,
+    ...(run.customerIds === undefined ? {} : { customerIds: run.customerIds }),
     status: run.status,
     ...(run.counts === undefined ? {} : { selected: run.counts.selected, skipped: run.counts.skipped }),
     ...(run.chunkCount === undefined ? {} : { chunkCount: run.chunkCount }),

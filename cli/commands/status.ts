@@ -57,6 +57,7 @@ function runsTable(runs: StatusReport["runs"]): string {
       localTime(run.scheduledTime),
       [
         run.status,
+        run.customerIds === undefined ? undefined : `only customers ${run.customerIds.join(", ")}`,
         run.selected === undefined ? undefined : `${run.selected} selected, ${run.skipped ?? 0} skipped`,
         `batches ${run.batchesSubmitted}/${run.chunkCount ?? "?"}${run.batchesRejected > 0 ? ` (${run.batchesRejected} rejected)` : ""}`,
         run.lastError === undefined ? undefined : `error: ${run.lastError}`,

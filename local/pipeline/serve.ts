@@ -7,7 +7,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { dirname } from "node:path";
-import { Cron } from "croner";
+import type { Cron } from "croner";
+import { scheduleJob } from "#cli/schedule-period.ts";
 import type { SubmitResult } from "#lambdas/submit-batches/run-result.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import { LOCAL_SETTINGS } from "./local-config.ts";
@@ -26,21 +27,9 @@ export const SERVE_PORTS = {
 
 export const ENDPOINTS_FILE = ".local/endpoints.json";
 
-/**
- * EventBridge Scheduler's `cron(min hour day-of-month month day-of-week year)` as a croner
- * pattern: the year field dropped (only `*` is supported locally), Quartz weekday numbers
- * (1 = Sunday) kept through croner's `alternativeWeekdays`.
- */
+/** A schedule's cron job (croner, in its time zone: cli/schedule-period.ts reads the same pattern). */
 export function croner(schedule: ScheduleConfig, onFire: (scheduledTime: Date) => void): Cron {
-  const fields = schedule.cron.replace(/^cron\(\s*|\s*\)$/g, "").split(/\s+/);
-  if (fields.length !== 6) throw new Error(`schedule ${schedule.name}: expected 6 cron fields`);
-  if (fields[5] !== "*")
-    throw new Error(`schedule ${schedule.name}: a year other than * is not supported locally`);
-  return new Cron(
-    fields.slice(0, 5).join(" "),
-    { timezone: schedule.timeZone, alternativeWeekdays: true, protect: true },
-    (job: Cron) => onFire(job.currentRun() ?? new Date()),
-  );
+  return scheduleJob(schedule, (job) => onFire(job.currentRun() ?? new Date()));
 }
 
 type Fire = (schedule: ScheduleConfig, at: Date) => Promise<unknown>;
@@ -144,7 +133,9 @@ export async function serveLocalPipeline(
   );
   say(`  Webhook:      ${endpoints.webhookUrl} (header ${endpoints.webhookHeaderName})`);
   say(`  Fire now:     npm run fire -- ${schedules[0]?.name ?? "SCHEDULE"}`);
-  for (const job of jobs) say(`  next ${job.name ?? ""}${job.nextRun()?.toISOString() ?? "never"}`);
+  for (const [index, job] of jobs.entries()) {
+    say(`  next ${schedules[index]?.name ?? ""}: ${job.nextRun()?.toISOString() ?? "never"}`);
+  }
 
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);

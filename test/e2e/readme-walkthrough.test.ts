@@ -177,6 +177,9 @@ describe("the README walkthrough, as written", () => {
       expect(sent.map((mail) => mail.messageId)).toEqual([report?.sesMessageId]);
     }
     for (const customerId of NOT_MAILED) expect(await reportsOf(customerId)).toEqual([]);
+    // Only the newcomers: the demo customers got this month's Revision report once, from npm start.
+    const demo = await reportsOf(1001);
+    expect(demo.filter((report) => report.reportType === "Revision")).toHaveLength(1);
   });
 
   test("deliveries shows the SES message id of the mail the customer got", async () => {
