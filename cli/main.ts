@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from "commander";
 import { type CliIo, commandContext, type GlobalOptions, timeZoneOption } from "./commands/context.ts";
 import { addCustomersCommands } from "./commands/customers.ts";
 import { addDeliveriesCommand } from "./commands/deliveries.ts";
+import { addFailuresCommand } from "./commands/failures.ts";
 import { addPlanCommand } from "./commands/plan.ts";
 import { addRedriveCommand } from "./commands/redrive.ts";
 import { addResendCommand } from "./commands/resend.ts";
@@ -33,6 +34,7 @@ Examples:
   lasso-reports run monthly-revision
   lasso-reports status --batch 3f1c…
   lasso-reports deliveries --cvr 34580820 --json
+  lasso-reports failures --since 2025-06-01
 
 Exit codes: 0 ok, 1 failure (nothing found, refused, AWS error), 2 usage (bad command line).
 Progress goes to stderr; with --json, stdout is JSON only. Details: docs/operations-cli.md`;
@@ -69,6 +71,7 @@ export function buildProgram(io: CliIo, sink: { result?: CommandResult }): Comma
   addRunCommand(program, context);
   addStatusCommand(program, context);
   addDeliveriesCommand(program, context);
+  addFailuresCommand(program, context);
   addResendCommand(program, context);
   addRedriveCommand(program, context);
   addWebhookCommands(program, context);

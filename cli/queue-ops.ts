@@ -21,6 +21,7 @@ import type { StateTable } from "#shared/state/state-table.ts";
 import { REPORTS_BY_CUSTOMER } from "./deliveries-view.ts";
 import { CliFailure, UsageError } from "./errors.ts";
 import type { ProgressFactory } from "./progress.ts";
+import { waitForResends } from "./resend-wait.ts";
 import { type ReportView, reportView } from "./state-views.ts";
 
 // ---------------------------------------------------------------------------------------
@@ -145,21 +146,11 @@ export async function resendReport(
   };
   if (!options.wait) return outcome;
 
-  const bar = options.progress("waiting for the delivery");
-  const deadline = Date.now() + options.timeoutMs;
-  try {
-    while (Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
-      bar.tick();
-      const current = await getReportRecord(ports.state, record.identity);
-      if (current?.resendKey === message.seenAt && current.deliveryStatus !== "claimed") {
-        outcome.after = reportView(current, clock());
-        outcome.settled = true;
-        return outcome;
-      }
-    }
-  } finally {
-    bar.done();
+  const taken = await waitForResends(ports.state, [record.identity], message.seenAt, options);
+  const current = taken.get(record.identity);
+  if (current !== undefined) {
+    outcome.after = reportView(current, clock());
+    outcome.settled = true;
   }
   return outcome;
 }

@@ -13,7 +13,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
-import { paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { LASSO_CALL_BUDGET_MS } from "#lambdas/submit-batches/config.ts";
 import { canonicalScheduledTime, planSchedule, type SchedulePlan } from "#lambdas/submit-batches/plan.ts";
 import type { CustomerSource } from "#lambdas/submit-batches/ports.ts";
@@ -23,12 +22,12 @@ import { submitScheduledRun } from "#lambdas/submit-batches/submit-run.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import { readCustomersOfGroup } from "#shared/customer-reads.ts";
 import type { Log } from "#shared/runtime/log.ts";
-import { MAX_RUN_CUSTOMERS, RUNS_PARTITION, runKey } from "#shared/state/keys.ts";
+import { MAX_RUN_CUSTOMERS, runKey } from "#shared/state/keys.ts";
 import { getRun, type RunRecord } from "#shared/state/runs.ts";
 import { CliFailure, UsageError } from "./errors.ts";
 import type { Progress, ProgressFactory } from "./progress.ts";
 import { periodStart } from "./schedule-period.ts";
-import { RUNS_BY_TIME, type RunView, readRunView } from "./status-view.ts";
+import { type RunView, readRunView, runsCreatedSince } from "./status-view.ts";
 import type { Target } from "./target.ts";
 
 /** `--scheduled-time`, or now to the second (readable, and a double Enter is the same run). */
@@ -163,27 +162,6 @@ export async function checkCustomersOfRun(
   if (problems.length > 0) throw new CliFailure(`nothing run:\n  ${problems.join("\n  ")}`);
 }
 
-/** A run of `schedule` created since `since` (newest first), from the runsByTime index. */
-async function runsSince(target: Target, schedule: ScheduleConfig, since: string): Promise<RunRecord[]> {
-  const out: RunRecord[] = [];
-  const pages = paginateQuery(
-    { client: target.state.doc },
-    {
-      TableName: target.state.tableName,
-      IndexName: RUNS_BY_TIME,
-      KeyConditionExpression: "#partition = :runs AND createdAt >= :since",
-      FilterExpression: "#schedule = :schedule",
-      ExpressionAttributeNames: { "#partition": "runsPartition", "#schedule": "schedule" },
-      ExpressionAttributeValues: { ":runs": RUNS_PARTITION, ":since": since, ":schedule": schedule.name },
-      ScanIndexForward: false,
-    },
-  );
-  for await (const page of pages) {
-    for (const item of page.Items ?? []) if (item.recordType === "run") out.push(item as RunRecord);
-  }
-  return out;
-}
-
 /**
  * The run this firing would repeat: for a whole run, a whole run of the schedule whose
  * scheduled time is in the current period (since its latest cron firing); for a run of some
@@ -199,7 +177,7 @@ export async function earlierRunThisPeriod(
   if (start === undefined) return undefined;
   const since = start.toISOString();
   const wanted = new Set(customerIds ?? []);
-  const earlier = (await runsSince(target, schedule, since)).find(
+  const earlier = (await runsCreatedSince(target.state, since, schedule.name)).find(
     (run) =>
       run.scheduledTime >= since &&
       (wanted.size === 0

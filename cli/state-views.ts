@@ -176,7 +176,7 @@ async function batchGetReports(
  * report ids, unknown in advance, and a batch made elsewhere has no manifest, so for those
  * the state table is scanned (with progress).
  */
-async function reportsOfBatch(
+export async function reportsOfBatch(
   state: StateTable,
   batch: BatchRecord,
   progress: ProgressFactory,

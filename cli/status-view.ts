@@ -3,7 +3,7 @@
  * (`openBatches`, docs/state-model.md) and one run with its chunks, read for people.
  */
 
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { paginateQuery, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { listOpenBatches } from "#shared/state/batch-polling.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
 import { listChunks } from "#shared/state/chunks.ts";
@@ -78,6 +78,38 @@ export async function recentRuns(state: StateTable, limit: number): Promise<RunR
     }),
   );
   return (answer.Items ?? []).filter((item) => item.recordType === "run") as RunRecord[];
+}
+
+/** The runs created since `since` (of one schedule, when given), newest first: the `runsByTime` index. */
+export async function runsCreatedSince(
+  state: StateTable,
+  since: string,
+  schedule?: string,
+): Promise<RunRecord[]> {
+  const out: RunRecord[] = [];
+  const pages = paginateQuery(
+    { client: state.doc },
+    {
+      TableName: state.tableName,
+      IndexName: RUNS_BY_TIME,
+      KeyConditionExpression: "#partition = :runs AND createdAt >= :since",
+      ...(schedule === undefined ? {} : { FilterExpression: "#schedule = :schedule" }),
+      ExpressionAttributeNames: {
+        "#partition": "runsPartition",
+        ...(schedule === undefined ? {} : { "#schedule": "schedule" }),
+      },
+      ExpressionAttributeValues: {
+        ":runs": RUNS_PARTITION,
+        ":since": since,
+        ...(schedule === undefined ? {} : { ":schedule": schedule }),
+      },
+      ScanIndexForward: false,
+    },
+  );
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) if (item.recordType === "run") out.push(item as RunRecord);
+  }
+  return out;
 }
 
 export function runRow(run: RunRecord): RunSummaryRow {

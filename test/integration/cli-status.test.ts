@@ -165,6 +165,7 @@ describe("every command's output fits COLUMNS=80", () => {
       ["deliveries", "--customer", "1000"],
       ["customers", "list"],
       ["customers", "validate"],
+      ["failures"],
       ["redrive"],
     ];
     for (const args of commands) {
