@@ -9,12 +9,14 @@ import { Command, CommanderError, Option } from "commander";
 import { type CliIo, commandContext, type GlobalOptions, timeZoneOption } from "./commands/context.ts";
 import { addCustomersCommands } from "./commands/customers.ts";
 import { addDeliveriesCommand } from "./commands/deliveries.ts";
+import { addDlqCommands } from "./commands/dlq.ts";
 import { addFailuresCommand } from "./commands/failures.ts";
 import { addPlanCommand } from "./commands/plan.ts";
 import { addRedriveCommand } from "./commands/redrive.ts";
 import { addResendCommand } from "./commands/resend.ts";
 import { addRunCommand } from "./commands/run.ts";
 import { addStatusCommand } from "./commands/status.ts";
+import { addSuppressionsCommands } from "./commands/suppressions.ts";
 import { addWebhookCommands } from "./commands/webhook-test.ts";
 import { EXIT, type ExitCode, messageOf, UsageError } from "./errors.ts";
 import type { CommandResult } from "./output.ts";
@@ -35,6 +37,7 @@ Examples:
   lasso-reports status --batch 3f1c…
   lasso-reports deliveries --cvr 34580820 --json
   lasso-reports failures --since 2025-06-01
+  lasso-reports dlq list
 
 Exit codes: 0 ok, 1 failure (nothing found, refused, AWS error), 2 usage (bad command line).
 Progress goes to stderr; with --json, stdout is JSON only. Details: docs/operations-cli.md`;
@@ -74,6 +77,8 @@ export function buildProgram(io: CliIo, sink: { result?: CommandResult }): Comma
   addFailuresCommand(program, context);
   addResendCommand(program, context);
   addRedriveCommand(program, context);
+  addDlqCommands(program, context);
+  addSuppressionsCommands(program, context);
   addWebhookCommands(program, context);
 
   return program;

@@ -4,13 +4,7 @@
  * guarantees: a re-driven report already delivered is skipped, and a resend mails once per
  * resend message (docs/delivery.md, "Re-send").
  */
-import {
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
 import { sendReportReady } from "#shared/report-ready-queue.ts";
@@ -19,6 +13,7 @@ import type { ReportRecord } from "#shared/state/records.ts";
 import { getReportRecord } from "#shared/state/report-delivery.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { REPORTS_BY_CUSTOMER } from "./deliveries-view.ts";
+import { type DlqActionOutcome, moveToQueue } from "./dlq.ts";
 import { CliFailure, UsageError } from "./errors.ts";
 import type { ProgressFactory } from "./progress.ts";
 import { waitForResends } from "./resend-wait.ts";
@@ -211,32 +206,11 @@ export async function redriveDeadLetters(
         }),
       );
       if (Messages.length === 0) break;
-      const sent = await ports.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: ports.queueUrl,
-          Entries: Messages.map((message, index) => ({
-            Id: String(index),
-            MessageBody: message.Body ?? "",
-            ...(message.MessageAttributes && Object.keys(message.MessageAttributes).length > 0
-              ? { MessageAttributes: message.MessageAttributes }
-              : {}),
-          })),
-        }),
-      );
-      outcome.failed += sent.Failed?.length ?? 0;
-      const accepted = (sent.Successful ?? []).flatMap((entry) => {
-        const message = Messages[Number(entry.Id)];
-        return message?.ReceiptHandle === undefined
-          ? []
-          : [{ Id: entry.Id, ReceiptHandle: message.ReceiptHandle }];
-      });
-      if (accepted.length > 0) {
-        const deleted = await ports.sqs.send(
-          new DeleteMessageBatchCommand({ QueueUrl: ports.dlqUrl, Entries: accepted }),
-        );
-        outcome.moved += deleted.Successful?.length ?? 0;
-        outcome.notDeleted += deleted.Failed?.length ?? 0;
-      }
+      const step: DlqActionOutcome = { done: [], notFound: [], failed: [] };
+      await moveToQueue(ports, Messages, step);
+      outcome.moved += step.done.length;
+      outcome.failed += step.failed.filter((entry) => entry.kind === "refused").length;
+      outcome.notDeleted += step.failed.filter((entry) => entry.kind === "not-deleted").length;
       bar.tick(Messages.length);
     }
   } finally {

@@ -166,6 +166,8 @@ describe("every command's output fits COLUMNS=80", () => {
       ["customers", "list"],
       ["customers", "validate"],
       ["failures"],
+      ["dlq", "list"],
+      ["suppressions", "list"],
       ["redrive"],
     ];
     for (const args of commands) {
