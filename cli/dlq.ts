@@ -118,22 +118,25 @@ async function receiveAll(
   return [...held.values()];
 }
 
+/** Runs `act` on `items` ten at a time (what one SQS batch request takes). */
+async function byTens<T>(items: readonly T[], act: (part: readonly T[]) => Promise<void>): Promise<void> {
+  for (let start = 0; start < items.length; start += 10) await act(items.slice(start, start + 10));
+}
+
 /** Makes held messages visible again at once (what a look leaves as it found it). */
 async function release(ports: DlqPorts, messages: readonly Message[]): Promise<void> {
-  for (let start = 0; start < messages.length; start += 10) {
-    const entries = messages
-      .slice(start, start + 10)
-      .flatMap((message, index) =>
-        message.ReceiptHandle === undefined
-          ? []
-          : [{ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }],
-      );
+  await byTens(messages, async (part) => {
+    const entries = part.flatMap((message, index) =>
+      message.ReceiptHandle === undefined
+        ? []
+        : [{ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }],
+    );
     if (entries.length > 0) {
       await ports.sqs.send(
         new ChangeMessageVisibilityBatchCommand({ QueueUrl: ports.dlqUrl, Entries: entries }),
       );
     }
-  }
+  });
 }
 
 /** Every dead letter (at most `max`), left in the queue as it was. */
@@ -161,8 +164,7 @@ async function deleteFromDlq(
   messages: readonly Message[],
   outcome: DlqActionOutcome,
 ): Promise<void> {
-  for (let start = 0; start < messages.length; start += 10) {
-    const part = messages.slice(start, start + 10);
+  await byTens(messages, async (part) => {
     const answer = await ports.sqs.send(
       new DeleteMessageBatchCommand({
         QueueUrl: ports.dlqUrl,
@@ -174,13 +176,10 @@ async function deleteFromDlq(
     );
     for (const entry of answer.Successful ?? []) outcome.done.push(part[Number(entry.Id)]?.MessageId ?? "");
     for (const entry of answer.Failed ?? []) {
-      outcome.failed.push({
-        messageId: part[Number(entry.Id)]?.MessageId ?? "",
-        kind: "not-deleted",
-        reason: entry.Message ?? "not deleted",
-      });
+      const messageId = part[Number(entry.Id)]?.MessageId ?? "";
+      outcome.failed.push({ messageId, kind: "not-deleted", reason: entry.Message ?? "not deleted" });
     }
-  }
+  });
 }
 
 /**
@@ -193,8 +192,7 @@ export async function moveToQueue(
   messages: readonly Message[],
   outcome: DlqActionOutcome,
 ): Promise<void> {
-  for (let start = 0; start < messages.length; start += 10) {
-    const part = messages.slice(start, start + 10);
+  await byTens(messages, async (part) => {
     const sent = await ports.sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: ports.queueUrl,
@@ -208,18 +206,16 @@ export async function moveToQueue(
       }),
     );
     for (const entry of sent.Failed ?? []) {
-      outcome.failed.push({
-        messageId: part[Number(entry.Id)]?.MessageId ?? "",
-        kind: "refused",
-        reason: `refused by the queue: ${entry.Message ?? entry.Code ?? "?"}`,
-      });
+      const messageId = part[Number(entry.Id)]?.MessageId ?? "";
+      const reason = `refused by the queue: ${entry.Message ?? entry.Code ?? "?"}`;
+      outcome.failed.push({ messageId, kind: "refused", reason });
     }
     const accepted = (sent.Successful ?? []).flatMap((entry) => {
       const message = part[Number(entry.Id)];
       return message === undefined ? [] : [message];
     });
     await deleteFromDlq(ports, accepted, outcome);
-  }
+  });
 }
 
 /**

@@ -4,14 +4,13 @@
  * local runner). What recipients got is read from the SES emulator's store, never from
  * our own records, and compared with what the CLI says.
  */
-import { spawn } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeliveriesReport } from "#cli/deliveries-view.ts";
+import type { FailuresReport } from "#cli/failures-view.ts";
 import type { PdfHostsResult } from "#cli/pdf-hosts.ts";
 import { progressFactory } from "#cli/progress.ts";
 import type { ResendOutcome } from "#cli/queue-ops.ts";
@@ -24,7 +23,7 @@ import type { SchedulePlan } from "#lambdas/submit-batches/plan.ts";
 import { scheduleSchema } from "#lib/config/schema.ts";
 import { settledReports } from "#local/pipeline/pipeline-status.ts";
 import { type LocalPipeline, startLocalPipeline } from "#local/pipeline/runner.ts";
-import { type CliHarness, cliHarness, waitFor } from "#test/support/cli-harness.ts";
+import { type CliHarness, cliHarness, runScript, waitFor } from "#test/support/cli-harness.ts";
 import { customerItem, testCvr } from "#test/support/pipeline.ts";
 
 const SCHEDULE = scheduleSchema.parse({
@@ -37,35 +36,6 @@ const SCHEDULE = scheduleSchema.parse({
 const SCHEDULED_TIME = "2025-05-01T04:00:00.000Z";
 const FAILED_CVR = testCvr(6);
 const VALID = [0, 1, 2, 3, 4, 5, 6];
-
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-
-/** A repository script through tsx (as `npm run` runs it), in `cwd`, with no AWS_* variables. */
-function runTsx(
-  script: string,
-  args: readonly string[],
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith("AWS_") && !name.startsWith("VITEST")),
-  );
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(join(REPO, "node_modules", ".bin", "tsx"), [join(REPO, script), ...args], {
-      cwd,
-      env,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
 
 let pipeline: LocalPipeline;
 let harness: CliHarness;
@@ -164,7 +134,7 @@ describe("plan and run", () => {
       await mkdir(join(cwd, ".local"));
       await copyFile(harness.endpointsFile, join(cwd, ".local", "endpoints.json"));
       const args = [SCHEDULE.name, "--scheduled-time", SCHEDULED_TIME];
-      const fired = await runTsx("local/pipeline/fire.ts", args, cwd);
+      const fired = await runScript("local/pipeline/fire.ts", args, cwd);
       const run = await harness.cli(["run", ...args]);
       expect(fired.code).toBe(0);
       expect(fired.stdout).toMatch(/^result: +already submitted \(submitted\): nothing sent again$/m);
@@ -340,6 +310,17 @@ describe("after the run: status, deliveries, resend, webhook test", () => {
       test.map((delivery) => [delivery.status, delivery.headers[pipeline.stack.webhookHeaderName]]),
     ).toEqual([[200, pipeline.stack.webhookSecret]]);
     expect(await pipeline.mails()).toHaveLength(before);
+
+    // failures lists it as unverified, mailed to nobody, with what to do.
+    const failures = await harness.json<FailuresReport>(["failures"]);
+    expect(failures.data.failures).toContainEqual(
+      expect.objectContaining({
+        kind: "unverified",
+        lassoBatchId: result.data.batchId,
+        cvr: "12345678",
+        action: expect.stringContaining("webhook test"),
+      }),
+    );
 
     // A CVR that a customer has would get the dummy mailed to them: refused.
     const refused = await harness.cli(["webhook", "test", "--cvr", testCvr(1)]);
