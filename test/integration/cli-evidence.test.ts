@@ -1,0 +1,245 @@
+/**
+ * The evidence commands as a subprocess against the local emulators: `deliveries` over
+ * the delivery history (every send, each recipient's latest SES outcome, the archive
+ * key) and the report records. The history is written through the store's own functions,
+ * as deliver-report and record-ses-event write it.
+ */
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeliveriesReport } from "#cli/deliveries-view.ts";
+import { type LocalStack, startLocalStack } from "#local/aws/local-stack.ts";
+import { putCustomerItems } from "#shared/customer-store.ts";
+import { stateDocumentClient } from "#shared/runtime/dynamo.ts";
+import {
+  appendRecipientEvents,
+  type DeliveryRecord,
+  markDeliveryRejected,
+} from "#shared/state/delivery-history.ts";
+import { reportKey } from "#shared/state/keys.ts";
+import type { StateTable } from "#shared/state/state-table.ts";
+import { type CliHarness, cliHarness } from "#test/support/cli-harness.ts";
+import { seedDelivery } from "#test/support/delivery-history.ts";
+import { customerItem, testCvr } from "#test/support/pipeline.ts";
+
+let stack: LocalStack;
+let harness: CliHarness;
+let state: StateTable;
+const sent: Record<string, DeliveryRecord> = {};
+
+const CVR2 = testCvr(2);
+const ids = (report: { deliveries: { deliveryId: string }[] }): string[] =>
+  report.deliveries.map((d) => d.deliveryId);
+
+/** A delivery of customer 1002 (or `customerId`) at `at`, sent, with SES's outcomes appended. */
+async function seed(
+  name: string,
+  at: string,
+  options: {
+    customerId?: number;
+    reportType?: DeliveryRecord["reportType"];
+    kind?: DeliveryRecord["kind"];
+    recipients?: string[];
+    events?: { recipient: string; event: string; at: string; detail?: string }[];
+    rejected?: string;
+  } = {},
+): Promise<void> {
+  const customerId = options.customerId ?? 1002;
+  const n = customerId - 1000;
+  const record = await seedDelivery(state, new Date(at), {
+    overrides: {
+      customerId,
+      customerName: `Kunde ${n} ApS`,
+      companyName: n === 2 ? "Ærø Bådeværft ApS" : `Kunde ${n} ApS`,
+      cvr: testCvr(n),
+      identity: `b-${name}#${testCvr(n)}#${options.reportType ?? "Revision"}`,
+      reportType: options.reportType ?? "Revision",
+      kind: options.kind ?? "first",
+      recipients: options.recipients ?? [`kunde${n}@example.dk`],
+    },
+    ...(options.rejected === undefined ? {} : { sesMessageId: null }),
+  });
+  if (options.rejected !== undefined) {
+    await markDeliveryRejected(state, record, { reason: options.rejected, at: new Date(at) });
+  }
+  for (const [index, event] of (options.events ?? []).entries()) {
+    await appendRecipientEvents(state, record, {
+      eventId: `${name}-${index}`,
+      events: [event],
+      at: new Date(),
+    });
+  }
+  sent[name] = record;
+}
+
+beforeAll(async () => {
+  stack = await startLocalStack({ sim: { reportDelayMs: 5 } });
+  const doc = stateDocumentClient(stack.dynamo);
+  state = { doc, tableName: stack.resources.names.stateTable, retentionDays: 400 };
+  await putCustomerItems(doc, stack.resources.names.customersTable, [customerItem(2), customerItem(3)]);
+  harness = await cliHarness(stack, { webhookUrl: "http://127.0.0.1:9/webhook", schedules: [] });
+
+  await seed("nov", "2026-11-30T23:59:59.000Z", {
+    events: [{ recipient: "kunde2@example.dk", event: "Delivery", at: "2026-12-01T00:00:02.000Z" }],
+  });
+  await seed("resend", "2026-12-01T10:00:00.000Z", {
+    kind: "resend",
+    events: [{ recipient: "kunde2@example.dk", event: "DeliveryDelay", at: "2026-12-01T10:05:00.000Z" }],
+  });
+  await seed("finans", "2026-12-15T08:00:00.000Z", {
+    reportType: "Finans",
+    recipients: ["bogholder@kunde2.dk", "ejer@kunde2.dk"],
+    events: [
+      {
+        recipient: "bogholder@kunde2.dk",
+        event: "Delivery",
+        at: "2026-12-15T08:00:03.000Z",
+        detail: "250 ok",
+      },
+      {
+        recipient: "ejer@kunde2.dk",
+        event: "Bounce",
+        at: "2026-12-15T08:00:04.000Z",
+        detail: "Permanent/General",
+      },
+    ],
+  });
+  await seed("rejected", "2026-12-20T12:00:00.000Z", { rejected: "MessageRejected: bad content" });
+  await seed("jan", "2027-01-01T00:00:00.000Z");
+  await seed("other", "2026-12-10T09:00:00.000Z", { customerId: 1003 });
+
+  // A report Lasso failed: never mailed, so only its report record tells.
+  await doc.send(
+    new PutCommand({
+      TableName: state.tableName,
+      Item: {
+        ...reportKey(`b-failed#${CVR2}#Revision`),
+        recordType: "report",
+        identity: `b-failed#${CVR2}#Revision`,
+        lassoBatchId: "b-failed",
+        cvr: CVR2,
+        reportType: "Revision",
+        itemStatus: "Failed",
+        customerId: 1002,
+        deliveryStatus: "failed",
+        reason: "Lasso: report failed",
+        createdAt: "2026-12-02T06:00:00.000Z",
+        updatedAt: "2026-12-02T06:00:00.000Z",
+        outcomeAt: "2026-12-02T06:00:00.000Z",
+        expiresAt: 2_000_000_000,
+      },
+    }),
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await harness?.cleanup();
+  await stack?.stop();
+});
+
+describe("deliveries", () => {
+  it("lists every send of a customer from the history, newest first, with outcomes and archive keys", async () => {
+    const { code, data } = await harness.json<DeliveriesReport>(["deliveries", "--customer", "1002"]);
+    expect(code).toBe(0);
+    expect(ids(data)).toEqual(["jan", "rejected", "finans", "resend", "nov"].map((n) => sent[n]?.deliveryId));
+    const finans = data.deliveries.find((d) => d.deliveryId === sent.finans?.deliveryId);
+    expect(finans).toMatchObject({
+      kind: "first",
+      state: "sent",
+      reportType: "Finans",
+      cvr: CVR2,
+      companyName: "Ærø Bådeværft ApS",
+      sesMessageId: sent.finans?.sesMessageId,
+      sentAt: sent.finans?.sentAt,
+      archive: { messageKey: sent.finans?.archive.messageKey },
+      recipients: [
+        {
+          address: "bogholder@kunde2.dk",
+          outcome: "Delivery",
+          at: "2026-12-15T08:00:03.000Z",
+          detail: "250 ok",
+        },
+        {
+          address: "ejer@kunde2.dk",
+          outcome: "Bounce",
+          at: "2026-12-15T08:00:04.000Z",
+          detail: "Permanent/General",
+        },
+      ],
+    });
+    // Not every recipient delivered: no delivered time for the send as a whole.
+    expect(finans).not.toHaveProperty("deliveredAt");
+    const nov = data.deliveries.find((d) => d.deliveryId === sent.nov?.deliveryId);
+    expect(nov?.deliveredAt).toBe("2026-12-01T00:00:02.000Z");
+    const rejected = data.deliveries.find((d) => d.deliveryId === sent.rejected?.deliveryId);
+    expect(rejected).toMatchObject({ state: "rejected", rejectedReason: "MessageRejected: bad content" });
+    expect(rejected).not.toHaveProperty("sesMessageId");
+    expect(data.deliveriesTotal).toBe(5);
+    // The report records are still there, the failed one marked as having no send.
+    expect(data.reports).toEqual([
+      expect.objectContaining({ state: "failed", lassoBatchId: "b-failed", inHistory: false }),
+    ]);
+  });
+
+  it("filters by period (both days included, UTC), report type and company", async () => {
+    const december = await harness.json<DeliveriesReport>([
+      "deliveries",
+      "--customer",
+      "1002",
+      "--from",
+      "2026-12-01",
+      "--to",
+      "2026-12-31",
+    ]);
+    expect(ids(december.data)).toEqual(["rejected", "finans", "resend"].map((n) => sent[n]?.deliveryId));
+    expect(december.data.reports.map((r) => r.lassoBatchId)).toEqual(["b-failed"]);
+
+    const finans = await harness.json<DeliveriesReport>([
+      "deliveries",
+      "--customer",
+      "1002",
+      "--type",
+      "finans",
+    ]);
+    expect(ids(finans.data)).toEqual([sent.finans?.deliveryId]);
+    expect(finans.data.reports).toEqual([]);
+
+    const byCvr = await harness.json<DeliveriesReport>(["deliveries", "--cvr", CVR2, "--to", "2026-11-30"]);
+    expect(byCvr.data.customerIds).toEqual([1002]);
+    expect(ids(byCvr.data)).toEqual([sent.nov?.deliveryId]);
+
+    const otherCompany = await harness.json<DeliveriesReport>([
+      "deliveries",
+      "--customer",
+      "1002",
+      "--cvr",
+      testCvr(3),
+    ]);
+    expect(otherCompany.data.deliveries).toEqual([]);
+
+    const limited = await harness.json<DeliveriesReport>([
+      "deliveries",
+      "--customer",
+      "1002",
+      "--limit",
+      "2",
+    ]);
+    expect(ids(limited.data)).toEqual(["jan", "rejected"].map((n) => sent[n]?.deliveryId));
+    expect(limited.data.deliveriesTotal).toBe(5);
+  });
+
+  it("as text: one row per send with each recipient's outcome, then the reports with no send", async () => {
+    const run = await harness.cli(["deliveries", "--customer", "1002", "--from", "2026-12-15"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("Sends to customer 1002, from 2026-12-15 (UTC), newest first:");
+    expect(run.stdout).toContain("bogholder@kunde2.dk: Delivery 2026-12-15T08:00:03.000Z");
+    expect(run.stdout).toContain("ejer@kunde2.dk: Bounce 2026-12-15T08:00:04.000Z");
+    expect(run.stdout).toContain(String(sent.finans?.archive.messageKey));
+    expect(run.stdout).toContain("rejected: MessageRejected: bad content");
+    expect(run.stdout).not.toContain(String(sent.resend?.deliveryId));
+    // The failed report is of 2026-12-02: outside this period.
+    expect(run.stdout).not.toContain("Reports with no send in the history");
+
+    const all = await harness.cli(["deliveries", "--customer", "1002"]);
+    expect(all.stdout).toMatch(/Reports with no send in the history[^\n]*\n[\s\S]*b-failed[\s\S]*failed/);
+  });
+});
