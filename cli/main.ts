@@ -13,6 +13,7 @@ import { addPlanCommand } from "./commands/plan.ts";
 import { addRedriveCommand } from "./commands/redrive.ts";
 import { addResendCommand } from "./commands/resend.ts";
 import { addRunCommand } from "./commands/run.ts";
+import { addStatementCommand } from "./commands/statement.ts";
 import { addStatusCommand } from "./commands/status.ts";
 import { addWebhookCommands } from "./commands/webhook-test.ts";
 import { EXIT, type ExitCode, messageOf, UsageError } from "./errors.ts";
@@ -33,6 +34,7 @@ Examples:
   lasso-reports run monthly-revision
   lasso-reports status --batch 3f1c…
   lasso-reports deliveries --cvr 34580820 --json
+  lasso-reports statement --customer 4711 --month 2026-11 --firm "Revision A/S" --out nov.pdf
 
 Exit codes: 0 ok, 1 failure (nothing found, refused, AWS error), 2 usage (bad command line).
 Progress goes to stderr; with --json, stdout is JSON only. Details: docs/operations-cli.md`;
@@ -62,6 +64,7 @@ export function buildProgram(io: CliIo, sink: { result?: CommandResult }): Comma
   addRunCommand(program, context);
   addStatusCommand(program, context);
   addDeliveriesCommand(program, context);
+  addStatementCommand(program, context);
   addResendCommand(program, context);
   addRedriveCommand(program, context);
   addWebhookCommands(program, context);

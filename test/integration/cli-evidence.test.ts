@@ -1,10 +1,14 @@
 /**
  * The evidence commands as a subprocess against the local emulators: `deliveries` over
  * the delivery history (every send, each recipient's latest SES outcome, the archive
- * key) and the report records. The history is written through the store's own functions,
- * as deliver-report and record-ses-event write it.
+ * key) and the report records; `statement` as PDF (read back with pdf-lib) and CSV (read
+ * back with csv-parse). The history is written through the store's own functions, as
+ * deliver-report and record-ses-event write it.
  */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeliveriesReport } from "#cli/deliveries-view.ts";
 import { type LocalStack, startLocalStack } from "#local/aws/local-stack.ts";
@@ -19,6 +23,7 @@ import { reportKey } from "#shared/state/keys.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { type CliHarness, cliHarness } from "#test/support/cli-harness.ts";
 import { seedDelivery } from "#test/support/delivery-history.ts";
+import { pdfText } from "#test/support/pdf-text.ts";
 import { customerItem, testCvr } from "#test/support/pipeline.ts";
 
 let stack: LocalStack;
@@ -241,5 +246,112 @@ describe("deliveries", () => {
 
     const all = await harness.cli(["deliveries", "--customer", "1002"]);
     expect(all.stdout).toMatch(/Reports with no send in the history[^\n]*\n[\s\S]*b-failed[\s\S]*failed/);
+  });
+});
+
+describe("statement", () => {
+  const FIRM = "Revisionsfirmaet Ærø & Søn";
+  const december = ["resend", "finans", "rejected"];
+
+  it("PDF: one customer's period, exactly its sends, with times, recipients, SES ids and PDF hashes", async () => {
+    const out = join(harness.dir, "statement-1002.pdf");
+    const { code, data } = await harness.json<{ file: string; deliveries: number; sha256: string }>([
+      "statement",
+      "--customer",
+      "1002",
+      "--from",
+      "2026-12-01",
+      "--to",
+      "2026-12-31",
+      "--firm",
+      FIRM,
+      "--out",
+      out,
+    ]);
+    expect(code).toBe(0);
+    expect(data).toMatchObject({ file: out, deliveries: 3 });
+    const text = await pdfText(await readFile(out));
+    const all = text.pages.flat().join("\n");
+    expect(text.pages[0]?.slice(0, 3)).toEqual([
+      FIRM,
+      "Delivery statement: report mails sent through Amazon SES",
+      "Customer 1002: Kunde 2 ApS",
+    ]);
+    expect(all).toContain("Period: 2026-12-01 to 2026-12-31 (UTC).");
+    expect(all).toContain(`Ærø Bådeværft ApS (CVR ${CVR2})`);
+    for (const name of december) expect(all).toContain(`; delivery ${sent[name]?.deliveryId}`);
+    for (const name of ["nov", "jan", "other"]) expect(all).not.toContain(String(sent[name]?.deliveryId));
+    for (const name of ["resend", "finans"])
+      expect(all).toContain(`SES message id: ${sent[name]?.sesMessageId}`);
+    for (const name of december) expect(all).toContain(`PDF SHA-256: ${sent[name]?.pdfSha256}`);
+    expect(all).toContain("To bogholder@kunde2.dk: delivered 2026-12-15 08:00:03 UTC");
+    expect(all).toContain("To ejer@kunde2.dk: bounced 2026-12-15 08:00:04 UTC (Permanent/General)");
+    expect(all).toContain("To kunde2@example.dk: delayed (SES still trying) 2026-12-01 10:05:00 UTC");
+    expect(all).toContain("SES message id: none (SES did not accept it)");
+    expect(all).toContain("3 report mails in the period.");
+    expect(all).toContain(`${FIRM}: page 1 of ${text.pageCount}`);
+  });
+
+  it("CSV for every customer of a month: BOM, ';', one row per recipient of each send", async () => {
+    const out = join(harness.dir, "statement-all.csv");
+    const run = await harness.cli([
+      "statement",
+      "--all",
+      "--month",
+      "2026-12",
+      "--format",
+      "csv",
+      "--firm",
+      FIRM,
+      "--out",
+      out,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const bytes = await readFile(out);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const content = bytes.toString("utf8").slice(1);
+    expect(content.split("\r\n")[0]).toMatch(/^firm;customerId;customerName;deliveryId;/);
+    const rows = parse(content, { delimiter: ";", columns: true }) as Record<string, string>[];
+    // resend (1 recipient), finans (2), rejected (1) of 1002; other (1) of 1003.
+    expect(rows.map((row) => [row.customerId, row.deliveryId, row.recipient])).toEqual([
+      ["1002", sent.resend?.deliveryId, "kunde2@example.dk"],
+      ["1002", sent.finans?.deliveryId, "bogholder@kunde2.dk"],
+      ["1002", sent.finans?.deliveryId, "ejer@kunde2.dk"],
+      ["1002", sent.rejected?.deliveryId, "kunde2@example.dk"],
+      ["1003", sent.other?.deliveryId, "kunde3@example.dk"],
+    ]);
+    expect(rows[1]).toMatchObject({
+      firm: FIRM,
+      companyName: "Ærø Bådeværft ApS",
+      outcome: "Delivery",
+      deliveredAt: "2026-12-15T08:00:03.000Z",
+      sesMessageId: sent.finans?.sesMessageId,
+      pdfSha256: sent.finans?.pdfSha256,
+      archiveMessageKey: sent.finans?.archive.messageKey,
+    });
+    expect(rows[2]).toMatchObject({ outcome: "Bounce", deliveredAt: "" });
+  });
+
+  it("CSV to stdout with --out -; the firm from LASSO_REPORTS_FIRM; usage errors exit 2", async () => {
+    process.env.LASSO_REPORTS_FIRM = "Firma fra miljøet";
+    const stdout = await harness
+      .cli(["statement", "--customer", "1003", "--month", "2026-12", "--format", "csv", "--out", "-"])
+      .finally(() => {
+        delete process.env.LASSO_REPORTS_FIRM;
+      });
+    expect(stdout.code, stdout.stderr).toBe(0);
+    expect(stdout.stdout.startsWith("\uFEFFfirm;")).toBe(true);
+    expect(stdout.stdout).toContain("\r\nFirma fra miljøet;1003;");
+    expect(stdout.stdout).toContain(String(sent.other?.deliveryId));
+
+    for (const args of [
+      ["statement", "--customer", "1002", "--month", "2026-12"],
+      ["statement", "--customer", "1002", "--from", "2026-12-01", "--firm", "F"],
+      ["statement", "--all", "--from", "2026-12-01", "--to", "2026-12-31", "--firm", "F"],
+      ["statement", "--customer", "1002", "--month", "2026-12", "--firm", "F", "--out", "-"],
+    ]) {
+      const run = await harness.cli(args);
+      expect(run.code, args.join(" ")).toBe(2);
+    }
   });
 });
