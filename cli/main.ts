@@ -9,6 +9,7 @@ import { Command, CommanderError } from "commander";
 import { type CliIo, commandContext, type GlobalOptions } from "./commands/context.ts";
 import { addCustomersCommands } from "./commands/customers.ts";
 import { addDeliveriesCommand } from "./commands/deliveries.ts";
+import { addDownloadCommand } from "./commands/download.ts";
 import { addPlanCommand } from "./commands/plan.ts";
 import { addRedriveCommand } from "./commands/redrive.ts";
 import { addResendCommand } from "./commands/resend.ts";
@@ -65,6 +66,7 @@ export function buildProgram(io: CliIo, sink: { result?: CommandResult }): Comma
   addStatusCommand(program, context);
   addDeliveriesCommand(program, context);
   addStatementCommand(program, context);
+  addDownloadCommand(program, context);
   addResendCommand(program, context);
   addRedriveCommand(program, context);
   addWebhookCommands(program, context);

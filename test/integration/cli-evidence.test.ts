@@ -2,7 +2,8 @@
  * The evidence commands as a subprocess against the local emulators: `deliveries` over
  * the delivery history (every send, each recipient's latest SES outcome, the archive
  * key) and the report records; `statement` as PDF (read back with pdf-lib) and CSV (read
- * back with csv-parse). The history is written through the store's own functions, as
+ * back with csv-parse); `download` of Lasso's zip of a batch from the Lasso simulator. The
+ * history is written through the store's own functions, as
  * deliver-report and record-ses-event write it.
  */
 import { readFile } from "node:fs/promises";
@@ -10,9 +11,11 @@ import { join } from "node:path";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import yauzl from "yauzl";
 import type { DeliveriesReport } from "#cli/deliveries-view.ts";
 import { type LocalStack, startLocalStack } from "#local/aws/local-stack.ts";
 import { putCustomerItems } from "#shared/customer-store.ts";
+import { LassoClient } from "#shared/lasso/client.ts";
 import { stateDocumentClient } from "#shared/runtime/dynamo.ts";
 import {
   appendRecipientEvents,
@@ -353,5 +356,86 @@ describe("statement", () => {
       const run = await harness.cli(args);
       expect(run.code, args.join(" ")).toBe(2);
     }
+  });
+});
+
+/** The entries of a zip: name → bytes (yauzl). */
+function zipEntries(zip: Buffer): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(zip, { lazyEntries: true }, (error, archive) => {
+      if (error || !archive) return reject(error ?? new Error("no archive"));
+      const entries = new Map<string, Buffer>();
+      archive.on("entry", (entry: yauzl.Entry) => {
+        archive.openReadStream(entry, (streamError, stream) => {
+          if (streamError || !stream) return reject(streamError ?? new Error("no stream"));
+          const chunks: Buffer[] = [];
+          stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+          stream.on("end", () => {
+            entries.set(entry.fileName, Buffer.concat(chunks));
+            archive.readEntry();
+          });
+        });
+      });
+      archive.on("end", () => resolve(entries));
+      archive.on("error", reject);
+      archive.readEntry();
+    });
+  });
+}
+
+describe("download", () => {
+  it("saves Lasso's zip of a batch: every finished report's PDF, byte for byte", async () => {
+    const lasso = new LassoClient({ baseUrl: stack.sim.baseUrl, apiKey: stack.sim.apiKey, timeoutMs: 5000 });
+    const cvrs = [testCvr(2), testCvr(3)];
+    const created = await lasso.createBatch(
+      {
+        batchName: "download test [download-test]",
+        type: "Revision",
+        format: "{cvr}-{type}",
+        items: cvrs.map((cvr, index) => ({ cvr, internalCustomerId: 1002 + index })),
+      },
+      { uniqueToken: "download-test" },
+    );
+    const deadline = Date.now() + 15_000;
+    while ((await lasso.getBatch(created.id)).status !== "Finished") {
+      if (Date.now() > deadline) throw new Error("the simulator did not finish the batch");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const items = [];
+    for await (const item of lasso.iterateItems(created.id)) items.push(item);
+
+    const out = join(harness.dir, "lasso.zip");
+    const { code, data } = await harness.json<{ file: string; bytes: number; sha256: string }>([
+      "download",
+      "--batch",
+      created.id,
+      "--out",
+      out,
+    ]);
+    expect(code).toBe(0);
+    const saved = await readFile(out);
+    expect(data).toMatchObject({ file: out, bytes: saved.byteLength });
+    const entries = await zipEntries(saved);
+    expect([...entries.keys()].sort()).toEqual(items.map((item) => item.fileName).sort());
+    for (const item of items) {
+      const pdf = Buffer.from(await (await fetch(String(item.pdfUrl))).arrayBuffer());
+      expect(Buffer.compare(entries.get(String(item.fileName)) ?? Buffer.alloc(0), pdf), item.fileName).toBe(
+        0,
+      );
+    }
+  });
+
+  it("an unknown batch fails with Lasso's answer (exit 1); a malformed id is a usage error (exit 2)", async () => {
+    const unknown = await harness.cli([
+      "download",
+      "--batch",
+      "00000000-0000-4000-8000-000000000000",
+      "--out",
+      join(harness.dir, "x.zip"),
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/404|not found/i);
+    expect((await harness.cli(["download", "--batch", "../etc"])).code).toBe(2);
+    expect((await harness.cli(["download"])).code).toBe(2);
   });
 });
