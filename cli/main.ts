@@ -10,11 +10,13 @@ import { type CliIo, commandContext, type GlobalOptions, timeZoneOption } from "
 import { addCustomersCommands } from "./commands/customers.ts";
 import { addDeliveriesCommand } from "./commands/deliveries.ts";
 import { addDlqCommands } from "./commands/dlq.ts";
+import { addDownloadCommand } from "./commands/download.ts";
 import { addFailuresCommand } from "./commands/failures.ts";
 import { addPlanCommand } from "./commands/plan.ts";
 import { addRedriveCommand } from "./commands/redrive.ts";
 import { addResendCommand } from "./commands/resend.ts";
 import { addRunCommand } from "./commands/run.ts";
+import { addStatementCommand } from "./commands/statement.ts";
 import { addStatusCommand } from "./commands/status.ts";
 import { addSuppressionsCommands } from "./commands/suppressions.ts";
 import { addWebhookCommands } from "./commands/webhook-test.ts";
@@ -38,6 +40,7 @@ Examples:
   lasso-reports deliveries --cvr 34580820 --json
   lasso-reports failures --since 2025-06-01
   lasso-reports dlq list
+  lasso-reports statement --customer 4711 --month 2026-11 --firm "Revision A/S" --out nov.pdf
 
 Exit codes: 0 ok, 1 failure (nothing found, refused, AWS error), 2 usage (bad command line).
 Progress goes to stderr; with --json, stdout is JSON only. Details: docs/operations-cli.md`;
@@ -75,6 +78,8 @@ export function buildProgram(io: CliIo, sink: { result?: CommandResult }): Comma
   addStatusCommand(program, context);
   addDeliveriesCommand(program, context);
   addFailuresCommand(program, context);
+  addStatementCommand(program, context);
+  addDownloadCommand(program, context);
   addResendCommand(program, context);
   addRedriveCommand(program, context);
   addDlqCommands(program, context);
