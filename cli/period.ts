@@ -3,7 +3,7 @@
  * both days included, or `--month YYYY-MM`. Days and months are UTC, as delivery ids are
  * (lambdas/shared/state/delivery-history.ts): a period is [from, to) in UTC.
  */
-import { InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { UsageError } from "./errors.ts";
 
 export interface Period {
@@ -68,4 +68,12 @@ export function describePeriod(period: Period): string {
   if (first === undefined) return `until ${last} (UTC)`;
   if (last === undefined) return `from ${first} (UTC)`;
   return `${first} to ${last} (UTC)`;
+}
+
+/** `--from`, `--to` and `--month` on a command; `what` names what the period selects. */
+export function addPeriodOptions(command: Command, what: string): Command {
+  return command
+    .option("--from <date>", `${what} on or after this day (YYYY-MM-DD, UTC)`, dayOption)
+    .option("--to <date>", `${what} on or before this day (YYYY-MM-DD, UTC)`, dayOption)
+    .option("--month <month>", "one month (YYYY-MM, UTC) instead of --from/--to", monthOption);
 }

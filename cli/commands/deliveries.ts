@@ -9,7 +9,7 @@ import type { ReportType } from "#shared/lasso/enums.ts";
 import { type DeliveriesReport, type DeliveryView, readDeliveries } from "../deliveries-view.ts";
 import { UsageError } from "../errors.ts";
 import { blocks, ok, table } from "../output.ts";
-import { dayOption, describePeriod, periodOf } from "../period.ts";
+import { addPeriodOptions, describePeriod, periodOf } from "../period.ts";
 import { type CommandContext, positiveInt, reportTypeOption } from "./context.ts";
 import { reportRows } from "./report-rows.ts";
 
@@ -18,26 +18,26 @@ interface DeliveriesOptions {
   cvr?: string;
   from?: string;
   to?: string;
+  month?: string;
   type?: ReportType;
   limit: number;
 }
 
 export function addDeliveriesCommand(program: Command, context: CommandContext): void {
-  program
+  const deliveriesCommand = program
     .command("deliveries")
     .description(
       "what a customer received: every send (first, resend, test) with each recipient's outcome, SES message id and archive key",
     )
     .addOption(new Option("--customer <id>", "the customer's id").argParser(positiveInt("--customer")))
     .option("--cvr <cvr>", "the company: alone, every customer with this CVR; with --customer, a filter")
-    .option("--from <date>", "sends on or after this day (YYYY-MM-DD, UTC)", dayOption)
-    .option("--to <date>", "sends on or before this day (YYYY-MM-DD, UTC)", dayOption)
     .option("--type <type>", "one report type", reportTypeOption)
     .addOption(
       new Option("--limit <n>", "at most this many sends and reports")
         .argParser(positiveInt("--limit"))
         .default(50),
-    )
+    );
+  addPeriodOptions(deliveriesCommand, "sends")
     .hook("preAction", (command) => {
       const options = command.opts<DeliveriesOptions>();
       if (options.customer === undefined && options.cvr === undefined) {

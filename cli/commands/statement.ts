@@ -8,7 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import { UsageError } from "../errors.ts";
 import { fields, ok } from "../output.ts";
-import { dayOption, monthOption, periodOf } from "../period.ts";
+import { addPeriodOptions, periodOf } from "../period.ts";
 import { readStatement, type StatementRequest } from "../statement.ts";
 import { statementCsv } from "../statement-csv.ts";
 import { statementPdf } from "../statement-pdf.ts";
@@ -58,22 +58,20 @@ function defaultFile(options: StatementOptions, request: StatementRequest): stri
 }
 
 export function addStatementCommand(program: Command, context: CommandContext): void {
-  program
+  const statementCommand = program
     .command("statement")
     .description(
       "a delivery statement for an auditor (PDF or CSV): each send with recipients, times, SES message id, PDF SHA-256",
     )
     .addOption(new Option("--customer <id>", "one customer").argParser(positiveInt("--customer")))
     .option("--all", "every customer (with --month)")
-    .option("--from <date>", "first day (YYYY-MM-DD, UTC)", dayOption)
-    .option("--to <date>", "last day, included (YYYY-MM-DD, UTC)", dayOption)
-    .option("--month <month>", "one month (YYYY-MM, UTC) instead of --from/--to", monthOption)
     .addOption(new Option("--format <format>", "pdf or csv").choices(["pdf", "csv"]).default("pdf"))
     .option(
       "--out <file>",
       "where to write it (default statement-<customer|all>-<period>.<format>; - for stdout, csv only)",
     )
-    .option("--firm <name>", `the firm named on the statement (default: $${FIRM_ENV})`)
+    .option("--firm <name>", `the firm named on the statement (default: $${FIRM_ENV})`);
+  addPeriodOptions(statementCommand, "sends")
     .hook("preAction", (command) => {
       const options = command.opts<StatementOptions>();
       requestOf(options);

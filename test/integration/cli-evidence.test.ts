@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import yauzl from "yauzl";
 import type { DeliveriesReport } from "#cli/deliveries-view.ts";
 import { type LocalStack, startLocalStack } from "#local/aws/local-stack.ts";
 import { putCustomerItems } from "#shared/customer-store.ts";
@@ -28,6 +27,7 @@ import { type CliHarness, cliHarness } from "#test/support/cli-harness.ts";
 import { seedDelivery } from "#test/support/delivery-history.ts";
 import { pdfText } from "#test/support/pdf-text.ts";
 import { customerItem, testCvr } from "#test/support/pipeline.ts";
+import { zipEntries } from "#test/support/zip.ts";
 
 let stack: LocalStack;
 let harness: CliHarness;
@@ -200,6 +200,14 @@ describe("deliveries", () => {
     ]);
     expect(ids(december.data)).toEqual(["rejected", "finans", "resend"].map((n) => sent[n]?.deliveryId));
     expect(december.data.reports.map((r) => r.lassoBatchId)).toEqual(["b-failed"]);
+    const month = await harness.json<DeliveriesReport>([
+      "deliveries",
+      "--customer",
+      "1002",
+      "--month",
+      "2026-12",
+    ]);
+    expect(month.data.deliveries).toEqual(december.data.deliveries);
 
     const finans = await harness.json<DeliveriesReport>([
       "deliveries",
@@ -358,30 +366,6 @@ describe("statement", () => {
     }
   });
 });
-
-/** The entries of a zip: name → bytes (yauzl). */
-function zipEntries(zip: Buffer): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(zip, { lazyEntries: true }, (error, archive) => {
-      if (error || !archive) return reject(error ?? new Error("no archive"));
-      const entries = new Map<string, Buffer>();
-      archive.on("entry", (entry: yauzl.Entry) => {
-        archive.openReadStream(entry, (streamError, stream) => {
-          if (streamError || !stream) return reject(streamError ?? new Error("no stream"));
-          const chunks: Buffer[] = [];
-          stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-          stream.on("end", () => {
-            entries.set(entry.fileName, Buffer.concat(chunks));
-            archive.readEntry();
-          });
-        });
-      });
-      archive.on("end", () => resolve(entries));
-      archive.on("error", reject);
-      archive.readEntry();
-    });
-  });
-}
 
 describe("download", () => {
   it("saves Lasso's zip of a batch: every finished report's PDF, byte for byte", async () => {
