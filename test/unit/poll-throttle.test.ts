@@ -105,8 +105,9 @@ describe("LassoThrottle", () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     // One pause timer; then "a" again (best), while "b" and "c" wait: one call at a time now.
-    expect(sleeps).toHaveLength(1);
+    // (A timer may fire a millisecond early: the rest of the pause is then slept as a top-up.)
     expect(sleeps[0]).toBeGreaterThan(60);
+    expect(sleeps.slice(1).every((ms) => ms <= 5)).toBe(true);
     expect(throttle.pausedMs).toBeGreaterThanOrEqual(60);
     expect(started).toEqual(["a", "a"]);
     release("a");
