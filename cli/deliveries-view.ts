@@ -31,10 +31,12 @@ import { type ReportView, reportView } from "./state-views.ts";
 /** The state table's index of a customer's reports (typed: a typo is a compile error). */
 export const REPORTS_BY_CUSTOMER: StateIndexName = "reportsByCustomer";
 
+/** A customer's report records, newest first, up to `limit` of those `keep` accepts. */
 export async function reportsOfCustomer(
   state: StateTable,
   customerId: number,
   limit: number,
+  keep: (record: ReportRecord) => boolean = () => true,
 ): Promise<ReportRecord[]> {
   const out: ReportRecord[] = [];
   const pages = paginateQuery(
@@ -49,7 +51,7 @@ export async function reportsOfCustomer(
   );
   for await (const page of pages) {
     for (const item of page.Items ?? []) {
-      if (item.recordType === "report") out.push(item as ReportRecord);
+      if (item.recordType === "report" && keep(item as ReportRecord)) out.push(item as ReportRecord);
     }
     if (out.length >= limit) break;
   }
@@ -209,10 +211,13 @@ export async function readDeliveries(
   const history = (await Promise.all(customerIds.map((id) => historyOfCustomer(state, id, full))))
     .flat()
     .sort((a, b) => b.deliveryId.localeCompare(a.deliveryId));
-  const records = (await Promise.all(customerIds.map((id) => reportsOfCustomer(state, id, limit)))).flat();
+  // Filtered while read, so the limit counts only reports that match.
+  const wanted = (record: ReportRecord): boolean =>
+    matches(full, record) && inPeriod(full.period, record.deliveredAt ?? record.updatedAt);
+  const records = (
+    await Promise.all(customerIds.map((id) => reportsOfCustomer(state, id, limit, wanted)))
+  ).flat();
   const reports = records
-    .filter((record) => matches(full, record))
-    .filter((record) => inPeriod(full.period, record.deliveredAt ?? record.updatedAt))
     .sort((a, b) => (b.deliveredAt ?? b.updatedAt).localeCompare(a.deliveredAt ?? a.updatedAt))
     .slice(0, limit);
   const sent = new Set(history.map((record) => record.identity));

@@ -197,7 +197,7 @@ export async function statementPdf(statement: Statement): Promise<Uint8Array> {
   const writer = new Writer(doc, fonts, statement);
   if (statement.customers.length === 0) {
     writer.keep(1);
-    writer.write("No report mails were sent to any customer in the period.");
+    writer.write("No report mails were sent in the period.");
   }
   for (const customer of statement.customers) writeCustomer(writer, customer);
   if (statement.scope === "all") {

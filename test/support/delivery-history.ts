@@ -19,7 +19,7 @@ export const ARCHIVE_BUCKET = "lasso-reports-archive-test";
 
 const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
 
-/** A delivery as deliver-report would make it at `at`; `overrides` change any field. */
+/** A delivery as deliver-report would make it at `at`; `overrides` replace its fields. */
 export function newDelivery(at: Date, overrides: Partial<NewDelivery> = {}): NewDelivery {
   const customerId = overrides.customerId ?? 1002;
   const deliveryId = overrides.deliveryId ?? newDeliveryId(at);
