@@ -30,12 +30,19 @@ interface StartOptions {
   serve: boolean;
   chaos?: number | true;
   timeout?: number;
+  lassoRate: number;
   quiet: boolean;
 }
 
 const positiveInt = (value: string): number => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number of at least 1");
+  return n;
+};
+
+const wholeNumber = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number (0 or more)");
   return n;
 };
 
@@ -62,6 +69,14 @@ const program = new Command("npm start --")
       "--timeout <seconds>",
       "give up after this long (default: 110, or more for large runs: Lasso's 500 calls a minute bound them)",
     ).argParser(positiveInt),
+  )
+  .addOption(
+    new Option(
+      "--lasso-rate <calls>",
+      "the simulator's rate limit, calls a minute per API key (Lasso's is 500; 0: none, to measure the code's own speed)",
+    )
+      .argParser(wholeNumber)
+      .default(500),
   )
   .option("--quiet", "print only the summary", false)
   .addHelpText(
@@ -124,9 +139,10 @@ function defaultTimeoutSeconds(customers: number, schedules: number): number {
 }
 
 function simOptions(options: StartOptions): LassoSimulatorOptions {
-  if (options.chaos === undefined) return {};
+  const rate = { rateLimitPerMinute: options.lassoRate };
+  if (options.chaos === undefined) return rate;
   const seed = options.chaos === true ? 1 : options.chaos;
-  return { faults: chaosFaults(seed) };
+  return { ...rate, faults: chaosFaults(seed) };
 }
 
 function progressLine(status: PipelineStatus): string {

@@ -14,7 +14,7 @@ import type { DeliveryStatus } from "#shared/state/records.ts";
 import { type OutcomeRequest, releaseClaim } from "#shared/state/report-delivery.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { RetryLaterError } from "./errors.ts";
-import type { BatchFacts, LassoReader } from "./lasso-lookups.ts";
+import type { BatchFacts, BatchFactsCache, LassoReader } from "./lasso-lookups.ts";
 import type { CustomerDirectory, Route } from "./routing.ts";
 
 export const DELIVERY_METRICS = {
@@ -54,6 +54,8 @@ export interface DeliverReportDeps {
   sendMail: SendMail;
   /** Writes one object to the write-once evidence archive. */
   putEvidence: PutEvidence;
+  /** The routing facts of batches already read by this container. */
+  batchFacts?: BatchFactsCache;
   clock: () => Date;
   metrics: Counter;
   logger: Logger;

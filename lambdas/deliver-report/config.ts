@@ -1,5 +1,5 @@
 /** deliver-report's configuration, read once at cold start (names: env-names.ts). */
-import { z } from "zod";
+import * as z from "zod";
 import { LANGUAGES, type Language } from "#shared/customers.ts";
 import { boolEnv, intEnv, listEnv, MissingConfigError, optionalEnv, requireEnv } from "#shared/env.ts";
 import { ENV } from "#shared/env-names.ts";

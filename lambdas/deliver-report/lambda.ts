@@ -32,7 +32,7 @@ import type { DeliverReportSettings } from "./config.ts";
 import { deliverReport } from "./deliver-report.ts";
 import { answerDoorbell, type DoorbellConfig } from "./doorbell.ts";
 import { RetryLaterError, UnidentifiableReportError } from "./errors.ts";
-import type { LassoReader } from "./lasso-lookups.ts";
+import { BatchFactsCache, type LassoReader } from "./lasso-lookups.ts";
 import type { CustomerDirectory } from "./routing.ts";
 
 export const SERVICE_NAME = "deliver-report";
@@ -44,6 +44,8 @@ export interface DeliverReportWiring {
   fetchPdf: (url: string, deadline: Date) => Promise<FetchedPdf>;
   sendMail: SendMail;
   putEvidence: PutEvidence;
+  /** Built once per container with the wiring: a batch's routing facts are read once. */
+  batchFacts: BatchFactsCache;
   config: DeliverReportConfig;
   /** The report-ready queue: a webhook's ring hands Lasso's finished reports on to it. */
   queue: ReportReadyQueue;
@@ -146,6 +148,7 @@ export function buildDeliverReportWiring(
         : { configurationSet: settings.mail.configurationSet },
     ),
     putEvidence: s3EvidenceArchive(clients.s3, settings.archive.bucket),
+    batchFacts: new BatchFactsCache(),
     config: {
       archive: settings.archive,
       sender: settings.mail.sender,

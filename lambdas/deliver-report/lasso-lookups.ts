@@ -8,7 +8,7 @@ import { isNotFound } from "#shared/lasso/errors.ts";
 import { type FetchedPdf, PdfFetchError } from "#shared/pdf/fetch.ts";
 import type { ReportReadyMessage } from "#shared/report-ready.ts";
 import type { Log } from "#shared/runtime/log.ts";
-import { getBatchRecord } from "#shared/state/batches.ts";
+import { getBatchRoutingFacts } from "#shared/state/batches.ts";
 import type { ManifestEntry } from "#shared/state/records.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import {
@@ -30,25 +30,76 @@ export interface BatchFacts {
 }
 
 /**
- * The report type and listener flag from the batch record; else, for a type that cannot
- * listen, from the message; else from Lasso's getBatch.
+ * The facts of the batches a container has read: a recorded batch's type, listener flag
+ * and manifest never change, so each is read once per container, not once per report
+ * (a manifest holds up to a chunk's 1,000 entries). Bounded: the oldest go first.
+ */
+export class BatchFactsCache {
+  /** Promises, so that the parallel deliveries of one batch share one read. */
+  readonly #facts = new Map<string, Promise<BatchFacts>>();
+  constructor(readonly capacity = 256) {}
+
+  /** The cached facts, or `load`'s; kept only when `load` says they are fixed (`keep`). */
+  async get(
+    lassoBatchId: string,
+    load: () => Promise<{ facts: BatchFacts; keep: boolean }>,
+  ): Promise<BatchFacts> {
+    const cached = this.#facts.get(lassoBatchId);
+    if (cached !== undefined) {
+      // Most recently used last.
+      this.#facts.delete(lassoBatchId);
+      this.#facts.set(lassoBatchId, cached);
+      return cached;
+    }
+    const loading = load();
+    const facts = loading.then(({ facts }) => facts);
+    this.#facts.set(lassoBatchId, facts);
+    for (const oldest of this.#facts.keys()) {
+      if (this.#facts.size <= this.capacity) break;
+      this.#facts.delete(oldest);
+    }
+    const forget = () => {
+      if (this.#facts.get(lassoBatchId) === facts) this.#facts.delete(lassoBatchId);
+    };
+    loading.then(({ keep }) => (keep ? undefined : forget()), forget);
+    return facts;
+  }
+}
+
+/**
+ * The report type and listener flag from the batch record (cached per container); else,
+ * for a type that cannot listen, from the message; else from Lasso's getBatch.
  */
 export async function batchFacts(
   message: ReportReadyMessage,
-  ports: { state: StateTable; lasso: () => Promise<LassoReader> },
+  ports: { state: StateTable; lasso: () => Promise<LassoReader>; batchFacts?: BatchFactsCache },
 ): Promise<BatchFacts> {
-  const record = await getBatchRecord(ports.state, message.batchId);
+  const load = () => readBatchFacts(message, ports);
+  if (ports.batchFacts === undefined) return (await load()).facts;
+  return ports.batchFacts.get(message.batchId, load);
+}
+
+/** `keep`: the facts came from our record, which never changes (not from the message or Lasso). */
+async function readBatchFacts(
+  message: ReportReadyMessage,
+  ports: { state: StateTable; lasso: () => Promise<LassoReader> },
+): Promise<{ facts: BatchFacts; keep: boolean }> {
+  const record = await getBatchRoutingFacts(ports.state, message.batchId);
   if (record !== undefined) {
-    return {
+    const facts: BatchFacts = {
       reportType: record.reportType,
       isListener: record.isListener,
       manifest: record.manifest,
       // Every record but an adopted one was written by a submission, with its manifest.
       submittedByUs: record.adoptedAt === undefined,
     };
+    return { facts, keep: true };
   }
   if (message.reportType !== undefined && !LISTENABLE_REPORT_TYPES.has(message.reportType)) {
-    return { reportType: message.reportType, isListener: false, submittedByUs: false };
+    return {
+      facts: { reportType: message.reportType, isListener: false, submittedByUs: false },
+      keep: false,
+    };
   }
   try {
     const batch = await (await ports.lasso()).getBatch(message.batchId);
@@ -56,7 +107,7 @@ export async function batchFacts(
     if (reportType === undefined) {
       throw new UnidentifiableReportError(`batch ${message.batchId} has no report type, nor has the report`);
     }
-    return { reportType, isListener: batch.isListener, submittedByUs: false };
+    return { facts: { reportType, isListener: batch.isListener, submittedByUs: false }, keep: false };
   } catch (error) {
     if (error instanceof UnidentifiableReportError) throw error;
     if (isNotFound(error)) {

@@ -5,7 +5,7 @@
  * record: pure, no I/O.
  */
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { ALL_RECIPIENTS, deliveryMonthOf, type RecipientEvent } from "#shared/state/delivery-history.ts";
 import { normaliseEmailAddress, type SuppressionEntry } from "#shared/state/suppression.ts";
 

@@ -11,7 +11,7 @@
  * customer-store.ts.
  */
 import type { TranslateConfig } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { checkCvr, normaliseCvr } from "./cvr.ts";
 import { REPORT_TYPES, type ReportType, reportTypeName } from "./lasso/enums.ts";
 import { canonicaliseKeys, isRecord } from "./lasso/normalise.ts";

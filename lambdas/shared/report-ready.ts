@@ -2,7 +2,7 @@
  * The report-ready message: what both the poller and the webhook put on the report-ready
  * queue, and what the delivery reads. One schema, validated on both ends.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ITEM_STATUSES, REPORT_TYPES, type ReportType } from "./lasso/enums.ts";
 
 export const REPORT_READY_SOURCES = ["poll", "webhook", "resend"] as const;

@@ -4,7 +4,7 @@
  * the deploy config), so submit-batches bundles this and zod only, not the deploy config's
  * validation and its dependencies.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { LISTENABLE_REPORT_TYPES, REPORT_TYPES } from "./lasso/enums.ts";
 
 export const isTimeZone = (zone: string): boolean => {

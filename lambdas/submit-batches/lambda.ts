@@ -13,7 +13,7 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import type { Language } from "#shared/customers.ts";
 import { logTo } from "#shared/runtime/log.ts";
 import { type Counter, METRICS_NAMESPACE, powertoolsCounter } from "#shared/runtime/metrics.ts";

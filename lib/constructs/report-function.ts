@@ -20,11 +20,16 @@ import { METRICS_NAMESPACE } from "#shared/runtime/metrics.ts";
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
-const ESBUILD_TARGET = "node24";
 
-// ESM output cannot `require`; bundled CommonJS dependencies (parts of the SDK) still do.
-const CREATE_REQUIRE_BANNER =
-  "import { createRequire as __lassoCreateRequire } from 'node:module'; const require = __lassoCreateRequire(import.meta.url);";
+/** How every function is bundled and started; bench/bundles.bench.ts bundles with the same. */
+export const LAMBDA_BUNDLING = {
+  target: "node24",
+  // ESM output cannot `require`; bundled CommonJS dependencies (parts of the SDK) still do.
+  banner:
+    "import { createRequire as __lassoCreateRequire } from 'node:module'; const require = __lassoCreateRequire(import.meta.url);",
+  // Stack traces point at the TypeScript sources.
+  nodeOptions: "--enable-source-maps",
+} as const;
 
 export interface ReportFunctionProps {
   /** The function's folder under lambdas/, e.g. "deliver-report"; the entry is its handler.ts. */
@@ -69,18 +74,17 @@ export class ReportFunction extends NodejsFunction {
         // One metrics namespace for the pipeline; the service is the function's folder name.
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: "INFO",
-        // Stack traces point at the TypeScript sources.
-        NODE_OPTIONS: "--enable-source-maps",
+        NODE_OPTIONS: LAMBDA_BUNDLING.nodeOptions,
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: ESBUILD_TARGET,
+        target: LAMBDA_BUNDLING.target,
         platform: "node",
         minify: true,
         sourceMap: true,
         sourcesContent: false,
         mainFields: ["module", "main"],
-        banner: CREATE_REQUIRE_BANNER,
+        banner: LAMBDA_BUNDLING.banner,
         // The SDK is bundled: a pinned, tested version instead of whatever the runtime has.
         bundleAwsSDK: true,
         externalModules: [],

@@ -95,11 +95,27 @@ describe("webhook → queue → deliver-report → SES", () => {
       p,
       Array.from({ length: 30 }, (_, n) => n),
     );
+    // The batch's routing facts (its manifest) are read once for the whole batch, not per report.
+    let routingReads = 0;
+    p.doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { ProjectionExpression?: string };
+        if (
+          /^GetItem?Command$/.test(context.commandName ?? "") &&
+          input.ProjectionExpression?.includes("manifest")
+        )
+          routingReads++;
+        return next(args);
+      },
+      { step: "initialize", name: "countRoutingReads" },
+    );
     const source = await rig.startDelivery();
     const { batch } = await rig.submitBatch({ customers });
     await p.sim.settle();
     await source.idle(30_000);
     await source.stop();
+    p.doc.middlewareStack.remove("countRoutingReads");
+    expect(routingReads).toBe(1);
 
     const mails = await rig.sentMails();
     expect(mails).toHaveLength(30);

@@ -9,7 +9,7 @@
  * canonical camelCase.
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import { normaliseCvr } from "#shared/cvr.ts";
 import {
   BATCH_STATUSES,

@@ -2,6 +2,7 @@
  * Batch records (docs/state-model.md): written when a batch is submitted, reconciled by
  * the poller, read by the delivery for routing by manifest.
  */
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { ChunkRecord } from "./chunks.ts";
 import { batchKey, OPEN_BATCH_PARTITION } from "./keys.ts";
 import type { BatchRecord } from "./records.ts";
@@ -49,6 +50,30 @@ export async function getBatchRecord(
   lassoBatchId: string,
 ): Promise<BatchRecord | undefined> {
   return getRecord<BatchRecord>(table, batchKey(lassoBatchId), "batch");
+}
+
+/** What the delivery routes by; fixed once the batch is recorded (submission or adoption). */
+export type BatchRoutingFacts = Pick<BatchRecord, "reportType" | "isListener" | "manifest" | "adoptedAt">;
+
+/**
+ * A batch record's routing facts only (no poll state, alerts or failed items), strongly
+ * consistent: a batch recorded a moment ago must be found, or it would route as unknown.
+ */
+export async function getBatchRoutingFacts(
+  table: StateTable,
+  lassoBatchId: string,
+): Promise<BatchRoutingFacts | undefined> {
+  const { Item } = await table.doc.send(
+    new GetCommand({
+      TableName: table.tableName,
+      Key: batchKey(lassoBatchId),
+      ConsistentRead: true,
+      ProjectionExpression: "recordType, reportType, isListener, manifest, adoptedAt",
+    }),
+  );
+  if (Item?.recordType !== "batch") return undefined;
+  const { reportType, isListener, manifest, adoptedAt } = Item as BatchRecord;
+  return { reportType, isListener, manifest, ...(adoptedAt === undefined ? {} : { adoptedAt }) };
 }
 
 /** Creates the record once; false when it already exists (a re-run found the same batch). */
