@@ -22,6 +22,7 @@ import {
   updateCustomerItem,
 } from "#shared/customer-store.ts";
 import { checkCvr, normaliseCvr } from "#shared/cvr.ts";
+import { plural } from "./output.ts";
 import type { ProgressFactory } from "./progress.ts";
 
 /** The attribute spellings the table's reader understands (lambdas/shared/customers.ts), folded. */
@@ -173,11 +174,11 @@ export async function importCustomers(
   // 1. The file's rows: valid ones become items; every id it names is kept from --prune.
   const { valid, idsInFile, linesWithoutId } = sortRows(checked, report);
   if (report.invalid.length > 0 && !options.skipInvalid) {
-    report.refused = `${report.invalid.length} of ${report.rows} rows are invalid: nothing written (fix them, or give --skip-invalid to write the ${valid.length} valid rows)`;
+    report.refused = `Nothing written: ${report.invalid.length} of ${plural(report.rows, "row")} ${report.invalid.length === 1 ? "is" : "are"} invalid (fix ${report.invalid.length === 1 ? "it" : "them"}, or give --skip-invalid to write the ${plural(valid.length, "valid row")})`;
     return report;
   }
   if (options.prune === true && linesWithoutId.length > 0) {
-    report.refused = `--prune cannot tell which stored customer line(s) ${linesWithoutId.join(", ")} mean (no usable customerId): nothing written or deleted (fix those rows first)`;
+    report.refused = `Nothing written or deleted: --prune cannot tell which stored customer line(s) ${linesWithoutId.join(", ")} mean (no usable customerId; fix those rows first)`;
     return report;
   }
   // 2. Compared with the stored rows: created, updated, unchanged, cvr changes.
@@ -190,7 +191,7 @@ export async function importCustomers(
         (change) => `customer ${change.customerId} (line ${change.line}) from ${change.from} to ${change.to}`,
       )
       .join(", ");
-    report.refused = `the file changes the cvr of ${report.cvrChanges.length} stored customer(s): ${list}. A different cvr is a different company: its reports and delivery history would be mixed up with the old one's. Nothing written; give the new company a new customerId, or --allow-cvr-change if the id really is to stand for the new company`;
+    report.refused = `Nothing written: the file changes the cvr of ${plural(report.cvrChanges.length, "stored customer")}: ${list}. A different cvr is a different company: its reports and delivery history would be mixed up with the old one's. Give the new company a new customerId, or --allow-cvr-change if the id really is to stand for the new company`;
     return report;
   }
   if (options.dryRun || changes.creates.length + changes.updates.length + report.pruned.length === 0)
@@ -198,7 +199,7 @@ export async function importCustomers(
   if (report.pruned.length > 0) {
     const confirmed = (await options.confirmPrune?.(report.pruned)) ?? false;
     if (!confirmed) {
-      report.refused = `deleting ${report.pruned.length} customer(s) not in the file was not confirmed (give --yes in scripts): nothing written or deleted`;
+      report.refused = `Nothing written or deleted: deleting ${plural(report.pruned.length, "customer")} not in the file was not confirmed (give --yes in scripts)`;
       return report;
     }
   }

@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { type ScheduleConfig, scheduleSchema } from "#lib/config/schema.ts";
 import { LANGUAGES } from "#shared/customers.ts";
+import { isTimeZone } from "#shared/schedule.ts";
 import { CliFailure } from "./errors.ts";
 
 export const DEFAULT_ENDPOINTS_FILE = ".local/endpoints.json";
@@ -50,6 +51,8 @@ export const localEndpointsSchema = z.looseObject({
   chunkSize: z.number().int().min(1).default(DEFAULT_CHUNK_SIZE),
   stateRetentionDays: z.number().int().min(1).optional(),
   defaultLanguage: z.enum(LANGUAGES).optional(),
+  /** The time zone the CLI's readable output shows times in (default Europe/Copenhagen). */
+  timeZone: z.string().refine(isTimeZone, "must be an IANA time zone").optional(),
 });
 
 export type LocalEndpoints = z.output<typeof localEndpointsSchema>;

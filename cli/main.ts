@@ -5,15 +5,20 @@
  * Progress goes to stderr. Exit codes: 0 ok, 1 failure, 2 usage. This file only assembles the
  * program; each command (its options, its run, its render) is a file in cli/commands/.
  */
-import { Command, CommanderError } from "commander";
-import { type CliIo, commandContext, type GlobalOptions } from "./commands/context.ts";
+import { Command, CommanderError, Option } from "commander";
+import { type CliIo, commandContext, type GlobalOptions, timeZoneOption } from "./commands/context.ts";
 import { addCustomersCommands } from "./commands/customers.ts";
 import { addDeliveriesCommand } from "./commands/deliveries.ts";
+import { addDlqCommands } from "./commands/dlq.ts";
+import { addDownloadCommand } from "./commands/download.ts";
+import { addFailuresCommand } from "./commands/failures.ts";
 import { addPlanCommand } from "./commands/plan.ts";
 import { addRedriveCommand } from "./commands/redrive.ts";
 import { addResendCommand } from "./commands/resend.ts";
 import { addRunCommand } from "./commands/run.ts";
+import { addStatementCommand } from "./commands/statement.ts";
 import { addStatusCommand } from "./commands/status.ts";
+import { addSuppressionsCommands } from "./commands/suppressions.ts";
 import { addWebhookCommands } from "./commands/webhook-test.ts";
 import { EXIT, type ExitCode, messageOf, UsageError } from "./errors.ts";
 import type { CommandResult } from "./output.ts";
@@ -33,6 +38,9 @@ Examples:
   lasso-reports run monthly-revision
   lasso-reports status --batch 3f1c…
   lasso-reports deliveries --cvr 34580820 --json
+  lasso-reports failures --since 2025-06-01
+  lasso-reports dlq list
+  lasso-reports statement --customer 4711 --month 2026-11 --firm "Revision A/S" --out nov.pdf
 
 Exit codes: 0 ok, 1 failure (nothing found, refused, AWS error), 2 usage (bad command line).
 Progress goes to stderr; with --json, stdout is JSON only. Details: docs/operations-cli.md`;
@@ -54,6 +62,13 @@ export function buildProgram(io: CliIo, sink: { result?: CommandResult }): Comma
     .option("--region <region>", "AWS region (default: the SDK's: AWS_REGION, profile)")
     .option("--profile <name>", "AWS profile (default: the SDK's: AWS_PROFILE)")
     .option("--quiet", "no progress output on stderr")
+    .option("--wide", "tables as wide as their content (default: fitted to the terminal, long cells wrapped)")
+    .addOption(
+      new Option(
+        "--time-zone <zone>",
+        "show times in this IANA time zone (default: the deploy config's operators.timeZone, Europe/Copenhagen)",
+      ).argParser(timeZoneOption),
+    )
     .addHelpText("after", EXAMPLES);
 
   const context = commandContext(io, sink);
@@ -62,8 +77,13 @@ export function buildProgram(io: CliIo, sink: { result?: CommandResult }): Comma
   addRunCommand(program, context);
   addStatusCommand(program, context);
   addDeliveriesCommand(program, context);
+  addFailuresCommand(program, context);
+  addStatementCommand(program, context);
+  addDownloadCommand(program, context);
   addResendCommand(program, context);
   addRedriveCommand(program, context);
+  addDlqCommands(program, context);
+  addSuppressionsCommands(program, context);
   addWebhookCommands(program, context);
 
   return program;

@@ -4,12 +4,7 @@
  * guarantees: a re-driven report already delivered is skipped, and a resend mails once per
  * resend message (docs/delivery.md, "Re-send").
  */
-import {
-  DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { readQueueDepth } from "#shared/queue-depth.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
@@ -19,8 +14,10 @@ import type { ReportRecord } from "#shared/state/records.ts";
 import { getReportRecord } from "#shared/state/report-delivery.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { REPORTS_BY_CUSTOMER } from "./deliveries-view.ts";
+import { type DlqActionOutcome, moveToQueue } from "./dlq.ts";
 import { CliFailure, UsageError } from "./errors.ts";
 import type { ProgressFactory } from "./progress.ts";
+import { waitForResends } from "./resend-wait.ts";
 import { type ReportView, reportView } from "./state-views.ts";
 
 // ---------------------------------------------------------------------------------------
@@ -145,21 +142,11 @@ export async function resendReport(
   };
   if (!options.wait) return outcome;
 
-  const bar = options.progress("waiting for the delivery");
-  const deadline = Date.now() + options.timeoutMs;
-  try {
-    while (Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
-      bar.tick();
-      const current = await getReportRecord(ports.state, record.identity);
-      if (current?.resendKey === message.seenAt && current.deliveryStatus !== "claimed") {
-        outcome.after = reportView(current, clock());
-        outcome.settled = true;
-        return outcome;
-      }
-    }
-  } finally {
-    bar.done();
+  const taken = await waitForResends(ports.state, [record.identity], message.seenAt, options);
+  const current = taken.get(record.identity);
+  if (current !== undefined) {
+    outcome.after = reportView(current, clock());
+    outcome.settled = true;
   }
   return outcome;
 }
@@ -207,32 +194,11 @@ export async function redriveDeadLetters(
         }),
       );
       if (Messages.length === 0) break;
-      const sent = await ports.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: ports.queueUrl,
-          Entries: Messages.map((message, index) => ({
-            Id: String(index),
-            MessageBody: message.Body ?? "",
-            ...(message.MessageAttributes && Object.keys(message.MessageAttributes).length > 0
-              ? { MessageAttributes: message.MessageAttributes }
-              : {}),
-          })),
-        }),
-      );
-      outcome.failed += sent.Failed?.length ?? 0;
-      const accepted = (sent.Successful ?? []).flatMap((entry) => {
-        const message = Messages[Number(entry.Id)];
-        return message?.ReceiptHandle === undefined
-          ? []
-          : [{ Id: entry.Id, ReceiptHandle: message.ReceiptHandle }];
-      });
-      if (accepted.length > 0) {
-        const deleted = await ports.sqs.send(
-          new DeleteMessageBatchCommand({ QueueUrl: ports.dlqUrl, Entries: accepted }),
-        );
-        outcome.moved += deleted.Successful?.length ?? 0;
-        outcome.notDeleted += deleted.Failed?.length ?? 0;
-      }
+      const step: DlqActionOutcome = { done: [], notFound: [], failed: [] };
+      await moveToQueue(ports, Messages, step);
+      outcome.moved += step.done.length;
+      outcome.failed += step.failed.filter((entry) => entry.kind === "refused").length;
+      outcome.notDeleted += step.failed.filter((entry) => entry.kind === "not-deleted").length;
       bar.tick(Messages.length);
     }
   } finally {

@@ -22,11 +22,12 @@ import { submitScheduledRun } from "#lambdas/submit-batches/submit-run.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import { readCustomersOfGroup } from "#shared/customer-reads.ts";
 import type { Log } from "#shared/runtime/log.ts";
-import { runKey } from "#shared/state/keys.ts";
+import { MAX_RUN_CUSTOMERS, runKey } from "#shared/state/keys.ts";
 import { getRun, type RunRecord } from "#shared/state/runs.ts";
 import { CliFailure, UsageError } from "./errors.ts";
 import type { Progress, ProgressFactory } from "./progress.ts";
-import { type RunView, readRunView } from "./status-view.ts";
+import { periodStart } from "./schedule-period.ts";
+import { type RunView, readRunView, runsCreatedSince } from "./status-view.ts";
 import type { Target } from "./target.ts";
 
 /** `--scheduled-time`, or now to the second (readable, and a double Enter is the same run). */
@@ -70,6 +71,8 @@ export interface RunReport {
   schedule: string;
   scheduledTime: string;
   runPk: string;
+  /** A run of these customers only (`--customer`). */
+  customerIds?: number[];
   /** How the schedule was fired. */
   via: "in-process" | "lambda";
   /** The use case's answer (in-process), or what the watched run record says (lambda). */
@@ -87,13 +90,22 @@ export function isRunSettled(run: RunRecord | undefined, invocationsBefore: numb
 }
 
 interface FireOptions {
+  /** Only these customers: a run of its own, keyed on them too. */
+  customerIds?: readonly number[];
   wait: boolean;
   timeoutMs: number;
   pollMs?: number;
   progress: ProgressFactory;
 }
 
-type RunBase = Pick<RunReport, "schedule" | "scheduledTime" | "runPk">;
+type RunBase = Pick<RunReport, "schedule" | "scheduledTime" | "runPk" | "customerIds">;
+
+/** A disabled schedule submits nothing: firing it is a usage error. */
+export function assertEnabled(schedule: ScheduleConfig): void {
+  if (!schedule.enabled) {
+    throw new UsageError(`schedule ${schedule.name} is disabled (enabled: false): it submits nothing`);
+  }
+}
 
 export async function fireRun(
   target: Target,
@@ -101,17 +113,79 @@ export async function fireRun(
   scheduledTime: string,
   options: FireOptions,
 ): Promise<RunReport> {
-  if (!schedule.enabled) {
-    throw new UsageError(`schedule ${schedule.name} is disabled (enabled: false): it submits nothing`);
-  }
-  const key = runKey(schedule.name, scheduledTime);
-  const base: RunBase = { schedule: schedule.name, scheduledTime, runPk: key.pk };
+  assertEnabled(schedule);
+  const customerIds = sortedIds(options.customerIds);
+  const key = runKey(schedule.name, scheduledTime, customerIds);
+  const base: RunBase = {
+    schedule: schedule.name,
+    scheduledTime,
+    runPk: key.pk,
+    ...(customerIds === undefined ? {} : { customerIds }),
+  };
   return target.submitter.kind === "in-process"
     ? fireInProcess(target, target.submitter.invocationPrefix, schedule, base, key, options.progress)
     : fireLambda(target, target.submitter, schedule, base, key, options);
 }
 
 type RunKey = ReturnType<typeof runKey>;
+
+/** Each id once, ascending; undefined for none (a whole run). */
+const sortedIds = (ids: readonly number[] | undefined): number[] | undefined =>
+  ids === undefined || ids.length === 0 ? undefined : [...new Set(ids)].sort((a, b) => a - b);
+
+// ---------------------------------------------------------------------------------------
+// before firing: the customers asked for, and a run already made this period
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Refuses `--customer` ids the schedule's run would not mail (not of its group, switched
+ * off, not wanting its report type, or a row it skips), each with the reason.
+ */
+export async function checkCustomersOfRun(
+  target: Target,
+  schedule: ScheduleConfig,
+  customerIds: readonly number[],
+): Promise<void> {
+  if (customerIds.length > MAX_RUN_CUSTOMERS) {
+    throw new UsageError(`--customer takes at most ${MAX_RUN_CUSTOMERS} ids (a whole run: leave it out)`);
+  }
+  const selection = await selectForSchedule(target, schedule);
+  const selected = new Set(selection.selected.map((customer) => customer.customerId));
+  const problems = customerIds
+    .filter((id) => !selected.has(id))
+    .map((id) => {
+      const skipped = selection.skipped.find((row) => row.customerId === id);
+      return skipped === undefined
+        ? `customer ${id}: not one ${schedule.name} mails (no such customer, another group than ${schedule.group}, switched off, or it does not want ${schedule.reportType}; see \`customers list\`)`
+        : `customer ${id}: skipped by ${schedule.name}: ${skipped.reason}`;
+    });
+  if (problems.length > 0) throw new CliFailure(`nothing run:\n  ${problems.join("\n  ")}`);
+}
+
+/**
+ * The run this firing would repeat: for a whole run, a whole run of the schedule whose
+ * scheduled time is in the current period (since its latest cron firing); for a run of some
+ * customers, a run of this period that already took one of them. Undefined: none.
+ */
+export async function earlierRunThisPeriod(
+  target: Target,
+  schedule: ScheduleConfig,
+  now: Date,
+  customerIds?: readonly number[],
+): Promise<{ periodStart: string; run: RunRecord } | undefined> {
+  const start = periodStart(schedule, now);
+  if (start === undefined) return undefined;
+  const since = start.toISOString();
+  const wanted = new Set(customerIds ?? []);
+  const earlier = (await runsCreatedSince(target.state, since, schedule.name)).find(
+    (run) =>
+      run.scheduledTime >= since &&
+      (wanted.size === 0
+        ? run.customerIds === undefined
+        : (run.customerIds ?? []).some((id) => wanted.has(id))),
+  );
+  return earlier === undefined ? undefined : { periodStart: since, run: earlier };
+}
 type LambdaSubmitter = Extract<Target["submitter"], { kind: "lambda" }>;
 
 /** The use case logs each step; the bar follows the two that count. */
@@ -154,7 +228,11 @@ async function fireInProcess(
         log: progressLog(bar),
         invocationId: `${invocationPrefix}-${randomUUID()}`,
       },
-      { schedule, scheduledTime },
+      {
+        schedule,
+        scheduledTime,
+        ...(base.customerIds === undefined ? {} : { customerIds: base.customerIds }),
+      },
       {
         chunkSize: target.chunkSize,
         reserveMs: LASSO_CALL_BUDGET_MS + 25_000,
@@ -196,7 +274,13 @@ async function fireLambda(
     new InvokeCommand({
       FunctionName: submitter.functionName,
       InvocationType: "Event",
-      Payload: new TextEncoder().encode(JSON.stringify({ schedule, scheduledTime: base.scheduledTime })),
+      Payload: new TextEncoder().encode(
+        JSON.stringify({
+          schedule,
+          scheduledTime: base.scheduledTime,
+          ...(base.customerIds === undefined ? {} : { customerIds: base.customerIds }),
+        }),
+      ),
     }),
   );
   if (answer.StatusCode !== 202) {

@@ -8,11 +8,43 @@ import type { ReportType } from "#shared/lasso/enums.ts";
 import { reportIdentity } from "#shared/report-ready.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
 import { reportKey } from "#shared/state/keys.ts";
-import type { BatchRecord, ReportRecord } from "#shared/state/records.ts";
+import type { BatchAlertKind, BatchRecord, ReportRecord } from "#shared/state/records.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { CliFailure } from "./errors.ts";
 import type { ProgressFactory } from "./progress.ts";
-import { type OpenBatchRow, openBatchRow } from "./status-view.ts";
+
+export interface OpenBatchRow {
+  lassoBatchId: string;
+  schedule?: string;
+  reportType: ReportType;
+  isListener: boolean;
+  status: string;
+  completionPercentage?: number;
+  batchSize?: number;
+  customers: number;
+  itemCounts?: Partial<Record<string, number>>;
+  lastPolledAt?: string;
+  /** Alerts not cleared. */
+  alerts: BatchAlertKind[];
+}
+
+export function openBatchRow(batch: BatchRecord): OpenBatchRow {
+  return {
+    lassoBatchId: batch.lassoBatchId,
+    ...(batch.schedule === undefined ? {} : { schedule: batch.schedule }),
+    reportType: batch.reportType,
+    isListener: batch.isListener,
+    status: batch.status,
+    ...(batch.completionPercentage === undefined ? {} : { completionPercentage: batch.completionPercentage }),
+    ...(batch.batchSize === undefined ? {} : { batchSize: batch.batchSize }),
+    customers: batch.manifest.length,
+    ...(batch.itemCounts === undefined ? {} : { itemCounts: batch.itemCounts }),
+    ...(batch.lastPolledAt === undefined ? {} : { lastPolledAt: batch.lastPolledAt }),
+    alerts: Object.entries(batch.alerts ?? {})
+      .filter(([, alert]) => alert !== undefined && alert.clearedAt === undefined)
+      .map(([kind]) => kind as BatchAlertKind),
+  };
+}
 
 /** Where one report is. */
 export type ReportState =
@@ -144,7 +176,7 @@ async function batchGetReports(
  * report ids, unknown in advance, and a batch made elsewhere has no manifest, so for those
  * the state table is scanned (with progress).
  */
-async function reportsOfBatch(
+export async function reportsOfBatch(
   state: StateTable,
   batch: BatchRecord,
   progress: ProgressFactory,
@@ -185,17 +217,19 @@ const STATES: readonly ReportState[] = [
   "bounced",
 ];
 
-export async function readBatchView(
+/**
+ * Where each report of `batch` is: its records as views, and for a batch we submitted a
+ * `waiting` entry for each manifest customer without a record (Lasso has not finished
+ * theirs, or it was not seen yet), in manifest order.
+ */
+async function batchReports(
   state: StateTable,
-  lassoBatchId: string,
+  batch: BatchRecord,
   progress: ProgressFactory,
   now: Date,
-): Promise<BatchView> {
-  const batch = await getBatchRecord(state, lassoBatchId);
-  if (batch === undefined) throw new CliFailure(`no batch ${lassoBatchId} in the state table`);
+): Promise<ReportView[]> {
   const records = await reportsOfBatch(state, batch, progress);
   const reports = records.map((record) => reportView(record, now));
-  // Manifest customers without a report record: Lasso has not finished theirs (or it was not seen yet).
   if (!batch.isListener) {
     const seen = new Set(records.map((record) => record.cvr));
     for (const entry of batch.manifest) {
@@ -211,14 +245,48 @@ export async function readBatchView(
     }
   }
   const order = new Map(batch.manifest.map((entry, index) => [entry.customerId, index]));
-  reports.sort(
+  return reports.sort(
     (a, b) =>
       (order.get(a.customerId ?? -1) ?? Number.MAX_SAFE_INTEGER) -
         (order.get(b.customerId ?? -1) ?? Number.MAX_SAFE_INTEGER) ||
       (a.updatedAt ?? "").localeCompare(b.updatedAt ?? ""),
   );
+}
+
+export const countStates = (reports: readonly { state: ReportState }[]): Record<ReportState, number> => {
   const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<ReportState, number>;
   for (const report of reports) counts[report.state]++;
+  return counts;
+};
+
+/**
+ * How many reports of a batch we submitted are where, read by their identities (exact and
+ * cheap); undefined for a listener batch or one without a manifest, whose reports only a
+ * scan finds (`status --batch` does that one at a time).
+ */
+export async function batchCounts(
+  state: StateTable,
+  batch: BatchRecord,
+  now: Date,
+): Promise<Record<ReportState, number> | undefined> {
+  if (batch.isListener || batch.manifest.length === 0) return undefined;
+  const silent = (): { tick(): void; setTotal(): void; done(): void } => ({
+    tick: () => {},
+    setTotal: () => {},
+    done: () => {},
+  });
+  return countStates(await batchReports(state, batch, silent, now));
+}
+
+export async function readBatchView(
+  state: StateTable,
+  lassoBatchId: string,
+  progress: ProgressFactory,
+  now: Date,
+): Promise<BatchView> {
+  const batch = await getBatchRecord(state, lassoBatchId);
+  if (batch === undefined) throw new CliFailure(`no batch ${lassoBatchId} in the state table`);
+  const reports = await batchReports(state, batch, progress, now);
   return {
     batch: {
       ...openBatchRow(batch),
@@ -230,6 +298,6 @@ export async function readBatchView(
       ...(batch.failedItems === undefined ? {} : { failedItems: batch.failedItems }),
     },
     reports,
-    counts,
+    counts: countStates(reports),
   };
 }

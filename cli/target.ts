@@ -17,6 +17,7 @@ import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-clo
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { DeleteSuppressedDestinationCommand, NotFoundException, SESv2Client } from "@aws-sdk/client-sesv2";
 import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { deployConfig } from "#lib/config/deploy-config.ts";
@@ -26,6 +27,8 @@ import { LassoClient } from "#shared/lasso/client.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { DEFAULT_ENDPOINTS_FILE, type LocalEndpoints, readLocalEndpoints } from "./endpoints.ts";
 import { CliFailure, UsageError } from "./errors.ts";
+import { DEFAULT_TIME_ZONE } from "./output.ts";
+import type { SesSuppressionList } from "./suppressions.ts";
 
 export interface TargetOptions {
   local?: boolean;
@@ -68,6 +71,10 @@ export interface Target {
   lasso(): Promise<LassoClient>;
   webhook(): Promise<WebhookInfo>;
   submitter: Submitter;
+  /** The time zone the readable output shows times in (the deploy config's operators.timeZone). */
+  timeZone: string;
+  /** SES's account-level suppression list (deployed only: the local SES emulator keeps none). */
+  sesSuppressions?: SesSuppressionList;
   /** The SES emulator (local only): its store holds what was really sent. */
   sesEndpoint?: string;
   destroy(): void;
@@ -153,6 +160,7 @@ async function openLocal(given: string | undefined): Promise<Target> {
       secret: endpoints.webhookSecret,
     }),
     submitter: { kind: "in-process", invocationPrefix: "cli-local" },
+    timeZone: endpoints.timeZone ?? DEFAULT_TIME_ZONE,
     sesEndpoint: endpoints.ses,
     destroy: () => {
       dynamo.destroy();
@@ -253,6 +261,23 @@ function queueUrlOnce(sqs: SQSClient, queueName: string): () => Promise<string> 
   });
 }
 
+/** SES's account-level suppression list through SESv2 (an address not on it is no error). */
+export function sesSuppressionList(ses: Pick<SESv2Client, "send">): SesSuppressionList {
+  return {
+    remove: async (address) => {
+      try {
+        await ses.send(new DeleteSuppressedDestinationCommand({ EmailAddress: address }));
+        return true;
+      } catch (error) {
+        if (error instanceof NotFoundException) return false;
+        throw new CliFailure(
+          `SES did not take ${address} off its suppression list: ${(error as Error).message}`,
+        );
+      }
+    },
+  };
+}
+
 async function openDeployed(options: TargetOptions): Promise<Target> {
   if (options.profile !== undefined) process.env.AWS_PROFILE = options.profile;
   const config = loadDeployConfig();
@@ -265,6 +290,7 @@ async function openDeployed(options: TargetOptions): Promise<Target> {
   const sqs = new SQSClient(clientConfig);
   const secrets = new SecretsManagerClient(clientConfig);
   const lambda = new LambdaClient(clientConfig);
+  const ses = new SESv2Client(clientConfig);
   const secretValue = secretReader(secrets);
 
   return {
@@ -299,11 +325,14 @@ async function openDeployed(options: TargetOptions): Promise<Target> {
       secret: await secretValue(output(stateful, "WebhookSecretArn"), "webhook secret"),
     })),
     submitter: { kind: "lambda", lambda, functionName: output(stateless, "SubmitBatchesFunctionName") },
+    timeZone: config.operators.timeZone,
+    sesSuppressions: sesSuppressionList(ses),
     destroy: () => {
       dynamo.destroy();
       sqs.destroy();
       secrets.destroy();
       lambda.destroy();
+      ses.destroy();
     },
   };
 }

@@ -54,6 +54,10 @@ export const APP_METRICS = {
   mailBounced: metric("record-ses-event", "MailBounced"),
   mailComplained: metric("record-ses-event", "MailComplained"),
   mailRejected: metric("record-ses-event", "MailRejected"),
+  mailDelivered: metric("record-ses-event", "MailDelivered"),
+  mailDelayed: metric("record-ses-event", "MailDelayed"),
+  /** Dimension `reason`: untagged (a mail sent before the delivery tags), missing (no such record). */
+  sesEventUnmatched: metric("record-ses-event", "SesEventUnmatched"),
 } as const satisfies Record<string, AppMetricDefinition>;
 
 /** The `reason` values deliver-report gives DeliveryFailed (lambdas/deliver-report/deliver-report.ts). */

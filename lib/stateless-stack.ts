@@ -249,15 +249,18 @@ export class StatelessStack extends Stack {
       }),
     );
 
-    // record-ses-event: bounces and complaints become suppressions the delivery honours.
+    // record-ses-event: every outcome per recipient goes onto the mail's delivery record
+    // (UpdateItem; GetItem only to tell a redelivered event from a missing record);
+    // bounces and complaints also become suppressions the delivery honours.
     this.recordSesEvent = new ReportFunction(this, "RecordSesEvent", {
       folder: "record-ses-event",
-      description: "Records SES bounces and complaints of report mails; suppresses the addresses",
+      description:
+        "Records SES deliveries, delays, bounces, complaints and rejects on the delivery history; suppresses bounced addresses",
       timeout: Duration.seconds(30),
       environment: { ...stateEnv },
       logRetention,
     });
-    grantTable(this.recordSesEvent, stateful.stateTable, ["dynamodb:UpdateItem"]);
+    grantTable(this.recordSesEvent, stateful.stateTable, ["dynamodb:GetItem", "dynamodb:UpdateItem"]);
     this.recordSesEvent.configureAsyncInvoke({
       retryAttempts: 2,
       onFailure: new destinations.SqsDestination(this.sesEventsDlq),

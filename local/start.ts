@@ -2,6 +2,7 @@
  * `npm start`: the whole pipeline on this machine, on its embedded defaults, with no AWS
  * account and no network. See `npm start -- --help` and README.md.
  */
+import { resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import {
   CustomerFileError,
@@ -18,7 +19,7 @@ import {
   LOCAL_SCHEDULES,
   schedulesForCustomers,
 } from "./pipeline/local-config.ts";
-import type { PipelineStatus } from "./pipeline/pipeline-status.ts";
+import { type PipelineStatus, settledReports } from "./pipeline/pipeline-status.ts";
 import { type RunOutcome, runLocalPipeline, writeMailFiles } from "./pipeline/runner.ts";
 import { SERVE_PORTS, serveLocalPipeline } from "./pipeline/serve.ts";
 
@@ -147,11 +148,23 @@ function simOptions(options: StartOptions): LassoSimulatorOptions {
 function progressLine(status: PipelineStatus): string {
   return (
     `batches ${status.batches} (${status.openBatches} open) · reports finished ${status.reportsFinished}/${status.expectedReports}` +
-    ` · delivered ${status.delivered} · failed ${status.failed} · unroutable ${status.unroutable} · queue ${status.queueDepth}`
+    ` · delivered ${status.delivered} · failed ${status.failed} · unroutable ${status.unroutable}` +
+    // Reports, not queue messages: a report's webhook ring and poll may both be on the queue.
+    ` · waiting for delivery ${Math.max(0, status.reportsFinished - settledReports(status))}`
   );
 }
 
-function printSummary(outcome: RunOutcome): void {
+/** Where the sent mails can be seen once the run is over (a link only while it stays up). */
+function whereMails(options: StartOptions, written: number | undefined): string {
+  if (options.out !== undefined) {
+    return `Mails: ${written ?? 0} .eml files (PDF attached) in ${resolve(options.out)}; open them in a mail program.`;
+  }
+  if (options.serve)
+    return `Mails: in the SES viewer, http://127.0.0.1:${SERVE_PORTS.ses}/, while this runs.`;
+  return "Mails: not kept (the emulators stopped with the run): give --out DIR to write them as .eml files, or --serve to browse them.";
+}
+
+function printSummary(outcome: RunOutcome, where: string): void {
   const { summary, problems } = outcome;
   console.log("");
   console.log(
@@ -162,6 +175,7 @@ function printSummary(outcome: RunOutcome): void {
       `unroutable ${summary.unroutable}; duplicates skipped ${summary.duplicatesSkipped}; dead letters ${summary.deadLetters}.`,
   );
   for (const problem of problems) console.log(`PROBLEM: ${problem}`);
+  console.log(where);
   console.log(`SUMMARY ${JSON.stringify(summary)}`);
 }
 
@@ -192,7 +206,7 @@ async function main(): Promise<number> {
       say(`  DynamoDB  ${pipeline.stack.aws.endpoints.dynamodb}`);
       say(`  SQS       ${pipeline.stack.aws.endpoints.sqs}`);
       say(
-        `  SES       ${pipeline.stack.aws.endpoints.ses}  (sent mails: ${pipeline.stack.aws.sentMailsPage})`,
+        `  SES       ${pipeline.stack.aws.endpoints.ses}  ${options.serve ? `(sent mails: ${pipeline.stack.aws.sentMailsPage})` : "(stops with the run: --serve keeps it up)"}`,
       );
       say(`  Lasso sim ${pipeline.stack.sim.baseUrl}`);
       say(`  Webhook   ${pipeline.webhook.url}`);
@@ -206,11 +220,8 @@ async function main(): Promise<number> {
       }
     },
   });
-  if (options.out) {
-    const written = await writeMailFiles(outcome.pipeline, options.out);
-    say(`Wrote ${written} .eml files to ${options.out}`);
-  }
-  printSummary(outcome);
+  const written = options.out === undefined ? undefined : await writeMailFiles(outcome.pipeline, options.out);
+  printSummary(outcome, whereMails(options, written));
   const exitCode = outcome.problems.length === 0 ? 0 : 1;
   if (options.serve) {
     await serveLocalPipeline(outcome.pipeline, schedules, say);

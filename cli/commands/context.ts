@@ -6,12 +6,13 @@
 import { createInterface } from "node:readline/promises";
 import { type Command, InvalidArgumentError } from "commander";
 import { REPORT_TYPES, reportTypeName } from "#shared/lasso/enums.ts";
-import type { CommandResult } from "../output.ts";
+import { isTimeZone } from "#shared/schedule.ts";
+import { type CommandResult, fitText, outputWidth, withReadable } from "../output.ts";
 import { type ProgressFactory, type ProgressStream, progressFactory } from "../progress.ts";
 import { openTarget, type Target, type TargetOptions } from "../target.ts";
 
 export interface CliIo {
-  stdout: NodeJS.WritableStream;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: ProgressStream;
   /** Where confirmations are read from (default: process.stdin); EOF answers no. */
   stdin?: NodeJS.ReadableStream;
@@ -20,6 +21,10 @@ export interface CliIo {
 export interface GlobalOptions extends TargetOptions {
   json?: boolean;
   quiet?: boolean;
+  /** Tables as wide as their content (no wrapping to the terminal). */
+  wide?: boolean;
+  /** Times in this zone instead of the target's (the deploy config's operators.timeZone). */
+  timeZone?: string;
 }
 
 /** A command's work on the target: its result, printed by main.ts. */
@@ -47,8 +52,15 @@ export function commandContext(io: CliIo, sink: { result?: CommandResult }): Com
         const command = args.at(-1) as Command;
         const globals = command.optsWithGlobals<GlobalOptions>();
         const target = await openTarget(globals);
+        const settings = {
+          width: outputWidth(io.stdout, process.env, globals.wide === true),
+          timeZone: globals.timeZone ?? target.timeZone,
+        };
         try {
-          sink.result = await work(target, globals, progressOf(globals), ...(args.slice(0, -1) as A));
+          const result = await withReadable(settings, () =>
+            work(target, globals, progressOf(globals), ...(args.slice(0, -1) as A)),
+          );
+          sink.result = { ...result, text: fitText(result.text, settings.width) };
         } finally {
           target.destroy();
         }
@@ -88,6 +100,13 @@ export const positiveInt =
     }
     return n;
   };
+
+/** An IANA time zone (`--time-zone`). */
+export function timeZoneOption(value: string): string {
+  if (!isTimeZone(value))
+    throw new InvalidArgumentError("must be an IANA time zone such as Europe/Copenhagen");
+  return value;
+}
 
 export const seconds = (value: string): number => positiveInt("seconds")(value) * 1000;
 

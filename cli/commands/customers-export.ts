@@ -21,13 +21,14 @@ export function addCustomersExport(customers: Command, context: CommandContext):
     .addOption(new Option("--delimiter <char>", "CSV separator").choices([";", ","]).default(";"))
     .option("--out <file>", "write to this file (CSV with a UTF-8 BOM, for Excel) instead of stdout")
     .action(
-      context.withTarget(async (target, _globals, progress, options: ExportOptions) => {
+      context.withTarget(async (target, globals, progress, options: ExportOptions) => {
         const items = await readCustomerItems(
           { doc: target.customersDoc, tableName: target.customersTable },
           progress,
         );
-        const content =
-          options.format === "json" ? customersToJson(items) : customersToCsv(items, options.delimiter);
+        // --json: stdout is JSON only, so the rows are exported as JSON (what import reads back).
+        const asJson = options.format === "json" || (globals.json === true && options.out === undefined);
+        const content = asJson ? customersToJson(items) : customersToCsv(items, options.delimiter);
         if (options.out === undefined) return { ...ok({ customers: items.length }, ""), raw: content };
         await writeFile(options.out, options.format === "csv" ? `\uFEFF${content}` : content);
         return ok(

@@ -120,7 +120,7 @@ export function renderImport(report: ImportReport): string {
           report.pruned.map((row) => [row.customerId, row.cvr, row.name]),
         )}`;
   if (report.refused !== undefined)
-    return blocks(head, invalid, warnings, cvrChanges, pruned, `Nothing written: ${report.refused}.`);
+    return blocks(head, invalid, warnings, cvrChanges, pruned, `${report.refused}.`);
   const verb = report.written ? "" : report.dryRun ? " (dry run: nothing written)" : "";
   const deletions = report.pruned.length === 0 ? "" : `, deleted ${report.pruned.length}`;
   const counts = `created ${report.created.length}, updated ${report.updated.length}, unchanged ${report.unchanged.length}${deletions}${verb}`;

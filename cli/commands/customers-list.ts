@@ -36,7 +36,7 @@ export function renderCustomerList(rows: readonly CustomerListRow[]): string {
   if (rows.length === 0) return "No customers.";
   return blocks(
     table(
-      ["customerId", "cvr", "name", "group", "reportTypes", "emails", "enabled", "language", "problem"],
+      ["customerId", "cvr", "name", "group", "reportTypes", "emails", "enabled, language", "problem"],
       rows.map((row) => [
         row.customerId,
         row.cvr,
@@ -44,8 +44,7 @@ export function renderCustomerList(rows: readonly CustomerListRow[]): string {
         row.group,
         row.reportTypes,
         row.emails,
-        row.enabled,
-        row.language,
+        [row.enabled, row.language].filter((value) => value !== undefined).join(", "),
         row.ok ? (row.warnings ?? []).join("; ") : `INVALID: ${row.reason}`,
       ]),
     ),

@@ -1,6 +1,6 @@
 /** `redrive`: moves the report-ready dead-letter queue's messages back to the queue; says how many. */
 import { type Command, Option } from "commander";
-import { blocks, failed, ok } from "../output.ts";
+import { blocks, failed, ok, plural } from "../output.ts";
 import { type RedriveOutcome, redriveDeadLetters } from "../queue-ops.ts";
 import { type CommandContext, positiveInt } from "./context.ts";
 
@@ -27,7 +27,10 @@ export function addRedriveCommand(program: Command, context: CommandContext): vo
 
 export function renderRedrive(outcome: RedriveOutcome): string {
   return blocks(
-    `Moved ${outcome.moved} message(s) from the dead-letter queue back to the report-ready queue (about ${outcome.before} were there).`,
+    `Moved ${plural(outcome.moved, "message")} from the dead-letter queue back to the report-ready queue.`,
+    outcome.before !== outcome.moved
+      ? `The dead-letter queue counted about ${plural(outcome.before, "message")} before (SQS counts approximately).`
+      : undefined,
     outcome.failed > 0
       ? `${outcome.failed} refused by the queue: still in the dead-letter queue.`
       : undefined,

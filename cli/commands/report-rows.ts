@@ -1,5 +1,5 @@
 /** The table of reports shown by `status --batch` (per customer) and `deliveries` (per batch). */
-import { table } from "../output.ts";
+import { localTime, table } from "../output.ts";
 import type { ReportView } from "../state-views.ts";
 
 export function reportRows(reports: readonly ReportView[], withBatch: boolean): string {
@@ -15,7 +15,7 @@ export function reportRows(reports: readonly ReportView[], withBatch: boolean): 
   return table(
     head,
     reports.map((report) => {
-      const when = report.deliveredAt ?? report.updatedAt;
+      const when = localTime(report.deliveredAt ?? report.updatedAt);
       return [
         ...(withBatch ? [when, report.lassoBatchId, report.reportType] : [report.customerId, report.cvr]),
         report.state,

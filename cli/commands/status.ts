@@ -3,10 +3,10 @@
  * report of one batch is, and the hosts Lasso's PDF links point to.
  */
 import { type Command, Option } from "commander";
-import { bar, blocks, fields, ok, table } from "../output.ts";
+import { bar, blocks, fields, localTime, ok, outputTimeZone, table } from "../output.ts";
 import { type PdfHostsResult, tryReadPdfHosts } from "../pdf-hosts.ts";
 import { type BatchView, readBatchView } from "../state-views.ts";
-import { readStatus, type StatusReport } from "../status-view.ts";
+import { type ReportCounts, readStatus, type StatusReport } from "../status-view.ts";
 import { type CommandContext, positiveInt } from "./context.ts";
 import { reportRows } from "./report-rows.ts";
 
@@ -35,51 +35,69 @@ export function addStatusCommand(program: Command, context: CommandContext): voi
     );
 }
 
+/** `6 delivered`, `1 failed`, `2 waiting`, one a line (unroutable and bounced only when there are some). */
+export function countsText(counts: ReportCounts | undefined): string {
+  if (counts === undefined) return "listener batch: see status --batch";
+  return [
+    `${counts.delivered} delivered`,
+    `${counts.failed} failed`,
+    counts.unroutable > 0 ? `${counts.unroutable} unroutable` : undefined,
+    counts.bounced > 0 ? `${counts.bounced} bounced` : undefined,
+    `${counts.waiting} waiting`,
+  ]
+    .filter((part) => part !== undefined)
+    .join("\n");
+}
+
+function runsTable(runs: StatusReport["runs"]): string {
+  return table(
+    ["schedule", "scheduled", "run", "reports"],
+    runs.map((run) => [
+      run.schedule,
+      localTime(run.scheduledTime),
+      [
+        run.status,
+        run.customerIds === undefined ? undefined : `only customers ${run.customerIds.join(", ")}`,
+        run.selected === undefined ? undefined : `${run.selected} selected, ${run.skipped ?? 0} skipped`,
+        `batches ${run.batchesSubmitted}/${run.chunkCount ?? "?"}${run.batchesRejected > 0 ? ` (${run.batchesRejected} rejected)` : ""}`,
+        run.lastError === undefined ? undefined : `error: ${run.lastError}`,
+      ]
+        .filter((line) => line !== undefined)
+        .join("\n"),
+      countsText(run.reports),
+    ]),
+  );
+}
+
+function batchesTable(batches: StatusReport["batches"]): string {
+  return table(
+    ["lasso batch", "schedule", "at Lasso", "reports"],
+    batches.map((batch) => [
+      batch.lassoBatchId,
+      `${batch.schedule ?? "?"} (${batch.reportType}${batch.isListener ? ", listener" : ""})`,
+      [
+        `${batch.status}${batch.open ? " (open)" : ""}`,
+        bar(batch.completionPercentage) || undefined,
+        batch.open && batch.lastPolledAt !== undefined
+          ? `polled ${localTime(batch.lastPolledAt)}`
+          : undefined,
+        batch.alerts.length > 0 ? `alerts: ${batch.alerts.join(", ")}` : undefined,
+      ]
+        .filter((line) => line !== undefined)
+        .join("\n"),
+      countsText(batch.reports),
+    ]),
+    { keep: [0] },
+  );
+}
+
 export function renderStatus(status: StatusReport): string {
   return blocks(
-    status.runs.length === 0
-      ? "No runs yet."
-      : `Recent runs:\n${table(
-          ["schedule", "scheduled time", "status", "selected", "skipped", "batches", "started", "error"],
-          status.runs.map((run) => [
-            run.schedule,
-            run.scheduledTime,
-            run.status,
-            run.selected,
-            run.skipped,
-            `${run.batchesSubmitted}/${run.chunkCount ?? "?"}${run.batchesRejected > 0 ? ` (${run.batchesRejected} rejected)` : ""}`,
-            run.createdAt,
-            run.lastError,
-          ]),
-        )}`,
-    status.openBatches.length === 0
-      ? "No open batches."
-      : `Open batches:\n${table(
-          [
-            "lasso batch",
-            "schedule",
-            "type",
-            "status",
-            "progress",
-            "customers",
-            "items",
-            "last poll",
-            "alerts",
-          ],
-          status.openBatches.map((batch) => [
-            batch.lassoBatchId,
-            batch.schedule,
-            `${batch.reportType}${batch.isListener ? " (listener)" : ""}`,
-            batch.status,
-            bar(batch.completionPercentage),
-            batch.customers,
-            Object.entries(batch.itemCounts ?? {})
-              .map(([status, count]) => `${status} ${count}`)
-              .join(", "),
-            batch.lastPolledAt,
-            batch.alerts,
-          ]),
-        )}`,
+    status.runs.length === 0 ? "No runs yet." : `Recent runs:\n${runsTable(status.runs)}`,
+    status.batches.length === 0
+      ? "No batches."
+      : `Batches of these runs, and every open batch (details: status --batch ID):\n${batchesTable(status.batches)}`,
+    `Times in ${outputTimeZone()}.`,
   );
 }
 
@@ -115,12 +133,16 @@ export function renderBatch(view: BatchView, pdfHosts?: PdfHostsResult): string 
       ["name", b.name],
       ["schedule", b.schedule],
       ["report type", `${b.reportType}${b.isListener ? " (listener)" : ""}`],
+      ["status", `${b.status}${b.open ? " (open)" : ""}`],
       [
-        "status",
-        `${b.status}${b.open ? " (open)" : ` (closed ${b.closedAt ?? ""}${b.closeReason ? `: ${b.closeReason}` : ""})`}`,
+        "closed",
+        b.open
+          ? undefined
+          : `${localTime(b.closedAt) ?? "?"}${b.closeReason !== undefined && b.closeReason !== b.status ? ` (${b.closeReason})` : ""}`,
       ],
       ["progress", bar(b.completionPercentage)],
       ["customers", b.customers],
+      ["last poll", localTime(b.lastPolledAt)],
       ["alerts", b.alerts.length === 0 ? undefined : b.alerts],
     ]),
     view.reports.length === 0 ? "No reports." : reportRows(view.reports, false),

@@ -1,6 +1,6 @@
 /**
- * record-ses-event: SES bounces, complaints and rejects of the report mails, from
- * EventBridge. Clients and configuration are built once, at cold start.
+ * record-ses-event: SES deliveries, delays, bounces, complaints and rejects of the report
+ * mails, from EventBridge. Clients and configuration are built once, at cold start.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { stateDocumentClient } from "#shared/runtime/dynamo.ts";

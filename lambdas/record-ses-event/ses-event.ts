@@ -1,9 +1,12 @@
 /**
- * SES sending events (bounce, complaint, reject) as the configuration set publishes them
- * to EventBridge: the `detail` of the event is SES's event record. Parsed tolerantly
- * (SES adds fields over time), and turned into what to record: pure, no I/O.
+ * SES sending events (delivery, delivery delay, bounce, complaint, reject) as the
+ * configuration set publishes them to EventBridge: the `detail` of the event is SES's
+ * event record. Parsed tolerantly (SES adds fields over time), and turned into what to
+ * record: pure, no I/O.
  */
+import { createHash } from "node:crypto";
 import * as z from "zod";
+import { ALL_RECIPIENTS, deliveryMonthOf, type RecipientEvent } from "#shared/state/delivery-history.ts";
 import { normaliseEmailAddress, type SuppressionEntry } from "#shared/state/suppression.ts";
 
 const recipient = z.object({ emailAddress: z.string().min(3) }).loose();
@@ -12,6 +15,8 @@ const mailSchema = z
   .object({
     messageId: z.string().min(1),
     timestamp: z.string().optional(),
+    /** Who the mail went to (SES's envelope destinations). */
+    destination: z.array(z.string()).optional(),
     /** SES gives tag values as lists: `{ "customer": ["42"], "ses:configuration-set": ["…"] }`. */
     tags: z.record(z.string(), z.array(z.string())).optional(),
   })
@@ -49,6 +54,36 @@ export const sesEventDetailSchema = z.discriminatedUnion("eventType", [
     .loose(),
   z
     .object({
+      eventType: z.literal("Delivery"),
+      mail: mailSchema,
+      delivery: z
+        .object({
+          timestamp: z.string().optional(),
+          recipients: z.array(z.string().min(3)).min(1),
+          smtpResponse: z.string().optional(),
+          reportingMTA: z.string().optional(),
+        })
+        .loose(),
+    })
+    .loose(),
+  z
+    .object({
+      eventType: z.literal("DeliveryDelay"),
+      mail: mailSchema,
+      deliveryDelay: z
+        .object({
+          timestamp: z.string().optional(),
+          delayType: z.string().optional(),
+          expirationTime: z.string().optional(),
+          delayedRecipients: z
+            .array(recipient.extend({ status: z.string().optional(), diagnosticCode: z.string().optional() }))
+            .min(1),
+        })
+        .loose(),
+    })
+    .loose(),
+  z
+    .object({
       eventType: z.literal("Reject"),
       mail: mailSchema,
       reject: z.object({ reason: z.string().optional() }).loose().optional(),
@@ -68,12 +103,20 @@ export function parseSesEventDetail(detail: unknown): SesEventDetail {
   const problems = result.error.issues.map(
     (issue) => `${issue.path.join(".") || "detail"}: ${issue.message}`,
   );
-  throw new InvalidSesEventError(`not an SES bounce, complaint or reject event (${problems.join("; ")})`);
+  throw new InvalidSesEventError(
+    `not an SES delivery, delay, bounce, complaint or reject event (${problems.join("; ")})`,
+  );
+}
+
+/** The delivery record a mail belongs to, by the `customer` and `delivery` tags deliver-report gives it. */
+export interface DeliveryRef {
+  customerId: number;
+  deliveryId: string;
 }
 
 /** What one event means for us. */
 export interface SesEventPlan {
-  kind: "bounce" | "soft-bounce" | "complaint" | "not-spam" | "reject";
+  kind: "delivery" | "delay" | "bounce" | "soft-bounce" | "complaint" | "not-spam" | "reject";
   sesMessageId: string;
   /** The addresses to skip from now on (empty for soft bounces, not-spam and rejects). */
   suppress: SuppressionEntry[];
@@ -81,6 +124,16 @@ export interface SesEventPlan {
   recipients: string[];
   detail: string;
   mailTags?: Record<string, string>;
+  /**
+   * This event's id in the delivery record's `sesEventIds`: SES's feedback id where it
+   * gives one (bounces, complaints), else a hash of the event's own object, so the same
+   * event published or handed to us twice is recognised.
+   */
+  eventId: string;
+  /** What the delivery record gets appended: one entry per recipient the event names. */
+  recipientEvents: RecipientEvent[];
+  /** The delivery record, when the mail carries both tags (mails sent before they existed do not). */
+  delivery?: DeliveryRef;
 }
 
 /** Our own message tags (not SES's `ses:*` ones), first value of each. */
@@ -92,6 +145,35 @@ function ownTags(tags: Record<string, string[]> | undefined): Record<string, str
   return own.length > 0 ? Object.fromEntries(own) : undefined;
 }
 
+/** The `customer` and `delivery` tags as a record key; undefined when either is missing or malformed. */
+export function deliveryRefOf(tags: Record<string, string> | undefined): DeliveryRef | undefined {
+  const customer = tags?.customer;
+  const deliveryId = tags?.delivery;
+  if (customer === undefined || deliveryId === undefined || !/^[1-9]\d{0,15}$/.test(customer)) {
+    return undefined;
+  }
+  const customerId = Number(customer);
+  if (!Number.isSafeInteger(customerId)) return undefined;
+  try {
+    deliveryMonthOf(deliveryId);
+  } catch {
+    return undefined;
+  }
+  return { customerId, deliveryId };
+}
+
+/** `<EventType>:<SES's id>`, or `<EventType>:<SHA-256 of the event object>` when SES gives none. */
+function eventIdOf(eventType: string, sesId: string | undefined, eventObject: unknown): string {
+  if (sesId !== undefined && sesId !== "") return `${eventType}:${sesId}`;
+  const hash = createHash("sha256")
+    .update(JSON.stringify(eventObject ?? null))
+    .digest("hex");
+  return `${eventType}:${hash.slice(0, 32)}`;
+}
+
+const withDetail = (detail: string | undefined): { detail?: string } =>
+  detail === undefined || detail === "" ? {} : { detail };
+
 /**
  * Permanent bounces and complaints suppress their recipients; a transient bounce (a full
  * mailbox) and a "not-spam" feedback do not; a reject (SES found a virus) names no
@@ -100,20 +182,75 @@ function ownTags(tags: Record<string, string[]> | undefined): Record<string, str
 export function planSesEvent(detail: SesEventDetail, receivedAt: Date): SesEventPlan {
   const sesMessageId = detail.mail.messageId;
   const mailTags = ownTags(detail.mail.tags);
+  const delivery = deliveryRefOf(mailTags);
+  const common = {
+    sesMessageId,
+    ...(mailTags === undefined ? {} : { mailTags }),
+    ...(delivery === undefined ? {} : { delivery }),
+  };
   const withTags = mailTags === undefined ? {} : { mailTags };
 
   switch (detail.eventType) {
+    case "Delivery": {
+      const { delivery: delivered } = detail;
+      const at = delivered.timestamp ?? receivedAt.toISOString();
+      const recipients = delivered.recipients.map(normaliseEmailAddress);
+      return {
+        ...common,
+        kind: "delivery",
+        suppress: [],
+        recipients,
+        detail: delivered.smtpResponse ?? "delivered",
+        eventId: eventIdOf("Delivery", undefined, delivered),
+        recipientEvents: recipients.map((recipient) => ({
+          recipient,
+          event: "Delivery",
+          at,
+          ...withDetail(delivered.smtpResponse),
+        })),
+      };
+    }
+    case "DeliveryDelay": {
+      const { deliveryDelay: delay } = detail;
+      const at = delay.timestamp ?? receivedAt.toISOString();
+      const recipients = delay.delayedRecipients.map((r) => normaliseEmailAddress(r.emailAddress));
+      const type = delay.delayType ?? "unspecified";
+      return {
+        ...common,
+        kind: "delay",
+        suppress: [],
+        recipients,
+        detail: `delayed: ${type}`,
+        eventId: eventIdOf("DeliveryDelay", undefined, delay),
+        recipientEvents: delay.delayedRecipients.map((r, index) => ({
+          recipient: recipients[index] ?? normaliseEmailAddress(r.emailAddress),
+          event: "DeliveryDelay",
+          at,
+          detail: [
+            type,
+            r.status,
+            r.diagnosticCode,
+            delay.expirationTime === undefined ? undefined : `SES gives up at ${delay.expirationTime}`,
+          ]
+            .filter(Boolean)
+            .join("; "),
+        })),
+      };
+    }
     case "Bounce": {
       const { bounce } = detail;
       const permanent = bounce.bounceType === "Permanent";
       const eventAt = bounce.timestamp ?? receivedAt.toISOString();
       const type = [bounce.bounceType, bounce.bounceSubType].filter(Boolean).join("/");
       const recipients = bounce.bouncedRecipients.map((r) => normaliseEmailAddress(r.emailAddress));
+      const details = bounce.bouncedRecipients.map((r) =>
+        r.diagnosticCode ? `${type}: ${r.diagnosticCode}` : type,
+      );
       const suppress: SuppressionEntry[] = permanent
-        ? bounce.bouncedRecipients.map((r, index) => ({
-            email: recipients[index] ?? normaliseEmailAddress(r.emailAddress),
+        ? recipients.map((email, index) => ({
+            email,
             reason: "bounce",
-            detail: r.diagnosticCode ? `${type}: ${r.diagnosticCode}` : type,
+            detail: details[index] ?? type,
             sesMessageId,
             eventAt,
             feedbackId: bounce.feedbackId ?? sesMessageId,
@@ -121,12 +258,18 @@ export function planSesEvent(detail: SesEventDetail, receivedAt: Date): SesEvent
           }))
         : [];
       return {
+        ...common,
         kind: permanent ? "bounce" : "soft-bounce",
-        sesMessageId,
         suppress,
         recipients,
         detail: type,
-        ...withTags,
+        eventId: eventIdOf("Bounce", bounce.feedbackId, bounce),
+        recipientEvents: recipients.map((recipient, index) => ({
+          recipient,
+          event: "Bounce",
+          at: eventAt,
+          detail: details[index] ?? type,
+        })),
       };
     }
     case "Complaint": {
@@ -147,22 +290,36 @@ export function planSesEvent(detail: SesEventDetail, receivedAt: Date): SesEvent
             ...withTags,
           }));
       return {
+        ...common,
         kind: notSpam ? "not-spam" : "complaint",
-        sesMessageId,
         suppress,
         recipients,
         detail: `complaint: ${feedbackType}`,
-        ...withTags,
+        eventId: eventIdOf("Complaint", complaint.feedbackId, complaint),
+        recipientEvents: recipients.map((recipient) => ({
+          recipient,
+          event: "Complaint",
+          at: eventAt,
+          detail: `complaint: ${feedbackType}`,
+        })),
       };
     }
-    case "Reject":
+    case "Reject": {
+      // SES refused the whole message (it found a virus): every destination is told.
+      const reason = `rejected: ${detail.reject?.reason ?? "no reason given"}`;
+      const at = detail.mail.timestamp ?? receivedAt.toISOString();
+      const recipients = (detail.mail.destination ?? []).map(normaliseEmailAddress);
+      // Without SES's destinations, one entry for the whole message (ALL_RECIPIENTS).
+      const named = recipients.length > 0 ? recipients : [ALL_RECIPIENTS];
       return {
+        ...common,
         kind: "reject",
-        sesMessageId,
         suppress: [],
-        recipients: [],
-        detail: `rejected: ${detail.reject?.reason ?? "no reason given"}`,
-        ...withTags,
+        recipients,
+        detail: reason,
+        eventId: eventIdOf("Reject", sesMessageId, undefined),
+        recipientEvents: named.map((recipient) => ({ recipient, event: "Reject", at, detail: reason })),
       };
+    }
   }
 }

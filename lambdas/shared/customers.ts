@@ -147,7 +147,7 @@ function parseEnabled(value: unknown): { enabled?: boolean; problem?: string } {
   if (text === "true" || text === "1" || text === "yes" || text === "ja") return { enabled: true };
   if (text === "false" || text === "0" || text === "no" || text === "nej") return { enabled: false };
   return {
-    problem: `enabled must be true or false, got ${text === undefined ? describe(value) : `"${clip(text)}"`}`,
+    problem: `enabled must be ja/nej, yes/no, true/false or 1/0, got ${text === undefined ? describe(value) : `"${clip(text)}"`}`,
   };
 }
 

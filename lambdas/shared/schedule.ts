@@ -7,7 +7,7 @@
 import * as z from "zod";
 import { LISTENABLE_REPORT_TYPES, REPORT_TYPES } from "./lasso/enums.ts";
 
-const isTimeZone = (zone: string): boolean => {
+export const isTimeZone = (zone: string): boolean => {
   try {
     new Intl.DateTimeFormat("en", { timeZone: zone });
     return true;

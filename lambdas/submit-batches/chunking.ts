@@ -68,8 +68,10 @@ export function chunkCustomers<T extends Customer>(customers: readonly T[], opti
  * The token that goes into a chunk's batch name: stable for (schedule, scheduled time,
  * chunk), so any later invocation finds the batch a lost answer created.
  */
-export function chunkToken(schedule: string, scheduledTime: string, chunkIndex: number): string {
-  const hash = createHash("sha256").update(`${schedule}\n${scheduledTime}\n${chunkIndex}`).digest("hex");
+export function chunkToken(schedule: string, scheduledTime: string, chunkIndex: number, scope = ""): string {
+  // A run of some customers only has a scope: its tokens never equal a whole run's of the same second.
+  const input = `${schedule}\n${scheduledTime}\n${chunkIndex}${scope === "" ? "" : `\n${scope}`}`;
+  const hash = createHash("sha256").update(input).digest("hex");
   return `${RUN_TOKEN_PREFIX}${hash.slice(0, 16)}`;
 }
 

@@ -19,7 +19,7 @@ import { logTo } from "#shared/runtime/log.ts";
 import { type Counter, METRICS_NAMESPACE, powertoolsCounter } from "#shared/runtime/metrics.ts";
 import { deadlineOf } from "#shared/runtime/time.ts";
 import { scheduleSchema } from "#shared/schedule.ts";
-import { runKey } from "#shared/state/keys.ts";
+import { MAX_RUN_CUSTOMERS, runKey } from "#shared/state/keys.ts";
 import { canonicalScheduledTime } from "./plan.ts";
 import type { SubmitPorts } from "./ports.ts";
 import { RunIncompleteError, type SubmitResult } from "./run-result.ts";
@@ -43,6 +43,8 @@ export const submitEventSchema = z.object({
     .string()
     .min(1)
     .refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO 8601 date-time"),
+  /** Only these customers (an operator's `lasso-reports run SCHEDULE --customer ID…`); the scheduler never sends it. */
+  customerIds: z.array(z.number().int().min(1)).min(1).max(MAX_RUN_CUSTOMERS).optional(),
 });
 
 /**
@@ -83,12 +85,12 @@ export function createSubmitBatchesHandler(wiring: SubmitBatchesWiring) {
       logger.error("invalid submit event", { problems });
       throw new InvalidSubmitEventError(`invalid submit-batches event: ${problems.join("; ")}`);
     }
-    const { schedule } = parsed.data;
+    const { schedule, customerIds } = parsed.data;
     const scheduledTime = canonicalScheduledTime(parsed.data.scheduledTime);
     logger.appendKeys({
       schedule: schedule.name,
       scheduledTime,
-      runPk: runKey(schedule.name, scheduledTime).pk,
+      runPk: runKey(schedule.name, scheduledTime, customerIds).pk,
     });
 
     const result = await submitScheduledRun(
@@ -98,7 +100,7 @@ export function createSubmitBatchesHandler(wiring: SubmitBatchesWiring) {
         log: logTo(logger),
         invocationId: context.awsRequestId,
       },
-      { schedule, scheduledTime },
+      { schedule, scheduledTime, ...(customerIds === undefined ? {} : { customerIds }) },
       wiring.settings,
     );
     countRun(counter, result);

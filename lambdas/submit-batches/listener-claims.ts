@@ -5,6 +5,7 @@
  */
 import type { ScheduleConfig } from "#shared/schedule.ts";
 import { getChunk, supersedeRejectedChunk } from "#shared/state/chunks.ts";
+import { runScope } from "#shared/state/keys.ts";
 import { claimListenerCoverage, coverageRecord } from "#shared/state/listener-coverage.ts";
 import type { RunRecord } from "#shared/state/runs.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
@@ -31,7 +32,12 @@ export async function claimListenerCustomers(
   const superseded = new Map<string, Promise<boolean>>();
   const candidates = selected.filter((customer) => verdicts.get(customer.customerId)?.kind !== "covered");
   let alreadyCovered = selected.length - candidates.length;
-  const planned = nameChunks(schedule, scheduledTime, chunkCustomers(candidates, settings));
+  const planned = nameChunks(
+    schedule,
+    scheduledTime,
+    chunkCustomers(candidates, settings),
+    runScope(run.customerIds),
+  );
 
   const claims = planned.flatMap((chunk) => chunk.manifest.map((entry) => ({ chunk, entry })));
   const won = await mapLimit(claims, settings.claimConcurrency ?? 16, async ({ chunk, entry }) => {

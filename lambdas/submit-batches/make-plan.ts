@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { silentLog } from "#shared/runtime/log.ts";
 import type { ScheduleConfig } from "#shared/schedule.ts";
 import { plannedChunkRecord, putPlannedChunk } from "#shared/state/chunks.ts";
+import { runScope } from "#shared/state/keys.ts";
 import {
   MAX_ROWS_KEPT,
   type RunCounts,
@@ -43,7 +44,12 @@ export async function makePlan(
   let chunks: PlannedChunk[];
   let alreadyCovered = 0;
   if (schedule.listener === undefined) {
-    chunks = nameChunks(schedule, scheduledTime, chunkCustomers(selection.selected, settings));
+    chunks = nameChunks(
+      schedule,
+      scheduledTime,
+      chunkCustomers(selection.selected, settings),
+      runScope(run.customerIds),
+    );
   } else {
     const claimed = await claimListenerCustomers(
       ports,

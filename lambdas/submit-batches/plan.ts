@@ -65,10 +65,11 @@ export function nameChunks(
   schedule: ScheduleConfig,
   scheduledTime: string,
   groups: readonly Customer[][],
+  scope = "",
 ): PlannedChunk[] {
   return groups.map((customers, index) => {
     const chunkIndex = index + 1;
-    const uniqueToken = chunkToken(schedule.name, scheduledTime, chunkIndex);
+    const uniqueToken = chunkToken(schedule.name, scheduledTime, chunkIndex, scope);
     return {
       chunkIndex,
       uniqueToken,

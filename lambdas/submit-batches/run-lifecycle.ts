@@ -64,6 +64,7 @@ export async function openRun(
   key: StateKey,
   lease: RunLease,
   base: SubmitResult,
+  customerIds?: readonly number[],
 ): Promise<RunRecord | SubmitResult> {
   const now = ports.clock();
   const taking = { owner: lease.owner, until: lease.until(), now: now.toISOString() };
@@ -80,6 +81,7 @@ export async function openRun(
       reportType: schedule.reportType,
       group: schedule.group,
       isListener: schedule.listener !== undefined,
+      ...(customerIds === undefined || customerIds.length === 0 ? {} : { customerIds: [...customerIds] }),
     },
     taking,
     now,

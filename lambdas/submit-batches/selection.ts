@@ -115,3 +115,19 @@ export async function selectCustomers(
   selection.selected.sort((a, b) => a.customerId - b.customerId);
   return selection;
 }
+
+/**
+ * The source limited to some customers (an operator's run of those only): the rows of the
+ * group whose customerId is one of `customerIds`; the others are not read into the run.
+ */
+export function onlyCustomers(source: CustomerSource, customerIds: readonly number[]): CustomerSource {
+  const wanted = new Set(customerIds);
+  return {
+    async *readGroup(group) {
+      for await (const page of source.readGroup(group)) {
+        // customerId is the table's key: every stored item has it under exactly this name.
+        yield page.filter((item) => wanted.has(Number(item.customerId)));
+      }
+    },
+  };
+}

@@ -37,16 +37,23 @@ import {
   runLease,
 } from "./run-lifecycle.ts";
 import { emptyResult, type SubmitResult, type SubmitSettings } from "./run-result.ts";
+import { onlyCustomers } from "./selection.ts";
 import { chunkIsDone, submitChunk, type WebhookAuth } from "./submit-chunk.ts";
 
 export async function submitScheduledRun(
   ports: SubmitPorts,
-  input: { schedule: ScheduleConfig; scheduledTime: string | Date },
+  input: {
+    schedule: ScheduleConfig;
+    scheduledTime: string | Date;
+    /** An operator's run of these customers only: its own run, keyed on them too. */
+    customerIds?: readonly number[];
+  },
   settings: SubmitSettings,
 ): Promise<SubmitResult> {
   const { schedule } = input;
   const scheduledTime = canonicalScheduledTime(input.scheduledTime);
-  const key = runKey(schedule.name, scheduledTime);
+  const customerIds = sortedIds(input.customerIds);
+  const key = runKey(schedule.name, scheduledTime, customerIds);
   const base = emptyResult(schedule.name, scheduledTime, key.pk);
   if (!schedule.enabled) {
     (ports.log ?? silentLog).warn("schedule is disabled: nothing submitted");
@@ -55,13 +62,16 @@ export async function submitScheduledRun(
 
   // 1. The run, created or its lease taken; or why this invocation has nothing to do.
   const lease = runLease(ports, settings);
-  const run = await openRun(ports, schedule, scheduledTime, key, lease, base);
+  const run = await openRun(ports, schedule, scheduledTime, key, lease, base, customerIds);
   if (!isRunRecord(run)) return run;
+  // A run of some customers reads only their rows: the plan, its counts and skipped rows are theirs.
+  const scoped =
+    customerIds === undefined ? ports : { ...ports, customers: onlyCustomers(ports.customers, customerIds) };
 
   try {
     const result: SubmitResult = { ...base, runId: run.runId };
     // 2. The plan: made and stored now, or the one stored by an earlier invocation.
-    const planId = await ensurePlan(ports, settings, schedule, scheduledTime, run, lease, result);
+    const planId = await ensurePlan(scoped, settings, schedule, scheduledTime, run, lease, result);
     // 3. The chunks not yet submitted, one at a time, until done, refused or out of time.
     const chunks = await listChunks(ports.state, run.pk, planId);
     result.chunkCount = chunks.length;
@@ -82,6 +92,12 @@ export async function submitScheduledRun(
     await releaseAfterError(ports, key);
     throw error;
   }
+}
+
+/** Each id once, ascending; undefined for none (a whole run). */
+function sortedIds(ids: readonly number[] | undefined): number[] | undefined {
+  if (ids === undefined || ids.length === 0) return undefined;
+  return [...new Set(ids)].sort((a, b) => a - b);
 }
 
 /** The run's plan id: a new plan while the run is planning, else the stored one. */

@@ -10,7 +10,7 @@ import {
   PDF_COPIES_IN_MEMORY,
   PDF_MEMORY_SHARE,
 } from "#shared/pdf-budget.ts";
-import { scheduleSchema } from "#shared/schedule.ts";
+import { isTimeZone, scheduleSchema } from "#shared/schedule.ts";
 import { judgePdfHostPattern } from "./pdf-hosts.ts";
 
 export { type ScheduleConfig, scheduleSchema } from "#shared/schedule.ts";
@@ -105,6 +105,15 @@ export const deployConfigSchema = z
      */
     allowMultiTenantPdfHostWildcards: z.boolean().default(false),
     schedules: z.array(scheduleSchema),
+    /** For the operator CLI: the time zone its readable output shows times in (with the UTC offset). */
+    operators: z
+      .object({
+        timeZone: z
+          .string()
+          .refine(isTimeZone, "must be an IANA time zone such as Europe/Copenhagen")
+          .default("Europe/Copenhagen"),
+      })
+      .prefault({}),
     poll: z
       .object({
         rateMinutes: z.number().int().min(1).max(60).default(5),

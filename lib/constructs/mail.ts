@@ -1,7 +1,8 @@
 /**
  * Sending mail through SES: the identity (created here unless it already exists), a
- * configuration set that publishes bounces, complaints and rejects to the default event
- * bus, and the rule that hands them to the record-ses-event function.
+ * configuration set that publishes deliveries, delivery delays, bounces, complaints and
+ * rejects to the default event bus, and the rule that hands them to the record-ses-event
+ * function (the proof of delivery per recipient, and the suppressions).
  */
 import { CfnOutput, Duration, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
@@ -14,7 +15,13 @@ import { Construct } from "constructs";
 import type { DeployConfig } from "../config/schema.ts";
 
 /** The event types the recorder handles; SES publishes exactly these. */
-export const SES_RECORDED_EVENT_TYPES = ["Bounce", "Complaint", "Reject"] as const;
+export const SES_RECORDED_EVENT_TYPES = [
+  "Delivery",
+  "DeliveryDelay",
+  "Bounce",
+  "Complaint",
+  "Reject",
+] as const;
 
 export interface MailProps {
   mail: DeployConfig["mail"];
@@ -38,7 +45,13 @@ export class Mail extends Construct {
       destination: ses.EventDestination.eventBus(
         events.EventBus.fromEventBusName(this, "Default", "default"),
       ),
-      events: [ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT, ses.EmailSendingEvent.REJECT],
+      events: [
+        ses.EmailSendingEvent.DELIVERY,
+        ses.EmailSendingEvent.DELIVERY_DELAY,
+        ses.EmailSendingEvent.BOUNCE,
+        ses.EmailSendingEvent.COMPLAINT,
+        ses.EmailSendingEvent.REJECT,
+      ],
     });
 
     if (mail.createIdentity) {
@@ -90,12 +103,14 @@ export class Mail extends Construct {
   }
 
   /**
-   * Routes this configuration set's bounce, complaint and reject events to the recorder.
+   * Routes this configuration set's delivery, delay, bounce, complaint and reject events to
+   * the recorder.
    * Events it could not be handed are kept in `deadLetterQueue`.
    */
   routeEventsTo(recorder: lambda.IFunction, deadLetterQueue: sqs.IQueue): events.Rule {
     return new events.Rule(this, "EventsRule", {
-      description: "SES bounces, complaints and rejects of the report mails -> record-ses-event",
+      description:
+        "SES deliveries, delays, bounces, complaints and rejects of the report mails -> record-ses-event",
       eventPattern: {
         source: ["aws.ses"],
         detail: {

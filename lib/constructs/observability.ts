@@ -279,6 +279,11 @@ export class Observability extends Construct {
         appMetric(m.mailRejected, { period: hourly, label: "rejected" }),
         appMetric(m.recipientSuppressed, { period: hourly, label: "recipients skipped (suppressed)" }),
       ]),
+      graph("Proof of delivery (recipients)", [
+        appMetric(m.mailDelivered, { period: hourly, label: "delivered" }),
+        appMetric(m.mailDelayed, { period: hourly, label: "delayed" }),
+        appMetric(m.sesEventUnmatched, { period: hourly, label: "SES events without a delivery record" }),
+      ]),
     );
     dashboard.addWidgets(
       graph(

@@ -1,20 +1,9 @@
 /**
- * `npm run fire -- SCHEDULE`: fires one schedule of a running `npm start -- --serve` now.
+ * `npm run fire -- SCHEDULE [options]`: fires one schedule of a running `npm start -- --serve`
+ * now. It is `lasso-reports --local run SCHEDULE [options]` (the same run, the same output,
+ * the same exit codes), so the two never drift apart.
  */
-import { readFile } from "node:fs/promises";
-import { ENDPOINTS_FILE } from "./serve.ts";
+import { runCli } from "#cli/main.ts";
 
-const name = process.argv[2];
-const endpoints = JSON.parse(await readFile(ENDPOINTS_FILE, "utf8")) as {
-  control: string;
-  schedules: string[];
-};
-if (!name || !endpoints.schedules.includes(name)) {
-  console.error(`usage: npm run fire -- SCHEDULE   (one of: ${endpoints.schedules.join(", ")})`);
-  process.exit(2);
-}
-const response = await fetch(`${endpoints.control}/schedules/${encodeURIComponent(name)}/fire`, {
-  method: "POST",
-});
-console.log(await response.text());
-process.exitCode = response.ok ? 0 : 1;
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+process.exitCode = await runCli(["--local", "run", ...process.argv.slice(2)]);

@@ -7,7 +7,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { dirname } from "node:path";
-import { Cron } from "croner";
+import type { Cron } from "croner";
+import { scheduleJob } from "#cli/schedule-period.ts";
+import type { SubmitResult } from "#lambdas/submit-batches/run-result.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import { LOCAL_SETTINGS } from "./local-config.ts";
 import type { LocalPipeline } from "./runner.ts";
@@ -27,24 +29,25 @@ export const SERVE_PORTS = {
 
 export const ENDPOINTS_FILE = ".local/endpoints.json";
 
-/**
- * EventBridge Scheduler's `cron(min hour day-of-month month day-of-week year)` as a croner
- * pattern: the year field dropped (only `*` is supported locally), Quartz weekday numbers
- * (1 = Sunday) kept through croner's `alternativeWeekdays`.
- */
+/** A schedule's cron job (croner, in its time zone: cli/schedule-period.ts reads the same pattern). */
 export function croner(schedule: ScheduleConfig, onFire: (scheduledTime: Date) => void): Cron {
-  const fields = schedule.cron.replace(/^cron\(\s*|\s*\)$/g, "").split(/\s+/);
-  if (fields.length !== 6) throw new Error(`schedule ${schedule.name}: expected 6 cron fields`);
-  if (fields[5] !== "*")
-    throw new Error(`schedule ${schedule.name}: a year other than * is not supported locally`);
-  return new Cron(
-    fields.slice(0, 5).join(" "),
-    { timezone: schedule.timeZone, alternativeWeekdays: true, protect: true },
-    (job: Cron) => onFire(job.currentRun() ?? new Date()),
-  );
+  return scheduleJob(schedule, (job) => onFire(job.currentRun() ?? new Date()));
 }
 
 type Fire = (schedule: ScheduleConfig, at: Date) => Promise<unknown>;
+
+/** submit-batches' answer as one line, in the words `lasso-reports run` uses. */
+function firedLine(result: unknown): string {
+  const answer = (typeof result === "object" && result !== null ? result : {}) as Partial<SubmitResult>;
+  const parts = [
+    answer.outcome ?? "no answer",
+    answer.batchesSubmittedNow === undefined ? undefined : `batches submitted ${answer.batchesSubmittedNow}`,
+    answer.skipped === undefined || answer.skipped.length === 0
+      ? undefined
+      : `rows skipped ${answer.skipped.length}`,
+  ];
+  return `${parts.filter((part) => part !== undefined).join(", ")} (see \`lasso-reports --local status\`)`;
+}
 
 /** Fires a schedule and says what happened; a failure is reported, not thrown (cron and control both call it). */
 function firer(pipeline: LocalPipeline, say: (line: string) => void): Fire {
@@ -52,7 +55,7 @@ function firer(pipeline: LocalPipeline, say: (line: string) => void): Fire {
     say(`firing ${schedule.name} for ${at.toISOString()}`);
     try {
       const result = await pipeline.fire(schedule, at);
-      say(`  ${schedule.name}: ${JSON.stringify(result)}`);
+      say(`  ${schedule.name}: ${firedLine(result)}`);
       return result;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -132,7 +135,9 @@ export async function serveLocalPipeline(
   );
   say(`  Webhook:      ${endpoints.webhookUrl} (header ${endpoints.webhookHeaderName})`);
   say(`  Fire now:     npm run fire -- ${schedules[0]?.name ?? "SCHEDULE"}`);
-  for (const job of jobs) say(`  next ${job.name ?? ""}${job.nextRun()?.toISOString() ?? "never"}`);
+  for (const [index, job] of jobs.entries()) {
+    say(`  next ${schedules[index]?.name ?? ""}: ${job.nextRun()?.toISOString() ?? "never"}`);
+  }
 
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);

@@ -218,6 +218,16 @@ describe.each(CASES)("npm start -- --customers FILE: $name", (testCase) => {
     expect(mails.map((to) => to.join(",")).sort()).toEqual(expected);
   });
 
+  test("ends by saying where the mails are (the .eml folder, not a link that died with the run), then the summary", () => {
+    const { stdout, mails } = run();
+    const lines = stdout.trimEnd().split("\n");
+    const outDir = resolve(dir, `out-${CASES.indexOf(testCase)}`);
+    expect(lines.at(-2)).toBe(
+      `Mails: ${mails.length} .eml files (PDF attached) in ${outDir}; open them in a mail program.`,
+    );
+    expect(lines.at(-1)).toMatch(/^SUMMARY \{/);
+  });
+
   test("no address of a bad row got any mail", () => {
     const sentTo = new Set(run().mails.flat());
     const badOnly = badRowsOf()

@@ -337,7 +337,7 @@ describe("functions", () => {
     });
   });
 
-  it("record-ses-event: one state-table write action, its DLQ", () => {
+  it("record-ses-event: one state-table write and one read (no put, delete or query), its DLQ", () => {
     const fn = app.stateless.recordSesEvent;
     expect(envOf(fn)).toEqual({
       [ENV.stateTable]: ref(app.stateful.stateTable),
@@ -349,6 +349,7 @@ describe("functions", () => {
       [
         `logs:CreateLogStream ${arn(fn.logGroup)}`,
         `logs:PutLogEvents ${arn(fn.logGroup)}`,
+        `dynamodb:GetItem ${arn(app.stateful.stateTable)}`,
         `dynamodb:UpdateItem ${arn(app.stateful.stateTable)}`,
         `sqs:GetQueueAttributes ${dlq}`,
         `sqs:GetQueueUrl ${dlq}`,
@@ -586,12 +587,12 @@ describe("schedules", () => {
 });
 
 describe("SES", () => {
-  it("a configuration set publishing bounces, complaints and rejects to the default bus", () => {
+  it("a configuration set publishing deliveries, delays, bounces, complaints and rejects to the default bus", () => {
     app.statelessTemplate.hasResourceProperties("AWS::SES::ConfigurationSetEventDestination", {
       ConfigurationSetName: { Ref: id(app.stateless.mail.configurationSet) },
       EventDestination: {
         Enabled: true,
-        MatchingEventTypes: ["bounce", "complaint", "reject"],
+        MatchingEventTypes: ["delivery", "deliveryDelay", "bounce", "complaint", "reject"],
         EventBridgeDestination: {
           EventBusArn: {
             "Fn::Join": [
@@ -621,7 +622,7 @@ describe("SES", () => {
       EventPattern: {
         source: ["aws.ses"],
         detail: {
-          eventType: ["Bounce", "Complaint", "Reject"],
+          eventType: ["Delivery", "DeliveryDelay", "Bounce", "Complaint", "Reject"],
           mail: { tags: { "ses:configuration-set": [{ Ref: id(app.stateless.mail.configurationSet) }] } },
         },
       },

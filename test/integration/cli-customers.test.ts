@@ -170,7 +170,11 @@ describe("customers import", () => {
     const text = await harness.cli(["customers", "import", path]);
     expect(text.code).toBe(1);
     for (const line of [3, 4, 5, 6, 7]) expect(text.stdout).toMatch(new RegExp(`│ ${line} `));
-    expect(text.stdout).toContain("Nothing written");
+    // Said once, with the numbers in words that agree (issue 19's "nothing written … 1 valid rows").
+    expect(text.stdout).toContain(
+      "Nothing written: 5 of 6 rows are invalid (fix them, or give --skip-invalid to write the 1 valid row).",
+    );
+    expect(text.stdout.match(/nothing written/gi)).toHaveLength(1);
 
     // --skip-invalid writes the one valid row.
     const skipped = await harness.json<ImportReport>(["customers", "import", path, "--skip-invalid"]);
@@ -225,6 +229,11 @@ describe("customers export, list, validate", () => {
       await file("export.json", json.stdout),
     ]);
     expect(jsonBack.data).toMatchObject({ created: [], updated: [], unchanged: [101, 102, 103, 201] });
+
+    // --json: stdout is JSON only, so the export is the JSON form (not CSV).
+    const asJson = await harness.json<Record<string, unknown>[]>(["customers", "export"]);
+    expect(asJson.code).toBe(0);
+    expect(asJson.data).toEqual(items);
   });
 
   it("validate names the rows a run would skip (exit 1); list filters by group and type", async () => {

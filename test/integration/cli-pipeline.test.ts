@@ -4,9 +4,13 @@
  * local runner). What recipients got is read from the SES emulator's store, never from
  * our own records, and compared with what the CLI says.
  */
+import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeliveriesReport } from "#cli/deliveries-view.ts";
+import type { FailuresReport } from "#cli/failures-view.ts";
 import type { PdfHostsResult } from "#cli/pdf-hosts.ts";
 import { progressFactory } from "#cli/progress.ts";
 import type { ResendOutcome } from "#cli/queue-ops.ts";
@@ -19,7 +23,7 @@ import type { SchedulePlan } from "#lambdas/submit-batches/plan.ts";
 import { scheduleSchema } from "#lib/config/schema.ts";
 import { settledReports } from "#local/pipeline/pipeline-status.ts";
 import { type LocalPipeline, startLocalPipeline } from "#local/pipeline/runner.ts";
-import { type CliHarness, cliHarness, waitFor } from "#test/support/cli-harness.ts";
+import { type CliHarness, cliHarness, runScript, waitFor } from "#test/support/cli-harness.ts";
 import { customerItem, testCvr } from "#test/support/pipeline.ts";
 
 const SCHEDULE = scheduleSchema.parse({
@@ -94,7 +98,9 @@ describe("plan and run", () => {
     const text = await harness.cli(["run", SCHEDULE.name, "--scheduled-time", SCHEDULED_TIME]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(SCHEDULED_TIME);
-    expect(text.stdout).toContain("outcome:");
+    // One line says what came of it (not the use case's outcome and the record's status, twice).
+    expect(text.stdout).toMatch(/^result: +submitted$/m);
+    expect(text.stdout).not.toMatch(/^(outcome|status):/m);
 
     // A second run of the same scheduled time is the same run: nothing new is sent.
     const again = await harness.json<RunReport>(["run", SCHEDULE.name, "--scheduled-time", SCHEDULED_TIME]);
@@ -118,6 +124,24 @@ describe("plan and run", () => {
       expect(submitted?.requestedItems.map((item) => [item.internalCustomerId, item.cvr])).toEqual(
         chunk.manifest.map((entry) => [entry.customerId, entry.cvr]),
       );
+    }
+  });
+
+  it("npm run fire is `run` on the local pipeline: the same run, the same output", async () => {
+    // fire.ts reads .local/endpoints.json of its working directory, as `npm run fire` does.
+    const cwd = await mkdtemp(join(tmpdir(), "lasso-fire-"));
+    try {
+      await mkdir(join(cwd, ".local"));
+      await copyFile(harness.endpointsFile, join(cwd, ".local", "endpoints.json"));
+      const args = [SCHEDULE.name, "--scheduled-time", SCHEDULED_TIME];
+      const fired = await runScript("local/pipeline/fire.ts", args, cwd);
+      const run = await harness.cli(["run", ...args]);
+      expect(fired.code).toBe(0);
+      expect(fired.stdout).toMatch(/^result: +already submitted \(submitted\): nothing sent again$/m);
+      expect(fired.stdout).toBe(run.stdout);
+      expect(pipeline.stack.sim.batches()).toHaveLength(plan.chunks.length);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
     }
   });
 
@@ -286,6 +310,17 @@ describe("after the run: status, deliveries, resend, webhook test", () => {
       test.map((delivery) => [delivery.status, delivery.headers[pipeline.stack.webhookHeaderName]]),
     ).toEqual([[200, pipeline.stack.webhookSecret]]);
     expect(await pipeline.mails()).toHaveLength(before);
+
+    // failures lists it as unverified, mailed to nobody, with what to do.
+    const failures = await harness.json<FailuresReport>(["failures"]);
+    expect(failures.data.failures).toContainEqual(
+      expect.objectContaining({
+        kind: "unverified",
+        lassoBatchId: result.data.batchId,
+        cvr: "12345678",
+        action: expect.stringContaining("webhook test"),
+      }),
+    );
 
     // A CVR that a customer has would get the dummy mailed to them: refused.
     const refused = await harness.cli(["webhook", "test", "--cvr", testCvr(1)]);

@@ -84,5 +84,5 @@ it("moves a dead letter back to the queue, where it is delivered", async () => {
   // Nothing left: a second redrive moves nothing.
   const again = await harness.cli(["redrive"]);
   expect(again.code).toBe(0);
-  expect(again.stdout).toContain("Moved 0 message(s)");
+  expect(again.stdout).toContain("Moved 0 messages from the dead-letter queue");
 });

@@ -5,7 +5,6 @@
 import { Buffer } from "node:buffer";
 import { PDFDocument } from "pdf-lib";
 import { afterEach, describe, expect, test } from "vitest";
-import yauzl from "yauzl";
 import type { LassoSimulator, LassoSimulatorOptions } from "#local/lasso-sim/index.ts";
 import { startLassoSimulator } from "#local/lasso-sim/index.ts";
 import { LassoClient, type LassoClientOptions } from "#shared/lasso/client.ts";
@@ -13,6 +12,7 @@ import type { BatchStatus, ItemStatus } from "#shared/lasso/enums.ts";
 import { LassoApiError, LassoNetworkError } from "#shared/lasso/errors.ts";
 import type { CreateBatchRequest, LassoBatch, LassoItem } from "#shared/lasso/schemas.ts";
 import { startWebhookReceiver } from "#test/support/webhook-receiver.ts";
+import { zipEntries } from "#test/support/zip.ts";
 
 // Valid under the modulus-11 check; 12345679 is not (an unknown company: its report fails).
 const KNOWN_CVRS = ["34580820", "12345674", "10000009", "10000017", "10000025"] as const;
@@ -79,29 +79,6 @@ async function allItems(client: LassoClient, id: string, status?: ItemStatus): P
   const items: LassoItem[] = [];
   for await (const item of client.iterateItems(id, status ? { status } : {})) items.push(item);
   return items;
-}
-
-function zipEntries(zip: Uint8Array): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(Buffer.from(zip), { lazyEntries: true }, (error, archive) => {
-      if (error || !archive) return reject(error ?? new Error("no archive"));
-      const entries = new Map<string, Buffer>();
-      archive.on("entry", (entry: yauzl.Entry) => {
-        archive.openReadStream(entry, (streamError, stream) => {
-          if (streamError || !stream) return reject(streamError ?? new Error("no stream"));
-          const chunks: Buffer[] = [];
-          stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-          stream.on("end", () => {
-            entries.set(entry.fileName, Buffer.concat(chunks));
-            archive.readEntry();
-          });
-        });
-      });
-      archive.on("end", () => resolve(entries));
-      archive.on("error", reject);
-      archive.readEntry();
-    });
-  });
 }
 
 describe("batch lifecycle", () => {

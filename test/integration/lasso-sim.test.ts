@@ -4,10 +4,10 @@
 
 import { PDFDocument } from "pdf-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import yauzl from "yauzl";
 import type { BatchJson, ItemJson, LassoSimulator, LassoSimulatorOptions } from "#local/lasso-sim/index.ts";
 import { startLassoSimulator } from "#local/lasso-sim/index.ts";
 import { hasValidCvrChecksum } from "#shared/cvr.ts";
+import { zipEntries } from "#test/support/zip.ts";
 
 const KNOWN = ["34580820", "12345674"];
 function validCvrs(start: number, count: number): string[] {
@@ -77,29 +77,6 @@ function clientFor(sim: LassoSimulator): Client {
     },
   };
   return client;
-}
-
-function readZip(buffer: Buffer): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(buffer, { lazyEntries: true }, (err, zip) => {
-      if (err || !zip) return reject(err ?? new Error("no zip"));
-      const files = new Map<string, Buffer>();
-      zip.on("entry", (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (e, stream) => {
-          if (e || !stream) return reject(e ?? new Error("no stream"));
-          const chunks: Buffer[] = [];
-          stream.on("data", (c: Buffer) => chunks.push(c));
-          stream.on("end", () => {
-            files.set(entry.fileName, Buffer.concat(chunks));
-            zip.readEntry();
-          });
-        });
-      });
-      zip.on("end", () => resolve(files));
-      zip.on("error", reject);
-      zip.readEntry();
-    });
-  });
 }
 
 const base = { batchName: "Test batch", type: "Revision", format: "{cvr}-{name}-{type}" };
@@ -407,7 +384,7 @@ describe("Lasso simulator over HTTP", () => {
     const res = await c.call(`/apps/reporting/batches/${created.id}/download`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/zip");
-    const files = await readZip(Buffer.from(await res.arrayBuffer()));
+    const files = await zipEntries(Buffer.from(await res.arrayBuffer()));
     const items = await c.allItems(created.id);
     expect([...files.keys()].sort()).toEqual(items.map((i) => i.fileName).sort());
     expect(items.map((i) => i.fileName)).toContain("34580821--Revision_fejl.pdf");

@@ -1,18 +1,11 @@
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics } from "@aws-lambda-powertools/metrics";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
-import type { EventBridgeEvent } from "aws-lambda";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createRecordSesEventHandler } from "#lambdas/record-ses-event/lambda.ts";
-import { createTable } from "#local/aws/provision.ts";
-import { lambdaContext } from "#local/pipeline/function-url-server.ts";
-import { RecordingCounter } from "#shared/runtime/metrics.ts";
+import type { RecordingCounter } from "#shared/runtime/metrics.ts";
 import { suppressionKey } from "#shared/state/keys.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { getSuppression, isSuppressed } from "#shared/state/suppression.ts";
-import { STATE_TABLE } from "#shared/tables.ts";
 import { useLocalAws } from "#test/support/local-aws.ts";
+import { sesEventRecorder } from "#test/support/ses-events.ts";
 
 // record-ses-event's handler, as Lambda runs it, against dynalite; then the delivery's
 // view of the result through isSuppressed.
@@ -24,33 +17,7 @@ describe("record-ses-event against DynamoDB (dynalite)", () => {
   let handle: (detail: unknown) => Promise<void>;
 
   beforeAll(async () => {
-    const dynamo = new DynamoDBClient({});
-    await createTable(dynamo, tableName, STATE_TABLE);
-    const doc = DynamoDBDocumentClient.from(dynamo);
-    table = { doc, tableName, retentionDays: 30 };
-    counter = new RecordingCounter();
-    const handler = createRecordSesEventHandler({
-      config: { stateTable: tableName, retentionDays: 30 },
-      doc,
-      logger: new Logger({ serviceName: "record-ses-event", logLevel: "SILENT" }),
-      metrics: new Metrics({ namespace: "Test", serviceName: "record-ses-event" }),
-      counter,
-      clock: () => new Date("2025-03-01T07:00:00.000Z"),
-    });
-    handle = async (detail) => {
-      const event = {
-        version: "0",
-        id: "event-1",
-        "detail-type": "Email Bounced",
-        source: "aws.ses",
-        account: "000000000000",
-        time: "2025-03-01T06:01:03Z",
-        region: "eu-central-1",
-        resources: [],
-        detail,
-      } satisfies EventBridgeEvent<string, unknown>;
-      await handler(event, lambdaContext({ functionName: "record-ses-event", timeoutMs: 30_000 }));
-    };
+    ({ table, counter, handle } = await sesEventRecorder(tableName, new Date("2025-03-01T07:00:00.000Z")));
   });
 
   const bounce = (bounceType: string, address: string, feedbackId: string) => ({
@@ -122,7 +89,7 @@ describe("record-ses-event against DynamoDB (dynalite)", () => {
 
   it("an event it cannot read fails the invocation (Lambda retries, then the DLQ keeps it)", async () => {
     await expect(handle({ eventType: "Bounce", mail: { messageId: "x" } })).rejects.toThrow(
-      /not an SES bounce, complaint or reject event/,
+      /not an SES delivery, delay, bounce, complaint or reject event/,
     );
   });
 });

@@ -320,6 +320,39 @@ describe("concurrent and repeated invocations", () => {
   });
 });
 
+describe("a run of some customers only (the operator's run SCHEDULE --customer ID…)", () => {
+  test("submits only them, as a run of its own keyed on them, and a repeat submits nothing", async () => {
+    const p = pipeline.current;
+    await p.putCustomers(Array.from({ length: 5 }, (_, i) => customerItem(300 + i, {}, { group: "nogle" })));
+    const some = schedule({ name: "nogle", group: "nogle" });
+    const scheduledTime = "2024-07-01T04:00:00.000Z";
+    const whole = await submitScheduledRun(p.submitPorts(), { schedule: some, scheduledTime }, settings);
+    expect(whole.outcome).toBe("submitted");
+
+    // The same second, two customers only (given unsorted, one twice): a run of its own.
+    const input = { schedule: some, scheduledTime, customerIds: [1303, 1301, 1303] };
+    const first = await submitScheduledRun(p.submitPorts(), input, settings);
+    expect(first).toMatchObject({
+      outcome: "submitted",
+      runPk: `RUN#nogle#${scheduledTime}#customers=1301,1303`,
+      batchesSubmittedNow: 1,
+      counts: { customersRead: 2, selected: 2 },
+    });
+    const run = await getRun(p.state, runKey("nogle", scheduledTime, [1301, 1303]));
+    expect(run).toMatchObject({ customerIds: [1301, 1303], status: "submitted" });
+    const batches = batchesOf("nogle");
+    expect(batches).toHaveLength(2);
+    const targeted = batches.find((batch) => batch.requestedItems.length === 2);
+    expect(targeted?.requestedItems.map((item) => item.internalCustomerId)).toEqual([1301, 1303]);
+    // Its batch name's token is its own: the whole run's batch of the same second is not mistaken for it.
+    expect(new Set(batches.map((batch) => batch.name)).size).toBe(2);
+
+    const again = await submitScheduledRun(p.submitPorts(), input, settings);
+    expect(again.outcome).toBe("already-submitted");
+    expect(batchesOf("nogle")).toHaveLength(2);
+  });
+});
+
 describe("listener schedules", () => {
   test("keep every customer covered once: a second run covers only the newcomers", async () => {
     const p = pipeline.current;

@@ -42,10 +42,10 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Runs the CLI; `input` is what the operator types (stdin is closed after it: EOF answers no). */
-export function runBin(args: readonly string[], cwd = REPO, input = ""): Promise<CliRun> {
+/** Runs `command args` in `cwd` with `input` on stdin (closed after it) and the env above. */
+function runProcess(command: string, args: readonly string[], cwd: string, input: string): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: childEnv() });
+    const child = spawn(command, [...args], { cwd, env: childEnv() });
     child.stdin.end(input);
     let stdout = "";
     let stderr = "";
@@ -58,6 +58,16 @@ export function runBin(args: readonly string[], cwd = REPO, input = ""): Promise
     child.on("error", reject);
     child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
   });
+}
+
+/** Runs the CLI; `input` is what the operator types (stdin is closed after it: EOF answers no). */
+export function runBin(args: readonly string[], cwd = REPO, input = ""): Promise<CliRun> {
+  return runProcess(process.execPath, [BIN, ...args], cwd, input);
+}
+
+/** Runs a repository script through tsx, as `npm run` does (e.g. local/pipeline/fire.ts), in `cwd`. */
+export function runScript(script: string, args: readonly string[], cwd = REPO): Promise<CliRun> {
+  return runProcess(join(REPO, "node_modules", ".bin", "tsx"), [join(REPO, script), ...args], cwd, "");
 }
 
 export async function cliHarness(

@@ -5,6 +5,8 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { CSV_COLUMNS, customersToCsv, itemToCsvRecord } from "#cli/customer-views.ts";
+import { demoCustomers } from "#local/pipeline/demo-customers.ts";
+import { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } from "#local/pipeline/local-config.ts";
 import {
   checkCustomerRows,
   customerToItem,
@@ -92,5 +94,21 @@ describe("docs/sample-customers.csv", () => {
     const rows = checkCustomerRows(await readCustomerFile("docs/sample-customers.csv"));
     expect(rows.filter((row) => !row.result.ok)).toEqual([]);
     expect(rows).toHaveLength(6);
+  });
+
+  it("is in the local schedules' group and shares no id or cvr with the demo customers (the README walkthrough imports it next to them)", async () => {
+    const customers = checkCustomerRows(await readCustomerFile("docs/sample-customers.csv")).flatMap((row) =>
+      row.result.ok ? [row.result.customer] : [],
+    );
+    expect(new Set(customers.map((customer) => customer.group))).toEqual(new Set([DEMO_GROUP]));
+    expect(LOCAL_SCHEDULES.map((schedule) => schedule.group)).toContain(DEMO_GROUP);
+    // `npm start -- --demo N` numbers its customers from 1001: the sample stays clear of the first 3000.
+    const demo = demoCustomers(3000, DEMO_GROUP, DEMO_REPORT_TYPES);
+    const demoIds = new Set(demo.map((item) => item.customerId));
+    const demoCvrs = new Set(demo.map((item) => item.cvr));
+    for (const customer of customers) {
+      expect(demoIds.has(customer.customerId), `id ${customer.customerId}`).toBe(false);
+      expect(demoCvrs.has(customer.cvr), `cvr ${customer.cvr}`).toBe(false);
+    }
   });
 });

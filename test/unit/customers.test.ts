@@ -171,7 +171,9 @@ describe("parseCustomerItem: strict about meaning", () => {
   });
 
   test("an unreadable enabled flag or an unknown language refuses the row", () => {
-    expect(reasonOf({ ...valid, enabled: "maybe" })).toBe('enabled must be true or false, got "maybe"');
+    expect(reasonOf({ ...valid, enabled: "maybe" })).toBe(
+      'enabled must be ja/nej, yes/no, true/false or 1/0, got "maybe"',
+    );
     expect(reasonOf({ ...valid, language: "fr" })).toBe('language must be "da" or "en", got "fr"');
   });
 

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
+  deliveryRefOf,
   InvalidSesEventError,
   parseSesEventDetail,
   planSesEvent,
 } from "#lambdas/record-ses-event/ses-event.ts";
+import { latestOutcomes } from "#shared/state/delivery-history.ts";
 import { normaliseEmailAddress } from "#shared/state/suppression.ts";
 
 // Event records as SES publishes them through a configuration set (its documented
@@ -133,7 +135,16 @@ describe("SES reject events", () => {
 
 describe("events that are not ours", () => {
   it.each([
-    ["a delivery event", { eventType: "Delivery", mail: mail(), delivery: {} }],
+    ["a delivery event without recipients", { eventType: "Delivery", mail: mail(), delivery: {} }],
+    ["an open event (not published to us)", { eventType: "Open", mail: mail(), open: {} }],
+    [
+      "a delay without delayed recipients",
+      {
+        eventType: "DeliveryDelay",
+        mail: mail(),
+        deliveryDelay: { delayType: "General", delayedRecipients: [] },
+      },
+    ],
     [
       "a bounce without recipients",
       { ...permanentBounce, bounce: { bounceType: "Permanent", bouncedRecipients: [] } },
@@ -142,6 +153,113 @@ describe("events that are not ours", () => {
     ["not an object", "Bounce"],
   ])("refuses %s with a reason", (_name, detail) => {
     expect(() => parseSesEventDetail(detail)).toThrow(InvalidSesEventError);
+  });
+});
+
+describe("proof of delivery: what goes onto the delivery record", () => {
+  const DELIVERY_ID = "20261201T104512345Z-1a2b3c4d";
+  const tagged = mail({ customer: ["42"], delivery: [DELIVERY_ID], batch: ["b-123"] });
+  const delivered = {
+    eventType: "Delivery",
+    mail: tagged,
+    delivery: {
+      timestamp: "2026-12-01T10:45:15.000Z",
+      processingTimeMillis: 900,
+      recipients: ["Kunde@Firma.DK"],
+      smtpResponse: "250 ok",
+      reportingMTA: "a1.smtp-out.amazonses.com",
+      someFieldSesAddsLater: { nested: true },
+    },
+  };
+
+  it("a delivery names the record by the customer and delivery tags, one outcome per recipient", () => {
+    const plan = planSesEvent(parseSesEventDetail(delivered), RECEIVED_AT);
+    expect(plan).toMatchObject({
+      kind: "delivery",
+      suppress: [],
+      recipients: ["kunde@firma.dk"],
+      delivery: { customerId: 42, deliveryId: DELIVERY_ID },
+      recipientEvents: [
+        { recipient: "kunde@firma.dk", event: "Delivery", at: "2026-12-01T10:45:15.000Z", detail: "250 ok" },
+      ],
+    });
+    expect(plan.eventId).toMatch(/^Delivery:[0-9a-f]{32}$/);
+  });
+
+  it("the same event always has the same id; another event of the same mail another", () => {
+    const first = planSesEvent(parseSesEventDetail(delivered), RECEIVED_AT).eventId;
+    const again = planSesEvent(parseSesEventDetail(structuredClone(delivered)), new Date()).eventId;
+    const other = planSesEvent(
+      parseSesEventDetail({
+        ...delivered,
+        delivery: { ...delivered.delivery, timestamp: "2026-12-01T10:45:16.000Z" },
+      }),
+      RECEIVED_AT,
+    ).eventId;
+    expect(again).toBe(first);
+    expect(other).not.toBe(first);
+    expect(planSesEvent(parseSesEventDetail(permanentBounce), RECEIVED_AT).eventId).toBe("Bounce:feedback-1");
+  });
+
+  it("a delay keeps its type, SMTP status and SES's deadline; falls back to the receive time", () => {
+    const plan = planSesEvent(
+      parseSesEventDetail({
+        eventType: "DeliveryDelay",
+        mail: tagged,
+        deliveryDelay: {
+          delayType: "TransientCommunicationFailure",
+          expirationTime: "2026-12-01T22:00:00.000Z",
+          delayedRecipients: [{ emailAddress: "Kunde@Firma.DK", status: "4.4.7" }],
+        },
+      }),
+      RECEIVED_AT,
+    );
+    expect(plan.kind).toBe("delay");
+    expect(plan.recipientEvents).toEqual([
+      {
+        recipient: "kunde@firma.dk",
+        event: "DeliveryDelay",
+        at: RECEIVED_AT.toISOString(),
+        detail: "TransientCommunicationFailure; 4.4.7; SES gives up at 2026-12-01T22:00:00.000Z",
+      },
+    ]);
+  });
+
+  it("a reject without SES's destinations is one outcome for the whole message", () => {
+    const { destination: _destination, ...noDestination } = tagged;
+    const plan = planSesEvent(
+      parseSesEventDetail({ eventType: "Reject", mail: noDestination, reject: { reason: "Bad content" } }),
+      RECEIVED_AT,
+    );
+    expect(plan.recipientEvents).toEqual([
+      { recipient: "*", event: "Reject", at: tagged.timestamp, detail: "rejected: Bad content" },
+    ]);
+    const outcomes = latestOutcomes({
+      recipients: ["a@firma.dk", "b@firma.dk"],
+      recipientEvents: plan.recipientEvents,
+    });
+    expect([...outcomes.values()].map((event) => event?.event)).toEqual(["Reject", "Reject"]);
+  });
+
+  it.each([
+    ["no tags", undefined],
+    ["only the customer", { customer: "42" }],
+    ["a customer that is not a number", { customer: "4x2", delivery: DELIVERY_ID }],
+    ["a delivery that is not a delivery id", { customer: "42", delivery: "b-123" }],
+  ])("names no record with %s", (_name, tags) => {
+    expect(deliveryRefOf(tags)).toBeUndefined();
+  });
+
+  it("latest outcome per recipient: by SES's time, not by arrival; silent recipients have none", () => {
+    const outcomes = latestOutcomes({
+      recipients: ["Kunde@Firma.dk", "tavs@firma.dk"],
+      recipientEvents: [
+        { recipient: "kunde@firma.dk", event: "Delivery", at: "2026-12-01T11:00:00.000Z" },
+        { recipient: "kunde@firma.dk", event: "DeliveryDelay", at: "2026-12-01T10:50:00.000Z" },
+      ],
+    });
+    expect(outcomes.get("Kunde@Firma.dk")?.event).toBe("Delivery");
+    expect(outcomes.get("tavs@firma.dk")).toBeUndefined();
   });
 });
 

@@ -24,7 +24,8 @@ import type { ReportReadySource } from "../report-ready.ts";
 import type { StateIndexName } from "../tables.ts";
 import type { StateKey } from "./keys.ts";
 import type { RecordBase } from "./records.ts";
-import { conditionalWrite, putIfAbsent, type StateTable } from "./state-table.ts";
+import { conditionalWrite, getRecord, putIfAbsent, type StateTable } from "./state-table.ts";
+import { normaliseEmailAddress } from "./suppression.ts";
 
 /** What kind of send this was: the first delivery, an operator's resend, or a test send. */
 export type DeliveryKind = "first" | "resend" | "test";
@@ -263,4 +264,73 @@ export async function listDeliveriesOfMonth(table: StateTable, month: string): P
     KeyConditionExpression: "deliveryMonth = :month",
     ExpressionAttributeValues: { ":month": month },
   });
+}
+
+/** The `recipient` of an event about the whole message (a reject whose event names no destination). */
+export const ALL_RECIPIENTS = "*";
+
+/**
+ * Each recipient's latest outcome: the last event SES dated for it (or for the whole
+ * message), in SES's time order; undefined for a recipient SES has said nothing about.
+ */
+export function latestOutcomes(
+  record: Pick<DeliveryRecord, "recipients" | "recipientEvents">,
+): Map<string, RecipientEvent | undefined> {
+  const events = [...(record.recipientEvents ?? [])].sort((a, b) => a.at.localeCompare(b.at));
+  const latest = new Map<string, RecipientEvent | undefined>();
+  for (const recipient of record.recipients) {
+    const own = events.filter(
+      (event) => event.recipient === ALL_RECIPIENTS || event.recipient === normaliseEmailAddress(recipient),
+    );
+    latest.set(recipient, own.at(-1));
+  }
+  return latest;
+}
+
+/** What appending one SES event to a delivery record did. */
+export type AppendOutcome =
+  /** The events are on the record now. */
+  | "appended"
+  /** The record had this event already (SES or EventBridge handed it over again): nothing changed. */
+  | "duplicate"
+  /** No delivery record has this key (deleted, expired, or a tag we did not write). */
+  | "missing";
+
+/**
+ * Appends one SES event's recipient outcomes to a delivery record, once: a single
+ * conditional UpdateItem that adds `eventId` to `sesEventIds` and the events to
+ * `recipientEvents` only when the record exists and does not hold that id yet. Whatever
+ * state the record is in (an event may overtake `markDeliverySent`). On a refusal, one
+ * consistent read tells a duplicate from a missing record.
+ */
+export async function appendRecipientEvents(
+  table: StateTable,
+  key: { customerId: number; deliveryId: string },
+  event: { eventId: string; events: readonly RecipientEvent[]; at: Date },
+): Promise<AppendOutcome> {
+  const recordKey = deliveryKey(key.customerId, key.deliveryId);
+  const written = await conditionalWrite(() =>
+    table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: recordKey,
+        UpdateExpression:
+          "SET recipientEvents = list_append(if_not_exists(recipientEvents, :none), :events), updatedAt = :at ADD sesEventIds :ids",
+        ConditionExpression:
+          "attribute_exists(pk) AND recordType = :delivery AND NOT contains(sesEventIds, :id)",
+        ExpressionAttributeValues: {
+          ":none": [],
+          ":events": [...event.events],
+          ":at": event.at.toISOString(),
+          ":ids": new Set([event.eventId]),
+          ":id": event.eventId,
+          ":delivery": "delivery",
+        },
+      }),
+    ),
+  );
+  if (written) return "appended";
+  return (await getRecord<DeliveryRecord>(table, recordKey, "delivery")) === undefined
+    ? "missing"
+    : "duplicate";
 }

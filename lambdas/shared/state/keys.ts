@@ -26,11 +26,30 @@ export const OPEN_BATCH_PARTITION = "OPEN";
 /** The value of the sparse `runsPartition` attribute carried by run records only. */
 export const RUNS_PARTITION = "RUN";
 
-/** One firing of a schedule: idempotent on (schedule, scheduled time). */
-export const runKey = (schedule: string, scheduledTime: string): StateKey => ({
-  pk: `RUN#${schedule}#${scheduledTime}`,
-  sk: "RUN",
-});
+/** Most customers of one targeted run (its key names them all; a key holds 2 KB). */
+export const MAX_RUN_CUSTOMERS = 100;
+
+/**
+ * What a run is limited to: `customers=1002,1003` (sorted, each once) for an operator's run of
+ * some customers only (`lasso-reports run SCHEDULE --customer ID…`); "" for a whole run.
+ */
+export const runScope = (customerIds?: readonly number[]): string =>
+  customerIds === undefined || customerIds.length === 0
+    ? ""
+    : `customers=${[...new Set(customerIds)].sort((a, b) => a - b).join(",")}`;
+
+/**
+ * One firing of a schedule: idempotent on (schedule, scheduled time), and for a run of some
+ * customers only, on those customers too.
+ */
+export const runKey = (
+  schedule: string,
+  scheduledTime: string,
+  customerIds?: readonly number[],
+): StateKey => {
+  const scope = runScope(customerIds);
+  return { pk: `RUN#${schedule}#${scheduledTime}${scope === "" ? "" : `#${scope}`}`, sk: "RUN" };
+};
 
 /** One planned batch of a run, with its manifest, before and after submission. */
 export const chunkKey = (run: StateKey, index: number): StateKey => ({

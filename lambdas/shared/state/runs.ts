@@ -69,6 +69,8 @@ export interface RunRecord extends RecordBase {
   reportType: ReportType;
   group: string;
   isListener: boolean;
+  /** An operator's run of some customers only (`run SCHEDULE --customer ID…`): those ids, sorted. */
+  customerIds?: number[];
   status: RunStatus;
   /** Identifies the stored plan: chunks of an abandoned earlier plan carry another id. */
   planId?: string;
@@ -99,7 +101,8 @@ export const MAX_ROWS_KEPT = 500;
 export function newRunRecord(
   table: StateTable,
   key: StateKey,
-  run: Pick<RunRecord, "runId" | "schedule" | "scheduledTime" | "reportType" | "group" | "isListener">,
+  run: Pick<RunRecord, "runId" | "schedule" | "scheduledTime" | "reportType" | "group" | "isListener"> &
+    Partial<Pick<RunRecord, "customerIds">>,
   lease: { owner: string; until: string },
   now: Date,
 ): RunRecord {
@@ -114,6 +117,9 @@ export function newRunRecord(
     reportType: run.reportType,
     group: run.group,
     isListener: run.isListener,
+    ...(run.customerIds === undefined || run.customerIds.length === 0
+      ? {}
+      : { customerIds: run.customerIds }),
     status: "planning",
     batchesSubmitted: 0,
     batchesRejected: 0,
