@@ -66,6 +66,8 @@ export interface DeliverReportDeps {
 export interface DeliveryContext {
   /** The invocation's deadline: our claim lasts until then (plus a little clock skew). */
   deadline: Date;
+  /** Time a send must leave before the deadline for SES's answer and the writes after it. */
+  sendReserveMs?: number;
 }
 
 export type DeliveryOutcome =

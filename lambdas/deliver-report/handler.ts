@@ -21,7 +21,11 @@ export const handler = createDeliverReportHandler(
     stateDoc: stateDocumentClient(dynamo),
     customersDoc: DynamoDBDocumentClient.from(dynamo, CUSTOMERS_TRANSLATE_CONFIG),
     ses: new SESv2Client({}),
-    s3: new S3Client({}),
+    // An archive write that hangs must fail in seconds, not hold the invocation to its end.
+    s3: new S3Client({
+      maxAttempts: 3,
+      requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 },
+    }),
     lassoApiKey: cachedSecret(settings.lasso.apiKeySecretId),
     sqs: new SQSClient({}),
   }),

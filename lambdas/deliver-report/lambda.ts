@@ -27,7 +27,7 @@ import { realLassoClients } from "#shared/runtime/lasso.ts";
 import { logTo } from "#shared/runtime/log.ts";
 import { type Counter, METRICS_NAMESPACE, powertoolsCounter } from "#shared/runtime/metrics.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
-import { DELIVERY_METRICS, type DeliverReportConfig } from "./attempt.ts";
+import { DELIVERY_METRICS, type DeliverReportConfig, type DeliveryContext } from "./attempt.ts";
 import type { DeliverReportSettings } from "./config.ts";
 import { deliverReport } from "./deliver-report.ts";
 import { answerDoorbell, type DoorbellConfig } from "./doorbell.ts";
@@ -63,6 +63,9 @@ export interface DeliverReportWiring {
 }
 
 export type DeferRetry = (record: SQSRecord, seconds: number) => Promise<void>;
+
+/** The most a delivery keeps back, before sending, for SES's answer and the writes after it. */
+const MAX_SEND_RESERVE_MS = 10_000;
 
 /** The longest deferral SQS allows is 12 hours; ours stay far below. */
 const MAX_DEFER_SECONDS = 15 * 60;
@@ -191,12 +194,15 @@ export function createDeliverReportHandler(wiring: DeliverReportWiring) {
   // logEvent false below wins over POWERTOOLS_LOGGER_LOG_EVENT: the bodies carry PDF links.
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     if (logger.getLogEvent()) logger.info("Lambda invocation event (shape only)", sqsEventSummary(event));
-    const deadline = new Date(Date.now() + context.getRemainingTimeInMillis());
+    const remainingMs = context.getRemainingTimeInMillis();
+    const deadline = new Date(Date.now() + remainingMs);
+    // Kept for SES's answer and the writes after it: 10 s of Lambda's 2 minutes.
+    const sendReserveMs = Math.min(MAX_SEND_RESERVE_MS, remainingMs / 6);
     // A processor per invocation: it holds the invocation's results.
     const processor = new BatchProcessor(EventType.SQS);
     return processPartialResponse(
       event,
-      (record: SQSRecord) => handleRecord(record, deadline, parts),
+      (record: SQSRecord) => handleRecord(record, { deadline, sendReserveMs }, parts),
       processor,
       {
         context,
@@ -218,7 +224,8 @@ interface RecordParts {
 }
 
 /** One SQS record: a report to deliver, or a webhook's doorbell; failures mapped for the queue. */
-async function handleRecord(record: SQSRecord, deadline: Date, parts: RecordParts): Promise<void> {
+async function handleRecord(record: SQSRecord, time: DeliveryContext, parts: RecordParts): Promise<void> {
+  const { deadline } = time;
   const { wiring, counter, clock } = parts;
   // One child logger per record: records run in parallel, each with its own keys.
   const log = parts.logger.createChild();
@@ -244,7 +251,7 @@ async function handleRecord(record: SQSRecord, deadline: Date, parts: RecordPart
             { ...wiring, clock, metrics: counter, logger: logTo(log), config: wiring.doorbell },
             { deadline, receiveCount: Number.isFinite(receiveCount) ? receiveCount : 1 },
           )
-        : await deliverReport(message, { ...wiring, clock, metrics: counter, logger: log }, { deadline });
+        : await deliverReport(message, { ...wiring, clock, metrics: counter, logger: log }, time);
     log.debug("delivery outcome", { outcome: outcome.outcome });
   } catch (error) {
     await mapFailure(error, record, log, parts);

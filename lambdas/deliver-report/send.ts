@@ -35,6 +35,11 @@ export async function sendAndRecord(
     },
   );
 
+  // What is left of the invocation must cover the send and the writes after it: a mail
+  // whose outcome could not be recorded in time would go out again with the retry.
+  if (attempt.context.deadline.getTime() - deps.clock().getTime() < (attempt.context.sendReserveMs ?? 0)) {
+    throw new RetryLaterError("deadline", "too little time left to send and record the mail");
+  }
   let sent: { messageId: string };
   try {
     sent = await deps.sendMail({
@@ -51,7 +56,12 @@ export async function sendAndRecord(
     });
   } catch (error) {
     if (!(error instanceof MailSendError)) throw error;
-    if (error.retryable) throw new RetryLaterError(`ses-${error.code}`, error.message, { cause: error });
+    if (error.retryable) {
+      // SES answered with a refusal: this mail did not go out (a retry makes a new one). A
+      // lost answer (no response) leaves the record archived: SES may have taken it.
+      if (error.answered) await noteRejected(attempt, evidence, `SES refused it for now: ${error.message}`);
+      throw new RetryLaterError(`ses-${error.code}`, error.message, { cause: error });
+    }
     const reason = `SES rejected the message: ${error.message}`;
     deps.logger.error("SES rejected the report mail: recorded as failed", { reason });
     deps.metrics.count(DELIVERY_METRICS.failed, { reason: "ses-rejected" });
@@ -59,7 +69,6 @@ export async function sendAndRecord(
     return recordFailed(attempt, customer, reason);
   }
   attempt.sent = sent;
-  await noteSent(attempt, evidence, sent.messageId);
 
   const notes = [
     mail.pdfDelivery === "link"
@@ -78,6 +87,9 @@ export async function sendAndRecord(
     pdfDelivery: mail.pdfDelivery,
     ...(notes.length > 0 ? { reason: notes.join("; ") } : {}),
   });
+  // The report is on record as delivered first: the duplicate window stays one write wide.
+  // The evidence's last steps come after, best effort (evidence.ts).
+  await noteSent(attempt, evidence, sent.messageId);
   deps.metrics.count(DELIVERY_METRICS.delivered);
   if (mail.pdfDelivery === "link") deps.metrics.count(DELIVERY_METRICS.sentAsLink);
   deps.logger.info("report delivered", {

@@ -20,11 +20,19 @@ export class MailSendError extends Error {
   readonly retryable: boolean;
   /** SES's error name, e.g. TooManyRequestsException. */
   readonly code: string;
+  /** SES answered (an HTTP response): it did not take the message. False: the answer was lost. */
+  readonly answered: boolean;
 
-  constructor(code: string, message: string, retryable: boolean, options?: { cause?: unknown }) {
+  constructor(
+    code: string,
+    message: string,
+    retryable: boolean,
+    options?: { cause?: unknown; answered?: boolean },
+  ) {
     super(message, options);
     this.code = code;
     this.retryable = retryable;
+    this.answered = options?.answered ?? true;
   }
 }
 
@@ -61,8 +69,11 @@ export function sesMailer(ses: SESv2Client, options: { configurationSet?: string
       if (error instanceof MailSendError) throw error;
       const code = error instanceof Error ? error.name : "Unknown";
       const message = error instanceof Error ? error.message : String(error);
+      const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
+        ?.httpStatusCode;
       throw new MailSendError(code, `SES refused the message: ${code}: ${message}`, !PERMANENT.has(code), {
         cause: error,
+        answered: status !== undefined,
       });
     }
   };
