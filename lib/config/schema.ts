@@ -13,6 +13,12 @@ import {
 import { isTimeZone, scheduleSchema } from "#shared/schedule.ts";
 import { judgePdfHostPattern } from "./pdf-hosts.ts";
 
+/**
+ * The longest stack name whose evidence bucket name (`<stack>-evidence-<account>-<region>`,
+ * lib/constructs/evidence-archive.ts) fits S3's 63 characters in every region.
+ */
+export const MAX_STACK_NAME_FOR_ARCHIVE = 63 - "-evidence-".length - 12 - 1 - "ap-southeast-5".length;
+
 export { type ScheduleConfig, scheduleSchema } from "#shared/schedule.ts";
 
 /** The retention periods CloudWatch Logs accepts (in days). */
@@ -211,6 +217,20 @@ export const deployConfigSchema = z
         code: "custom",
         path: ["delivery", "maxPdfBytes"],
         message: `${maxPdfBytes} bytes does not fit deliver-report's memory: ${batchSize} parallel deliveries (delivery.batchSize) × ${PDF_COPIES_IN_MEMORY} copies of a PDF must stay within ${PDF_MEMORY_SHARE * 100}% of ${memoryMb} MB (delivery.memoryMb), so at most ${fitting} bytes; lower maxPdfBytes or batchSize, or raise memoryMb`,
+      });
+    }
+    if (config.stackName.length > MAX_STACK_NAME_FOR_ARCHIVE) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["stackName"],
+        message: `at most ${MAX_STACK_NAME_FOR_ARCHIVE} characters: the evidence archive's bucket is named <stackName>-evidence-<account>-<region>, which S3 allows 63 characters`,
+      });
+    }
+    if (config.archive.retentionMode === "COMPLIANCE" && config.archive.retentionDays > 3653) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["archive", "retentionDays"],
+        message: `${config.archive.retentionDays} days in COMPLIANCE mode cannot be shortened by anyone once a mail is archived: at most 3653 (10 years) here; 1827 keeps the 5 years the Danish rules ask`,
       });
     }
     const seen = new Set<string>();

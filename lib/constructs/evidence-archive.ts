@@ -64,8 +64,19 @@ export class EvidenceArchive extends Construct {
     this.key = new kms.Key(this, "Key", {
       description: "Encrypts the evidence archive (every mail sent, its PDF and delivery record)",
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Kept when the stack is deleted or the key replaced; a failed first deploy removes it.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
+    // Object Lock keeps the bytes; a deleted or disabled key would make them unreadable.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "EvidenceKeyIsNeverDisabledOrDeleted",
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ["kms:ScheduleKeyDeletion", "kms:DisableKey"],
+        resources: ["*"],
+      }),
+    );
 
     const accessLogs = new s3.Bucket(this, "AccessLogs", {
       // Server access log delivery supports SSE-S3 only.
@@ -74,7 +85,7 @@ export class EvidenceArchive extends Construct {
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
       lifecycleRules: [{ expiration: Duration.days(archive.retentionDays) }],
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     acknowledge(
       accessLogs,
@@ -108,7 +119,9 @@ export class EvidenceArchive extends Construct {
           ],
         },
       ],
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Kept when the stack is deleted; a failed first deploy removes it (it holds nothing yet),
+      // so the fixed name is free for the next attempt.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     // Nobody deletes evidence: Object Lock already refuses it during the retention; this
     // refuses it for every principal, even after (a delete marker would hide it too).
@@ -121,5 +134,19 @@ export class EvidenceArchive extends Construct {
         resources: [this.bucket.arnForObjects("*")],
       }),
     );
+    // Write-once per key, enforced here rather than trusted to the writer: a PutObject
+    // without If-None-Match (which could add a newer version over an archived mail) is refused.
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "EvidenceIsWrittenOnce",
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ["s3:PutObject"],
+        resources: [this.bucket.arnForObjects("*")],
+        conditions: { Null: { "s3:if-none-match": "true" } },
+      }),
+    );
+    // The policy stays with the retained bucket: TLS only and no deletion, after the stack too.
+    this.bucket.policy?.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
   }
 }

@@ -22,6 +22,11 @@ try:
 except ImportError as error:
     print(f"cannot import moto's server: {error}", file=sys.stderr)
     sys.exit(${MOTO_MISSING})
+import threading
+def _exit_with_parent():
+    sys.stdin.read()  # end of file: the Node.js process that started us is gone
+    os._exit(0)
+threading.Thread(target=_exit_with_parent, daemon=True).start()
 host, port = sys.argv[1], int(sys.argv[2])
 os.environ["MOTO_PORT"] = str(port)
 run_simple(host, port, DomainDispatcherApplication(create_backend_app),
@@ -37,6 +42,8 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
+const lastLine = (text: string): string => text.trim().split("\n").at(-1) ?? "";
+
 const motoPython = (): string => process.env.MOTO_PYTHON ?? "python3";
 
 /** moto's version, or an error that says what to install. */
@@ -46,14 +53,18 @@ export function motoVersion(): Promise<string> {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
+    let err = "";
     check.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       out += chunk;
+    });
+    check.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      err += chunk;
     });
     check.once("error", () => reject(new Error(`${MOTO_MISSING_MESSAGE}: ${motoPython()} not found`)));
     check.once("close", (code) =>
       code === 0
         ? resolve(out.trim())
-        : reject(new Error(`${MOTO_MISSING_MESSAGE}: ${motoPython()} cannot import it`)),
+        : reject(new Error(`${MOTO_MISSING_MESSAGE}: ${motoPython()} cannot import it: ${lastLine(err)}`)),
     );
   });
 }
@@ -105,7 +116,8 @@ async function untilServing(child: ChildProcess, url: string, stderr: () => stri
 async function startOnce(host: string, port: number): Promise<MotoServer> {
   const python = motoPython();
   const child = spawn(python, ["-c", LAUNCHER, host, String(port)], {
-    stdio: ["ignore", "ignore", "pipe"],
+    // stdin stays open while we live: moto exits when it closes, even if we are killed.
+    stdio: ["pipe", "ignore", "pipe"],
     env: { ...process.env, MOTO_THREADED: process.env.MOTO_THREADED ?? "0" },
   });
   let stderr = "";

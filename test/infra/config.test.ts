@@ -297,3 +297,39 @@ describe("a bad deploy config fails with the field's name", () => {
     expect(failure?.stderr).not.toMatch(/\n\s+at /);
   }, 30_000);
 });
+
+describe("the evidence archive's settings", () => {
+  it("refuses a stack name too long for the archive bucket's name, and names the limit", () => {
+    expect(() =>
+      parseDeployConfig(
+        withChanges((c) => {
+          c.stackName = "A".repeat(27);
+        }),
+      ),
+    ).toThrow(/config\.stackName: at most 26 characters: the evidence archive's bucket/);
+    expect(() =>
+      parseDeployConfig(
+        withChanges((c) => {
+          c.stackName = "A".repeat(26);
+        }),
+      ),
+    ).not.toThrow();
+  });
+
+  it("refuses a COMPLIANCE retention over 10 years (it could never be shortened), not a GOVERNANCE one", () => {
+    const archive = (retentionMode: "COMPLIANCE" | "GOVERNANCE", retentionDays: number) =>
+      withChanges((c) => {
+        c.archive = { retentionMode, retentionDays };
+      });
+    expect(() => parseDeployConfig(archive("COMPLIANCE", 36_500))).toThrow(
+      /config\.archive\.retentionDays: 36500 days in COMPLIANCE mode cannot be shortened/,
+    );
+    expect(parseDeployConfig(archive("COMPLIANCE", 3653)).archive.retentionDays).toBe(3653);
+    expect(parseDeployConfig(archive("GOVERNANCE", 36_500)).archive.retentionMode).toBe("GOVERNANCE");
+    expect(parseDeployConfig(deployConfig).archive).toEqual({
+      retentionMode: "COMPLIANCE",
+      retentionDays: 1827,
+      coldAfterDays: 90,
+    });
+  });
+});

@@ -35,7 +35,8 @@ function statementsOf(synthesized: SynthesizedApp, type: string): Statement[] {
 describe("the evidence archive bucket", () => {
   it("is write-once: Object Lock in COMPLIANCE mode for 5 years by default, versioned, retained", () => {
     const bucket = bucketOf(app);
-    expect(bucket.DeletionPolicy).toBe("Retain");
+    // Kept on deletion and replacement; a failed first deploy (nothing in it) removes it.
+    expect(bucket.DeletionPolicy).toBe("RetainExceptOnCreate");
     expect(bucket.UpdateReplacePolicy).toBe("Retain");
     expect(bucket.Properties.ObjectLockEnabled).toBe(true);
     expect(bucket.Properties.ObjectLockConfiguration).toEqual({
@@ -76,7 +77,17 @@ describe("the evidence archive bucket", () => {
     ]);
     const key = app.statefulTemplate.toJSON().Resources[keyId];
     expect(key.Properties.EnableKeyRotation).toBe(true);
-    expect(key.DeletionPolicy).toBe("Retain");
+    expect(key.DeletionPolicy).toBe("RetainExceptOnCreate");
+    // Object Lock keeps the bytes; the key that decrypts them cannot be disabled or deleted.
+    expect(key.Properties.KeyPolicy.Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Effect: "Deny",
+          Principal: { AWS: "*" },
+          Action: ["kms:DisableKey", "kms:ScheduleKeyDeletion"],
+        }),
+      ]),
+    );
     expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
       BlockPublicAcls: true,
       BlockPublicPolicy: true,
@@ -86,7 +97,14 @@ describe("the evidence archive bucket", () => {
     expect(bucket.Properties.LoggingConfiguration.DestinationBucketName).toBeDefined();
   });
 
-  it("refuses requests without TLS and every deletion, for every principal", () => {
+  it("refuses requests without TLS and every deletion, for every principal, also after the stack", () => {
+    const policies = Object.values(resourcesOf(app.statefulTemplate, "AWS::S3::BucketPolicy"));
+    const archivePolicy = policies.find(
+      (policy) =>
+        JSON.stringify(policy.Properties.Bucket) ===
+        JSON.stringify({ Ref: app.logicalId(app.stateful.archive.bucket) }),
+    );
+    expect(archivePolicy?.DeletionPolicy).toBe("RetainExceptOnCreate");
     const statements = statementsOf(app, "AWS::S3::BucketPolicy");
     const denies = statements.filter((statement) => statement.Effect === "Deny");
     expect(denies).toEqual(
@@ -94,6 +112,12 @@ describe("the evidence archive bucket", () => {
         expect.objectContaining({
           Action: "s3:*",
           Condition: { Bool: { "aws:SecureTransport": "false" } },
+          Principal: { AWS: "*" },
+        }),
+        expect.objectContaining({
+          Sid: "EvidenceIsWrittenOnce",
+          Action: "s3:PutObject",
+          Condition: { Null: { "s3:if-none-match": "true" } },
           Principal: { AWS: "*" },
         }),
         expect.objectContaining({

@@ -9,7 +9,7 @@ import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { resendMessage } from "#cli/queue-ops.ts";
 import { type PutEvidence, s3EvidenceArchive, sha256Hex } from "#shared/archive/evidence-archive.ts";
-import { type SendMail, sesMailer } from "#shared/mail/ses-mailer.ts";
+import { MailSendError, type SendMail, sesMailer } from "#shared/mail/ses-mailer.ts";
 import { sendReportReady } from "#shared/report-ready-queue.ts";
 import { type DeliveryRecord, listCustomerDeliveries } from "#shared/state/delivery-history.ts";
 import type { ReportRecord } from "#shared/state/records.ts";
@@ -31,7 +31,7 @@ let s3: S3Client;
 let ses: SESv2Client;
 let poller: RunningPoller;
 /** Faults the tests switch on: an archive that refuses writes, a crash before SES. */
-const faults = { archiveDown: 0, crashBeforeSes: 0 };
+const faults = { archiveDown: 0, crashBeforeSes: 0, sesThrottles: 0 };
 let rig: DeliveryRig;
 
 beforeAll(async () => {
@@ -53,6 +53,11 @@ beforeAll(async () => {
       faults.crashBeforeSes--;
       throw new Error("injected: crash after archiving, before SES");
     }
+    if (faults.sesThrottles > 0) {
+      faults.sesThrottles--;
+      // SES answered with a refusal: the mail did not go out.
+      throw new MailSendError("TooManyRequestsException", "Maximum sending rate exceeded", true);
+    }
     return realSend(mail);
   };
   rig = await startDeliveryRig(p, { wiring: { putEvidence, sendMail } });
@@ -68,6 +73,7 @@ beforeEach(async () => {
   await rig.clearMails();
   faults.archiveDown = 0;
   faults.crashBeforeSes = 0;
+  faults.sesThrottles = 0;
 });
 
 async function objectBytes(bucket: string, key: string): Promise<Buffer> {
@@ -212,5 +218,20 @@ describe("the evidence of a delivery", () => {
       const raw = await objectBytes(delivery.archive.bucket, delivery.archive.messageKey);
       expect(sha256Hex(raw)).toBe(delivery.messageSha256);
     }
+  });
+
+  test("SES refusing for now is on record as not sent; the retry's mail is the one sent", async () => {
+    const p = pipeline.current;
+    faults.sesThrottles = 1;
+    const { customer, source } = await deliverOne(p, 5);
+    await source.idle(30_000);
+    await source.stop();
+
+    const mails = await rig.sentMails();
+    expect(mails).toHaveLength(1);
+    const deliveries = await listCustomerDeliveries(p.state, customer.customerId);
+    expect(deliveries.map((d) => d.state)).toEqual(["rejected", "sent"]);
+    expect(deliveries[0]?.rejectedReason).toMatch(/refused it for now/);
+    expect(deliveries[1]?.sesMessageId).toBe(mails[0]?.messageId);
   });
 });
