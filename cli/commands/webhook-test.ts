@@ -5,11 +5,12 @@ import { testWebhook, WEBHOOK_TEST_CVR, type WebhookTestReport } from "../webhoo
 import { type CommandContext, seconds } from "./context.ts";
 
 const HELP = `
-The dummy report names a fresh batch id and a CVR no customer has: the delivery records it as
-unverified (one WebhookUnverified, alarm included) and mails nobody. That record is how its
-arrival is seen. --basic-auth has Lasso authenticate with BasicAuth (as a schedule with
-webhookAuth BasicAuth does); --unauthenticated uses Lasso's GET variant, without any auth:
-the webhook must refuse it (exit 0 when it did, 1 when it let the dummy in).`;
+The dummy report names a fresh batch id and a CVR no customer has: the
+delivery records it as unverified (one WebhookUnverified, alarm included) and
+mails nobody. That record is how its arrival is seen. --basic-auth has Lasso
+authenticate with BasicAuth (as a schedule with webhookAuth BasicAuth does);
+--unauthenticated uses Lasso's GET variant, without any auth: the webhook must
+refuse it (exit 0 when it did, 1 when it let the dummy in).`;
 
 interface WebhookTestOptions {
   cvr: string;
