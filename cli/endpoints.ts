@@ -31,6 +31,8 @@ export const localEndpointsSchema = z.looseObject({
   lassoApiKey: z.string().min(1),
   webhookUrl: url,
   webhookHeaderName: z.string().min(1),
+  /** The BasicAuth user the local webhook accepts (absent: the default, as the local stack sets it). */
+  webhookBasicUser: z.string().min(1).optional(),
   webhookSecret: z.string().min(1),
   customersTable: z.string().min(1),
   stateTable: z.string().min(1),
@@ -91,7 +93,7 @@ export function localEndpointsOf(parts: {
   region: string;
   aws: { dynamodb: string; sqs: string; ses: string; secretsManager: string };
   lasso: { baseUrl: string; apiKey: string };
-  webhook: { url: string; headerName: string; secret: string };
+  webhook: { url: string; headerName: string; basicUser?: string; secret: string };
   tables: { customersTable: string; stateTable: string };
   queues: { reportReadyQueueUrl: string; reportReadyDlqUrl: string };
   schedules: readonly ScheduleConfig[];
@@ -108,6 +110,7 @@ export function localEndpointsOf(parts: {
     lassoApiKey: parts.lasso.apiKey,
     webhookUrl: parts.webhook.url,
     webhookHeaderName: parts.webhook.headerName,
+    ...(parts.webhook.basicUser === undefined ? {} : { webhookBasicUser: parts.webhook.basicUser }),
     webhookSecret: parts.webhook.secret,
     customersTable: parts.tables.customersTable,
     stateTable: parts.tables.stateTable,

@@ -92,31 +92,35 @@ export const outputTimeZone = (): string => current().timeZone;
  */
 export function wrapLine(line: string, width: number, indent = ""): string[] {
   if (line.length <= width) return [line];
+  const lead = /^\s*/.exec(line)?.[0] ?? "";
   const out: string[] = [];
-  let currentLine = "";
-  const room = (): number => width - (out.length === 0 ? 0 : indent.length);
+  let prefix = lead;
+  let current: string | undefined;
+  const room = (): number => width - prefix.length;
   const push = (): void => {
-    out.push(out.length === 0 ? currentLine : `${indent}${currentLine}`);
-    currentLine = "";
+    out.push(`${prefix}${current ?? ""}`);
+    current = undefined;
+    prefix = indent;
   };
-  for (const word of line.split(" ")) {
+  // Split on single spaces: runs of spaces inside the line (aligned columns) are kept.
+  for (const word of line.slice(lead.length).split(" ")) {
     let rest = word;
-    if (currentLine !== "" && currentLine.length + 1 + rest.length > room()) push();
+    if (current !== undefined && current.length + 1 + rest.length > room()) push();
     while (rest.length > room() && room() > 0) {
-      if (currentLine !== "") push();
-      currentLine = rest.slice(0, room());
+      if (current !== undefined) push();
+      current = rest.slice(0, room());
       rest = rest.slice(room());
       push();
     }
-    currentLine = currentLine === "" ? rest : `${currentLine} ${rest}`;
+    current = current === undefined ? rest : `${current} ${rest}`;
   }
-  if (currentLine !== "" || out.length === 0) push();
+  if (current !== undefined || out.length === 0) push();
   return out;
 }
 
 /**
  * Text fitted to the output width: a table's lines are left as the table made them (it
- * fitted itself); any other long line wraps, a `key: value` line under its value.
+ * fitted itself, as `fields` does); any other long line wraps at its own indentation.
  */
 export function fitText(text: string, width = current().width): string {
   if (width === undefined) return text;
@@ -124,10 +128,7 @@ export function fitText(text: string, width = current().width): string {
     .split("\n")
     .flatMap((line) => {
       if (line.length <= width || /^[┌│├└]/.test(line)) return [line];
-      const field = /^(\s*[\w][\w /'-]{0,30}:\s+)\S/.exec(line)?.[1];
-      const leading = /^\s*/.exec(line)?.[0] ?? "";
-      const indent = field !== undefined && field.length <= width / 2 ? " ".repeat(field.length) : leading;
-      return wrapLine(line, width, indent);
+      return wrapLine(line, width, /^\s*/.exec(line)?.[0] ?? "");
     })
     .join("\n");
 }
@@ -221,11 +222,19 @@ export function table(
   return t.toString();
 }
 
-/** `key: value` lines, aligned. */
+/** `key: value` lines, aligned; in a narrow terminal a long value wraps under itself. */
 export function fields(entries: readonly (readonly [string, unknown])[]): string {
   const shown = entries.filter(([, value]) => value !== undefined && value !== "");
-  const width = Math.max(0, ...shown.map(([key]) => key.length));
-  return shown.map(([key, value]) => `${`${key}:`.padEnd(width + 2)}${cell(value)}`).join("\n");
+  const keyWidth = Math.max(0, ...shown.map(([key]) => key.length)) + 2;
+  const width = current().width;
+  return shown
+    .map(([key, value]) => {
+      const line = `${`${key}:`.padEnd(keyWidth)}${cell(value)}`;
+      // Under the value, unless the keys take half the width (then under the key).
+      const indent = " ".repeat(width !== undefined && keyWidth <= width / 2 ? keyWidth : 0);
+      return width === undefined ? line : wrapLine(line, width, indent).join("\n");
+    })
+    .join("\n");
 }
 
 /** A text progress bar for a fraction 0..1, e.g. `[######----] 60%`. */

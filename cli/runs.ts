@@ -24,6 +24,7 @@ import { readCustomersOfGroup } from "#shared/customer-reads.ts";
 import type { Log } from "#shared/runtime/log.ts";
 import { MAX_RUN_CUSTOMERS, runKey } from "#shared/state/keys.ts";
 import { getRun, type RunRecord } from "#shared/state/runs.ts";
+import { webhookAuthConfig } from "#shared/webhook-credentials.ts";
 import { CliFailure, UsageError } from "./errors.ts";
 import type { Progress, ProgressFactory } from "./progress.ts";
 import { periodStart } from "./schedule-period.ts";
@@ -222,7 +223,7 @@ async function fireInProcess(
         lasso: await target.lasso(),
         webhook: {
           url: webhook.url,
-          auth: async () => ({ Method: "Header", Key: webhook.headerName, Value: webhook.secret }),
+          auth: async (method) => webhookAuthConfig(method, webhook),
         },
         clock: () => new Date(),
         log: progressLog(bar),

@@ -25,6 +25,7 @@ import { type DeployConfig, parseDeployConfig, type ScheduleConfig } from "#lib/
 import { CUSTOMERS_TRANSLATE_CONFIG, type Language } from "#shared/customers.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
+import { DEFAULT_WEBHOOK_BASIC_USER } from "#shared/webhook-credentials.ts";
 import { DEFAULT_ENDPOINTS_FILE, type LocalEndpoints, readLocalEndpoints } from "./endpoints.ts";
 import { CliFailure, UsageError } from "./errors.ts";
 import { DEFAULT_TIME_ZONE } from "./output.ts";
@@ -41,6 +42,8 @@ export interface TargetOptions {
 export interface WebhookInfo {
   url: string;
   headerName: string;
+  /** The BasicAuth user (schedules with webhookAuth BasicAuth); the secret is the password. */
+  basicUser: string;
   /** The webhook secret's current value (what Lasso must send in `headerName`). */
   secret: string;
 }
@@ -157,6 +160,7 @@ async function openLocal(given: string | undefined): Promise<Target> {
     webhook: async () => ({
       url: endpoints.webhookUrl,
       headerName: endpoints.webhookHeaderName,
+      basicUser: endpoints.webhookBasicUser ?? DEFAULT_WEBHOOK_BASIC_USER,
       secret: endpoints.webhookSecret,
     }),
     submitter: { kind: "in-process", invocationPrefix: "cli-local" },
@@ -322,6 +326,7 @@ async function openDeployed(options: TargetOptions): Promise<Target> {
     webhook: once(async () => ({
       url: output(stateless, "WebhookUrl"),
       headerName: config.webhook.headerName,
+      basicUser: config.webhook.basicUser,
       secret: await secretValue(output(stateful, "WebhookSecretArn"), "webhook secret"),
     })),
     submitter: { kind: "lambda", lambda, functionName: output(stateless, "SubmitBatchesFunctionName") },

@@ -22,6 +22,7 @@ import { isRecord } from "#shared/lasso/normalise.ts";
 import { lassoIdForCvr } from "#shared/lasso/schemas.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { getUnverifiedRecord } from "#shared/state/unverified.ts";
+import { webhookAuthConfig } from "#shared/webhook-credentials.ts";
 import { UsageError } from "./errors.ts";
 import type { ProgressFactory } from "./progress.ts";
 import type { WebhookInfo } from "./target.ts";
@@ -39,7 +40,11 @@ export interface WebhookTestRecord {
   lastSeenAt: string;
 }
 
+/** How Lasso is asked to call: with the header secret, with BasicAuth, or unauthenticated (GET). */
+export type WebhookTestAuth = "header" | "basic" | "none";
+
 export interface WebhookTestReport {
+  auth: WebhookTestAuth;
   webhookUrl: string;
   batchId: string;
   cvr: string;
@@ -47,6 +52,8 @@ export interface WebhookTestReport {
   lasso: { status: number; body: unknown };
   /** True when the dummy report reached the delivery (its unverified record exists). */
   arrived: boolean;
+  /** The status our webhook answered Lasso, when Lasso says (the simulator does). */
+  webhookStatus?: number;
   /** What the delivery recorded: the webhook, not believed, with its reason. */
   record?: WebhookTestRecord;
   waitedMs: number;
@@ -59,8 +66,15 @@ export async function testWebhook(
     state: StateTable;
     customers: { doc: DynamoDBDocumentClient; tableName: string };
   },
-  options: { cvr?: string; timeoutMs: number; pollMs?: number; progress: ProgressFactory },
+  options: {
+    cvr?: string;
+    auth?: WebhookTestAuth;
+    timeoutMs: number;
+    pollMs?: number;
+    progress: ProgressFactory;
+  },
 ): Promise<WebhookTestReport> {
+  const auth = options.auth ?? "header";
   const cvr = options.cvr ?? WEBHOOK_TEST_CVR;
   if (!/^\d{8}$/.test(cvr)) throw new UsageError(`--cvr "${cvr}" must be 8 digits`);
   // A usable row with this CVR (even one switched off: it may be switched on) would get the dummy.
@@ -80,14 +94,21 @@ export async function testWebhook(
     lassoId: lassoIdForCvr(cvr),
     batchId,
     reportType: TEST_REPORT_TYPE,
-    authConfig: { Method: "Header", Key: ports.webhook.headerName, Value: ports.webhook.secret },
+    // No auth config: Lasso's GET variant, which calls the webhook unauthenticated.
+    ...(auth === "none"
+      ? {}
+      : { authConfig: webhookAuthConfig(auth === "basic" ? "BasicAuth" : "Header", ports.webhook) }),
   });
+  const webhookStatus =
+    isRecord(answer.body) && typeof answer.body.statusCode === "number" ? answer.body.statusCode : undefined;
   const report: WebhookTestReport = {
+    auth,
     webhookUrl: ports.webhook.url,
     batchId,
     cvr,
     lasso: { status: answer.status, body: answer.body },
     arrived: false,
+    ...(webhookStatus === undefined ? {} : { webhookStatus }),
     waitedMs: 0,
   };
   // Lasso says it could not deliver (the simulator answers `success: false`): nothing will arrive.

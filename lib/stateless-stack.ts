@@ -104,11 +104,12 @@ export class StatelessStack extends Stack {
     // receive-webhook: Function URL in, report-ready queue out.
     this.receiveWebhook = new ReportFunction(this, "ReceiveWebhook", {
       folder: "receive-webhook",
-      description: "Lasso webhook: authenticates the header secret, enqueues the report",
+      description: "Lasso webhook: authenticates the secret (header or BasicAuth), enqueues the report",
       timeout: Duration.seconds(10),
       environment: {
         [ENV.webhookSecretId]: stateful.webhookSecret.secretArn,
         [ENV.webhookHeaderName]: config.webhook.headerName,
+        [ENV.webhookBasicUser]: config.webhook.basicUser,
         [ENV.reportReadyQueueUrl]: stateful.reportReadyQueue.queueUrl,
       },
       logRetention,
@@ -130,6 +131,7 @@ export class StatelessStack extends Stack {
         ...lassoEnv,
         [ENV.webhookSecretId]: stateful.webhookSecret.secretArn,
         [ENV.webhookHeaderName]: config.webhook.headerName,
+        [ENV.webhookBasicUser]: config.webhook.basicUser,
         [ENV.webhookUrl]: this.webhookUrl.url,
         [ENV.chunkSize]: String(config.submission.chunkSize),
         [ENV.defaultLanguage]: config.mail.defaultLanguage,

@@ -19,10 +19,11 @@ const ports = async (target: Target): Promise<DlqPorts> => ({
 });
 
 const HELP = `
-A message lands in the dead-letter queue when deliver-report failed on it maxReceiveCount
-times (docs/operations.md#dead-letters). list and show read the messages without taking
-them (they stay where they are); show never prints a PDF link, only its host. Fix the cause
-first, then redrive (all, or the ids given); delete drops messages for good (asks first).`;
+A message lands in the dead-letter queue when deliver-report failed on it
+maxReceiveCount times (docs/operations.md#dead-letters). list and show read
+the messages without taking them (they stay where they are); show never prints
+a PDF link, only its host. Fix the cause first, then redrive (all, or the ids
+given); delete drops messages for good (asks first).`;
 
 export function addDlqCommands(program: Command, context: CommandContext): void {
   const dlq = program

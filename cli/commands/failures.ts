@@ -18,10 +18,11 @@ export function sinceOption(value: string): string {
 }
 
 const HELP = `
-Lists, newest first: reports the delivery recorded as failed (Lasso failed it, its PDF was
-refused, SES rejected the mail) or unroutable (no customer to send it to), webhooks nobody
-could confirm (unverified: mailed to nobody), and the customer rows runs skipped, each
-with the company, the reason and what to do. Reads the state table (a scan, with progress).`;
+Lists, newest first: reports the delivery recorded as failed (Lasso failed it,
+its PDF was refused, SES rejected the mail) or unroutable (no customer to send
+it to), webhooks nobody could confirm (unverified: mailed to nobody), and the
+customer rows runs skipped, each with the company, the reason and what to do.
+Reads the state table (a scan, with progress).`;
 
 export function addFailuresCommand(program: Command, context: CommandContext): void {
   program

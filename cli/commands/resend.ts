@@ -26,11 +26,12 @@ interface ResendOptions {
 }
 
 const HELP = `
-One report: --customer ID (a listener batch: also --report-id). Many: --failed re-sends the
-batch's reports recorded failed or unroutable (fix the cause first), --all every report of
-the batch that can be re-sent; both list them and ask first (--yes for scripts), then show
-a progress bar while the deliveries take them. Lasso-failed reports (no PDF) and reports
-not delivered yet are never re-sent.`;
+One report: --customer ID (a listener batch: also --report-id). Many: --failed
+re-sends the batch's reports recorded failed or unroutable (fix the cause
+first), --all every report of the batch that can be re-sent; both list them
+and ask first (--yes for scripts), then show a progress bar while the
+deliveries take them. Lasso-failed reports (no PDF) and reports not delivered
+yet are never re-sent.`;
 
 export function addResendCommand(program: Command, context: CommandContext): void {
   program

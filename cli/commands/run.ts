@@ -23,14 +23,16 @@ interface RunOptions {
 }
 
 const HELP = `
-A schedule runs once a period (from one of its cron firings to the next): run refuses a
-second whole run in the same period and names the earlier one; --again runs it once more
-(every customer is mailed again). --customer ID… runs those customers only, as a run of its
-own (recorded, shown by status, keyed on them: repeating it in the period is refused too).
+A schedule runs once a period (from one of its cron firings to the next): run
+refuses a second whole run in the same period and names the earlier one;
+--again runs it once more (every customer is mailed again). --customer ID…
+runs those customers only, as a run of its own (recorded, shown by status,
+keyed on them: repeating it in the period is refused too).
 
-Deployed: invokes the submit-batches function asynchronously with the scheduler's event
-{ schedule, scheduledTime } (and customerIds) and watches the run record. Local: runs the
-same use case in this process against the local endpoints.`;
+Deployed: invokes the submit-batches function asynchronously with the
+scheduler's event { schedule, scheduledTime } (and customerIds) and watches
+the run record. Local: runs the same use case in this process against the
+local endpoints.`;
 
 const customerIds = (value: string, previous: number[] = []): number[] => [
   ...previous,

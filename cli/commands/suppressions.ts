@@ -25,7 +25,7 @@ export function addSuppressionsCommands(program: Command, context: CommandContex
     .argument("<address>", "the e-mail address")
     .addHelpText(
       "after",
-      "\nFix the customer's emails first if the address was wrong; lift it when the mailbox is right again.",
+      "\nFix the customer's emails first if the address was wrong; lift it when the\nmailbox is right again.",
     )
     .action(
       context.withTarget(async (target, _globals, _progress, address: string) => {

@@ -16,6 +16,10 @@ export const isTimeZone = (zone: string): boolean => {
   }
 };
 
+/** The webhook auth methods a schedule may ask Lasso for (Kerberos cannot be checked at a Function URL). */
+export const SCHEDULE_WEBHOOK_AUTH = ["Header", "BasicAuth"] as const;
+export type ScheduleWebhookAuth = (typeof SCHEDULE_WEBHOOK_AUTH)[number];
+
 /** EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`. */
 const CRON = /^cron\(\s*(\S+\s+){5}\S+\s*\)$/;
 
@@ -45,6 +49,17 @@ export const scheduleSchema = z
     /** Listener batches keep every selected customer covered; only listenable types. */
     listener: z.object({ triggerNow: z.boolean().default(true) }).optional(),
     enabled: z.boolean().default(true),
+    /**
+     * How Lasso authenticates its webhook calls for this schedule's batches (`authConfig`):
+     * `Header` (the webhook header carries the secret) or `BasicAuth` (user `webhook.basicUser`,
+     * the secret as password). receive-webhook accepts both, compared in constant time.
+     */
+    webhookAuth: z.enum(SCHEDULE_WEBHOOK_AUTH).default("Header"),
+    /**
+     * Lasso's own copy of every report of the schedule's batches, to one address (for example
+     * an archive mailbox): the batch's `notificationEmail`. Every report is one mail.
+     */
+    notificationEmail: z.email("must be an e-mail address").max(254).optional(),
     /**
      * EventBridge Scheduler may fire up to this many minutes after the cron time (spreads
      * load; safe because the run is keyed on the scheduled time, not the firing time).

@@ -5,6 +5,7 @@
 import { LANGUAGES, type Language } from "#shared/customers.ts";
 import { intEnv, MissingConfigError, optionalEnv, requireEnv } from "#shared/env.ts";
 import { ENV } from "#shared/env-names.ts";
+import { BASIC_USER_PATTERN } from "#shared/webhook-credentials.ts";
 
 export interface SubmitConfig {
   customersTable: string;
@@ -18,6 +19,8 @@ export interface SubmitConfig {
   lassoCallBudgetMs: number;
   webhookSecretId: string;
   webhookHeaderName: string;
+  /** The BasicAuth user for schedules with webhookAuth BasicAuth (WEBHOOK_BASIC_USER). */
+  webhookBasicUser?: string;
   webhookUrl: string;
   defaultLanguage: Language;
   /** Time kept free before the deadline: one more chunk may take this long. */
@@ -33,6 +36,12 @@ export function loadSubmitConfig(env: NodeJS.ProcessEnv = process.env): SubmitCo
   const webhookHeaderName = requireEnv(ENV.webhookHeaderName, env);
   if (!HEADER_NAME.test(webhookHeaderName)) {
     throw new MissingConfigError(`environment variable ${ENV.webhookHeaderName} must be an HTTP header name`);
+  }
+  const webhookBasicUser = optionalEnv(ENV.webhookBasicUser, env);
+  if (webhookBasicUser !== undefined && !BASIC_USER_PATTERN.test(webhookBasicUser)) {
+    throw new MissingConfigError(
+      `environment variable ${ENV.webhookBasicUser} must be a user name of letters, digits, '.', '_' and '-'`,
+    );
   }
   const webhookUrl = requireEnv(ENV.webhookUrl, env);
   if (!/^https?:\/\/[^\s]+$/i.test(webhookUrl) || !URL.canParse(webhookUrl)) {
@@ -58,6 +67,7 @@ export function loadSubmitConfig(env: NodeJS.ProcessEnv = process.env): SubmitCo
     lassoCallBudgetMs: LASSO_CALL_BUDGET_MS,
     webhookSecretId: requireEnv(ENV.webhookSecretId, env),
     webhookHeaderName,
+    ...(webhookBasicUser === undefined ? {} : { webhookBasicUser }),
     webhookUrl,
     defaultLanguage: language as Language,
     // The call budget, one more request that may start at its end, and the state writes.

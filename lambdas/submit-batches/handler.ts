@@ -12,6 +12,7 @@ import { CUSTOMERS_TRANSLATE_CONFIG } from "#shared/customers.ts";
 import { stateDocumentClient } from "#shared/runtime/dynamo.ts";
 import { realLassoClients } from "#shared/runtime/lasso.ts";
 import { cachedSecret } from "#shared/secrets.ts";
+import { webhookAuthConfig } from "#shared/webhook-credentials.ts";
 import { loadSubmitConfig } from "./config.ts";
 import { createSubmitBatchesHandler } from "./lambda.ts";
 
@@ -43,7 +44,12 @@ export const handler = createSubmitBatchesHandler({
     },
     webhook: {
       url: config.webhookUrl,
-      auth: async () => ({ Method: "Header", Key: config.webhookHeaderName, Value: await webhookSecret() }),
+      auth: async (method) =>
+        webhookAuthConfig(method, {
+          headerName: config.webhookHeaderName,
+          ...(config.webhookBasicUser === undefined ? {} : { basicUser: config.webhookBasicUser }),
+          secret: await webhookSecret(),
+        }),
     },
     clock: () => new Date(),
   },

@@ -5,6 +5,7 @@
 import type { CreateBatchRequest, LassoBatch, WebhookAuthConfig } from "#shared/lasso/schemas.ts";
 import type { Log } from "#shared/runtime/log.ts";
 import type { Clock, Deadline } from "#shared/runtime/time.ts";
+import type { ScheduleWebhookAuth } from "#shared/schedule.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 
 /** Reads the raw items of one customer group, page by page. */
@@ -25,8 +26,8 @@ export interface LassoBatchPort {
 /** Where Lasso sends each finished report, and how it authenticates to us. */
 export interface WebhookTarget {
   url: string;
-  /** The auth config with the secret's current value (cached by the caller). */
-  auth(): Promise<WebhookAuthConfig>;
+  /** The auth config of `method` with the secret's current value (cached by the caller). */
+  auth(method: ScheduleWebhookAuth): Promise<WebhookAuthConfig>;
 }
 
 export interface PlanPorts {

@@ -97,6 +97,7 @@ function batchRequest(
     })),
     notificationWebhookUrl: ports.webhook.url,
     authConfig: auth,
+    ...(schedule.notificationEmail === undefined ? {} : { notificationEmail: schedule.notificationEmail }),
     ...(schedule.errorAppend === undefined ? {} : { errorAppend: schedule.errorAppend }),
     ...(at === undefined ? {} : { scheduledTime: at }),
     ...(schedule.listener === undefined

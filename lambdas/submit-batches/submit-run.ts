@@ -152,7 +152,7 @@ async function submitOpenChunks(
     }
     // Kept alive chunk by chunk: a slow run (rate limits) never loses its lease to a duplicate.
     await renewLease(ports, run, lease);
-    auth ??= await ports.webhook.auth();
+    auth ??= await ports.webhook.auth(schedule.webhookAuth);
     const outcome = await submitChunk(ports, schedule, scheduledTime, chunk, auth);
     if (outcome.kind === "submitted") result.batchesSubmittedNow++;
     else if (outcome.kind === "rejected") {

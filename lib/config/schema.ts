@@ -11,6 +11,7 @@ import {
   PDF_MEMORY_SHARE,
 } from "#shared/pdf-budget.ts";
 import { isTimeZone, scheduleSchema } from "#shared/schedule.ts";
+import { BASIC_USER_PATTERN, DEFAULT_WEBHOOK_BASIC_USER } from "#shared/webhook-credentials.ts";
 import { judgePdfHostPattern } from "./pdf-hosts.ts";
 
 /**
@@ -96,6 +97,14 @@ export const deployConfigSchema = z
           .string()
           .regex(/^[A-Za-z0-9-]{1,64}$/, "an HTTP header name: letters, digits and '-'")
           .default("x-lasso-reports-secret"),
+        /**
+         * The BasicAuth user name for schedules with `webhookAuth: "BasicAuth"` (authConfig
+         * Key; the webhook secret is the password). receive-webhook accepts both methods.
+         */
+        basicUser: z
+          .string()
+          .regex(BASIC_USER_PATTERN, "a user name of letters, digits, '.', '_' and '-' (no ':')")
+          .default(DEFAULT_WEBHOOK_BASIC_USER),
       })
       .prefault({}),
     /**

@@ -15,6 +15,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { ENV } from "#shared/env-names.ts";
+import { DEFAULT_WEBHOOK_BASIC_USER } from "#shared/webhook-credentials.ts";
 import { startLassoSimulator } from "../lasso-sim/index.ts";
 import type { LassoSimulator, LassoSimulatorOptions } from "../lasso-sim/types.ts";
 import { type LocalAws, type LocalAwsPorts, startLocalAws } from "./local-aws.ts";
@@ -108,6 +109,8 @@ function localFunctionEnv(
     [ENV.lassoRequestTimeoutMs]: "5000",
     [ENV.webhookSecretId]: ids.webhookSecretId,
     [ENV.webhookHeaderName]: webhookHeaderName,
+    // As the stack sets it: receive-webhook accepts BasicAuth too, and a BasicAuth schedule works.
+    [ENV.webhookBasicUser]: DEFAULT_WEBHOOK_BASIC_USER,
     [ENV.chunkSize]: "1000",
     [ENV.stateRetentionDays]: "400",
     [ENV.archiveBucket]: resources.names.archiveBucket,

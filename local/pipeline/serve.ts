@@ -11,6 +11,7 @@ import type { Cron } from "croner";
 import { scheduleJob } from "#cli/schedule-period.ts";
 import type { SubmitResult } from "#lambdas/submit-batches/run-result.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
+import { ENV } from "#shared/env-names.ts";
 import { LOCAL_SETTINGS } from "./local-config.ts";
 import type { LocalPipeline } from "./runner.ts";
 
@@ -100,6 +101,7 @@ function servedEndpoints(pipeline: LocalPipeline, schedules: readonly ScheduleCo
     lassoApiKey: stack.sim.apiKey,
     webhookUrl: pipeline.webhook.url,
     webhookHeaderName: stack.webhookHeaderName,
+    webhookBasicUser: stack.functionEnv[ENV.webhookBasicUser],
     webhookSecret: stack.webhookSecret,
     customersTable: stack.resources.names.customersTable,
     stateTable: stack.resources.names.stateTable,

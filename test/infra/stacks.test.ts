@@ -185,6 +185,7 @@ describe("functions", () => {
     expect(envOf(fn)).toEqual({
       [ENV.webhookSecretId]: ref(app.stateful.webhookSecret),
       [ENV.webhookHeaderName]: config.webhook.headerName,
+      [ENV.webhookBasicUser]: config.webhook.basicUser,
       [ENV.reportReadyQueueUrl]: ref(app.stateful.reportReadyQueue),
       ...powertoolsEnv("receive-webhook"),
     });
@@ -209,6 +210,7 @@ describe("functions", () => {
       [ENV.lassoRequestTimeoutMs]: String(config.lasso.requestTimeoutMs),
       [ENV.webhookSecretId]: ref(app.stateful.webhookSecret),
       [ENV.webhookHeaderName]: config.webhook.headerName,
+      [ENV.webhookBasicUser]: config.webhook.basicUser,
       [ENV.webhookUrl]: `\${${id(app.stateless.webhookUrl)}.FunctionUrl}`,
       [ENV.chunkSize]: String(config.submission.chunkSize),
       [ENV.defaultLanguage]: config.mail.defaultLanguage,
@@ -394,6 +396,9 @@ describe("environment against the code", () => {
     const submit = loadSubmitConfig(runtimeEnv(app.stateless.submitBatches));
     expect(submit.chunkSize).toBe(config.submission.chunkSize);
     expect(submit.webhookHeaderName).toBe(config.webhook.headerName);
+    expect(submit.webhookBasicUser).toBe(config.webhook.basicUser);
+    const receive = readReceiveWebhookConfig(runtimeEnv(app.stateless.receiveWebhook));
+    expect(receive.basicUser).toBe(config.webhook.basicUser);
     expect(readPollBatchesConfig(runtimeEnv(app.stateless.pollBatches)).stalledAfterMinutes).toBe(
       config.poll.stalledAfterMinutes,
     );

@@ -27,6 +27,7 @@ import { ENV } from "#shared/env-names.ts";
 import { LassoClient, type LassoClientOptions } from "#shared/lasso/client.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
+import { DEFAULT_WEBHOOK_BASIC_USER, webhookAuthConfig } from "#shared/webhook-credentials.ts";
 
 export interface PipelineOptions {
   /** Simulator options; default `{ reportDelayMs: 5, webhooksEnabled: false }` merged under these. */
@@ -188,7 +189,12 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
         lasso: lassoClient(),
         webhook: {
           url: webhookUrl,
-          auth: async () => ({ Method: "Header", Key: webhookHeaderName, Value: webhookSecret }),
+          auth: async (method) =>
+            webhookAuthConfig(method, {
+              headerName: webhookHeaderName,
+              basicUser: DEFAULT_WEBHOOK_BASIC_USER,
+              secret: webhookSecret,
+            }),
         },
         clock: () => new Date(),
         invocationId: `test-${Math.random().toString(36).slice(2)}`,

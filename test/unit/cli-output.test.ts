@@ -3,7 +3,16 @@
  * text lines wrapped under their value, times in the operator's zone with the UTC offset.
  */
 import { describe, expect, it } from "vitest";
-import { fitColumns, fitText, localTime, outputWidth, table, withReadable, wrapLine } from "#cli/output.ts";
+import {
+  fields,
+  fitColumns,
+  fitText,
+  localTime,
+  outputWidth,
+  table,
+  withReadable,
+  wrapLine,
+} from "#cli/output.ts";
 
 const lines = (text: string): string[] => text.split("\n");
 
@@ -33,13 +42,29 @@ describe("wrapLine and fitText", () => {
       expect(line.length).toBeLessThanOrEqual(12);
   });
 
-  it("wraps a key: value line under its value and leaves table lines alone", () => {
-    const text = `last error:  ${"word ".repeat(30).trim()}\n│ a very long table line that is already as the table made it │`;
+  it("wraps a long line at its indentation and leaves table lines alone", () => {
+    const text = `  ${"word ".repeat(30).trim()}\n│ a very long table line that is already as the table made it │`;
     const fitted = lines(fitText(text, 40));
-    expect(fitted[0]?.startsWith("last error:  word")).toBe(true);
-    expect(fitted[1]?.startsWith(`${" ".repeat("last error:  ".length)}word`)).toBe(true);
-    for (const line of fitted.slice(0, -1)) expect(line.length).toBeLessThanOrEqual(40);
+    for (const line of fitted.slice(0, -1)) {
+      expect(line.length).toBeLessThanOrEqual(40);
+      expect(line.startsWith("  word")).toBe(true);
+    }
     expect(fitted.at(-1)).toBe("│ a very long table line that is already as the table made it │");
+  });
+
+  it("fields wrap a long value under itself", async () => {
+    const text = await withReadable({ width: 40, timeZone: "UTC" }, async () =>
+      fields([
+        ["at", "now"],
+        ["last error", "word ".repeat(20).trim()],
+      ]),
+    );
+    const fitted = lines(text);
+    expect(fitted[0]).toBe(`${"at:".padEnd(12)}now`);
+    expect(fitted[1]?.startsWith("last error: word")).toBe(true);
+    expect(fitted.length).toBeGreaterThan(2);
+    for (const line of fitted.slice(2)) expect(line.startsWith(`${" ".repeat(12)}word`)).toBe(true);
+    for (const line of fitted) expect(line.length).toBeLessThanOrEqual(40);
   });
 
   it("changes nothing without a width", () => {
