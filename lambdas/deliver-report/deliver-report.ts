@@ -18,7 +18,7 @@
  * `delivered` write; it is one DynamoDB write long.
  */
 import { randomUUID } from "node:crypto";
-import type { Customer } from "#shared/customers.ts";
+import { type Customer, recipientsFor } from "#shared/customers.ts";
 import { type FetchedPdf, PdfFetchError } from "#shared/pdf/fetch.ts";
 import { redactUrl } from "#shared/redact-links.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
@@ -32,6 +32,7 @@ import {
   type DeliveryContext,
   type DeliveryOutcome,
   giveBack,
+  type Recipients,
   recordFailed,
   recordLassoFailed,
   recordUnroutable,
@@ -163,8 +164,8 @@ async function deliverClaimed(attempt: Attempt): Promise<DeliveryOutcome> {
   const customer = route.customer;
   deps.logger.appendKeys({ customerId: customer.customerId, routedVia: route.via });
 
-  const { recipients, suppressed } = await unsuppressed(customer, deps);
-  if (recipients.length === 0) {
+  const { recipients, suppressed } = await unsuppressed(recipientsFor(customer, facts.reportType), deps);
+  if (recipients.to.length === 0) {
     const reason = `every recipient of customer ${customer.customerId} is suppressed (bounce or complaint): ${suppressed.join(", ")}`;
     deps.logger.error("report is unroutable: every recipient is suppressed", {
       suppressed: suppressed.length,
@@ -178,19 +179,23 @@ async function deliverClaimed(attempt: Attempt): Promise<DeliveryOutcome> {
 
 /** Step 4: addresses SES reported as bounced or complaining are skipped until an operator lifts it. */
 async function unsuppressed(
-  customer: Customer,
+  wanted: Recipients,
   deps: DeliverReportDeps,
-): Promise<{ recipients: string[]; suppressed: string[] }> {
-  const recipients: string[] = [];
+): Promise<{ recipients: Recipients; suppressed: string[] }> {
   const suppressed: string[] = [];
-  for (const address of customer.emails) {
-    ((await isSuppressed(deps.state, address)) ? suppressed : recipients).push(address);
-  }
+  const keep = async (addresses: string[]) => {
+    const kept: string[] = [];
+    for (const address of addresses) {
+      ((await isSuppressed(deps.state, address)) ? suppressed : kept).push(address);
+    }
+    return kept;
+  };
+  const recipients = { to: await keep(wanted.to), cc: await keep(wanted.cc), bcc: await keep(wanted.bcc) };
   if (suppressed.length > 0) {
     deps.metrics.count(DELIVERY_METRICS.recipientSuppressed, undefined, suppressed.length);
     deps.logger.warn("suppressed recipients skipped", {
       suppressed: suppressed.length,
-      remaining: recipients.length,
+      remaining: recipients.to.length + recipients.cc.length + recipients.bcc.length,
     });
   }
   return { recipients, suppressed };

@@ -7,6 +7,7 @@ import type { ItemStatus } from "#shared/lasso/enums.ts";
 import { composeReportMail } from "#shared/mail/compose.ts";
 import { MailSendError } from "#shared/mail/ses-mailer.ts";
 import type { FetchedPdf } from "#shared/pdf/fetch.ts";
+import type { Recipients } from "./attempt.ts";
 import { type Attempt, DELIVERY_METRICS, type DeliveryOutcome, recordFailed } from "./attempt.ts";
 import { RetryLaterError } from "./errors.ts";
 import { archiveBeforeSend, noteRejected, noteSent } from "./evidence.ts";
@@ -15,13 +16,15 @@ import { archiveBeforeSend, noteRejected, noteSent } from "./evidence.ts";
 export async function sendAndRecord(
   attempt: Attempt,
   customer: Customer,
-  to: { itemStatus: Exclude<ItemStatus, "Failed">; recipients: string[]; suppressed: string[] },
+  to: { itemStatus: Exclude<ItemStatus, "Failed">; recipients: Recipients; suppressed: string[] },
   fetched: { pdf: FetchedPdf; pdfUrl: string },
 ): Promise<DeliveryOutcome> {
   const { message, facts, deps } = attempt;
-  const { recipients, suppressed } = to;
+  const { suppressed } = to;
   const { pdf } = fetched;
   const mail = await composeFor(attempt, customer, to, fetched);
+  // Who SES hands it to (To, Cc and Bcc; the redirect address alone under mail.redirectAllTo).
+  const recipients = [...mail.destination.to, ...mail.destination.cc, ...mail.destination.bcc];
   const evidence = await archiveBeforeSend(attempt, customer, mail, { recipients, pdf: pdf.bytes }).catch(
     (error: unknown) => {
       // Nothing went out: the queue's retry archives and sends anew.
@@ -39,7 +42,7 @@ export async function sendAndRecord(
   try {
     sent = await deps.sendMail({
       from: deps.config.sender,
-      to: recipients,
+      destination: mail.destination,
       raw: mail.raw,
       tags: {
         customer: String(customer.customerId),
@@ -101,16 +104,16 @@ export async function sendAndRecord(
 function composeFor(
   attempt: Attempt,
   customer: Customer,
-  to: { itemStatus: Exclude<ItemStatus, "Failed">; recipients: string[] },
+  to: { itemStatus: Exclude<ItemStatus, "Failed">; recipients: Recipients },
   fetched: { pdf: FetchedPdf; pdfUrl: string },
 ) {
   const { message, facts, deps } = attempt;
   const warning = to.itemStatus === "Warning" ? message.errorMessage : undefined;
   return composeReportMail({
     envelope: {
-      from: deps.config.sender,
-      ...(deps.config.replyTo === undefined ? {} : { replyTo: deps.config.replyTo }),
-      to: to.recipients,
+      from: deps.config.profile.from,
+      replyTo: deps.config.profile.replyTo,
+      ...to.recipients,
     },
     content: {
       language: customer.language,
@@ -118,8 +121,11 @@ function composeFor(
       itemStatus: to.itemStatus,
       companyName: message.companyName ?? customer.name,
       cvr: message.cvr,
+      customerId: customer.customerId,
+      customerName: customer.name,
       ...(warning === undefined ? {} : { warning }),
     },
+    dress: { profile: deps.config.profile, logo: deps.config.logo },
     fileName: message.fileName ?? "",
     pdf: fetched.pdf.bytes,
     pdfUrl: fetched.pdfUrl,

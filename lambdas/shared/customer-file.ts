@@ -16,9 +16,11 @@ import iconv from "iconv-lite";
 import {
   type Customer,
   type CustomerParseResult,
+  emailsAttributeOf,
   type ParseCustomerOptions,
   parseCustomerItem,
 } from "./customers.ts";
+import type { ReportType } from "./lasso/enums.ts";
 
 export interface CustomerRow {
   /** 1-based line in the file (CSV: the row's first line; JSON: the element's index + 1). */
@@ -174,5 +176,13 @@ export function customerToItem(customer: Customer): Record<string, unknown> {
     enabled: customer.enabled,
     language: customer.language,
     ...(customer.format === undefined ? {} : { format: customer.format }),
+    ...Object.fromEntries(
+      Object.entries(customer.emailsByType).map(([type, addresses]) => [
+        emailsAttributeOf(type as ReportType),
+        new Set(addresses),
+      ]),
+    ),
+    ...(customer.cc.length === 0 ? {} : { cc: new Set(customer.cc) }),
+    ...(customer.bcc.length === 0 ? {} : { bcc: new Set(customer.bcc) }),
   };
 }
