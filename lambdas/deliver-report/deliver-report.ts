@@ -38,6 +38,7 @@ import {
   recordUnroutable,
 } from "./attempt.ts";
 import { RetryLaterError, UnidentifiableReportError } from "./errors.ts";
+import { withFailureNotice } from "./failure-notice.ts";
 import { type BatchFacts, batchFacts, fetchWithFreshLink, lookUpPdfUrl } from "./lasso-lookups.ts";
 import { routeReport } from "./routing.ts";
 import { sendAndRecord } from "./send.ts";
@@ -159,8 +160,13 @@ async function deliverClaimed(attempt: Attempt): Promise<DeliveryOutcome> {
   const customerId = route.ok ? route.customer.customerId : route.customerId;
   if (customerId !== undefined) deps.logger.appendKeys({ customerId });
   const itemStatus = message.itemStatus;
-  if (itemStatus === "Failed") return recordLassoFailed(attempt, route, customerId);
-  if (!route.ok) return recordUnroutable(attempt, route.reason, customerId);
+  if (itemStatus === "Failed") {
+    const known = route.ok ? route.customer : undefined;
+    return withFailureNotice(attempt, await recordLassoFailed(attempt, route, customerId), customerId, known);
+  }
+  if (!route.ok) {
+    return withFailureNotice(attempt, await recordUnroutable(attempt, route.reason, customerId), customerId);
+  }
   const customer = route.customer;
   deps.logger.appendKeys({ customerId: customer.customerId, routedVia: route.via });
 
@@ -170,10 +176,11 @@ async function deliverClaimed(attempt: Attempt): Promise<DeliveryOutcome> {
     deps.logger.error("report is unroutable: every recipient is suppressed", {
       suppressed: suppressed.length,
     });
-    return recordUnroutable(attempt, reason, customer.customerId);
+    const outcome = await recordUnroutable(attempt, reason, customer.customerId);
+    return withFailureNotice(attempt, outcome, customer.customerId, customer);
   }
   const fetched = await fetchReportPdf(attempt, customer);
-  if (!fetched.ok) return fetched.outcome;
+  if (!fetched.ok) return withFailureNotice(attempt, fetched.outcome, customer.customerId, customer);
   return sendAndRecord(attempt, customer, { itemStatus, recipients, suppressed }, fetched);
 }
 

@@ -11,6 +11,7 @@ import type { Recipients } from "./attempt.ts";
 import { type Attempt, DELIVERY_METRICS, type DeliveryOutcome, recordFailed } from "./attempt.ts";
 import { RetryLaterError } from "./errors.ts";
 import { archiveBeforeSend, noteRejected, noteSent } from "./evidence.ts";
+import { withFailureNotice } from "./failure-notice.ts";
 
 /** Steps 6 and 7: compose, send through SES, record delivered. */
 export async function sendAndRecord(
@@ -59,7 +60,12 @@ export async function sendAndRecord(
     deps.logger.error("SES rejected the report mail: recorded as failed", { reason });
     deps.metrics.count(DELIVERY_METRICS.failed, { reason: "ses-rejected" });
     await noteRejected(attempt, evidence, reason);
-    return recordFailed(attempt, customer, reason);
+    return withFailureNotice(
+      attempt,
+      await recordFailed(attempt, customer, reason),
+      customer.customerId,
+      customer,
+    );
   }
   attempt.sent = sent;
   await noteSent(attempt, evidence, sent.messageId);

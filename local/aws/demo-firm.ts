@@ -38,14 +38,25 @@ export const DEMO_FIRM: MailProfileSource = {
   },
 };
 
-/** MAIL_PROFILE of local mode; `redirectAllTo` as the deploy-config switch would set it. */
-export function demoMailProfileJson(options: { redirectAllTo?: string } = {}): string {
+/**
+ * MAIL_PROFILE of local mode; `redirectAllTo` as the deploy-config switch would set it;
+ * another sender or reply-to address (the tests' own) with the demo firm's names.
+ */
+export function demoMailProfileJson(
+  options: { redirectAllTo?: string; sender?: string; replyTo?: string; operatorsEmail?: string | null } = {},
+): string {
   return mailProfileJson(
     {
       ...DEMO_FIRM,
       mail: {
         ...DEMO_FIRM.mail,
+        ...(options.sender === undefined ? {} : { sender: options.sender }),
+        ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo }),
         ...(options.redirectAllTo === undefined ? {} : { redirectAllTo: options.redirectAllTo }),
+        // null: no operators' address (failure notices only to customers' cc/bcc).
+        ...(options.operatorsEmail === undefined
+          ? {}
+          : { operatorsEmail: options.operatorsEmail ?? undefined }),
       },
     },
     { logoFile: LOGO },

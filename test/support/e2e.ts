@@ -2,6 +2,7 @@
  * End-to-end assertions on a local run, made from what really went out (the SES
  * emulator's store and the .eml files), never from our own records.
  */
+
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { simpleParser } from "mailparser";
@@ -9,6 +10,7 @@ import { PDFDocument } from "pdf-lib";
 import { expect } from "vitest";
 import type { StoredMail } from "#local/aws/sent-mails.ts";
 import type { LassoSimulator } from "#local/lasso-sim/types.ts";
+import { safePdfFileName } from "#shared/mail/compose.ts";
 
 export interface ExpectedReport {
   batchId: string;
@@ -25,7 +27,8 @@ export function finishedReports(sim: LassoSimulator): ExpectedReport[] {
     batch.items.map((item) => ({
       batchId: batch.id,
       itemId: item.id,
-      fileName: item.fileName,
+      // As mailed: Lasso's name, made readable where it had to lose characters (K_S → K-S).
+      fileName: safePdfFileName(item.fileName, "", item.name ?? undefined),
       cvr: String(item.cvr),
       internalCustomerId: item.internalCustomerId,
       status: item.status,

@@ -290,6 +290,11 @@ describe("header and file-name hygiene", () => {
     expect(safePdfFileName("1234_34580820-Åbyhøj Byg K/S-Revision.pdf", "x")).toBe(
       "1234_34580820-Åbyhøj Byg K-S-Revision.pdf",
     );
+    // Lasso's own "_" for the "/" of the company's name reads as the name again.
+    expect(safePdfFileName("1234_34580820-Åbyhøj Byg K_S-Revision.pdf", "x", "Åbyhøj Byg K/S")).toBe(
+      "1234_34580820-Åbyhøj Byg K-S-Revision.pdf",
+    );
+    expect(safePdfFileName("1234_Nord_Syd A_S.pdf", "x", "Nord_Syd A/S")).toBe("1234_Nord_Syd A-S.pdf");
     expect(safePdfFileName("../../etc/passwd", "x")).toBe("etc-passwd.pdf");
     expect(safePdfFileName('a"b<c>: d?*|e\\f.PDF', "x")).toBe("a'b(c)- d--e-f.pdf");
     expect(safePdfFileName(undefined, "34580820-Revision")).toBe("34580820-Revision.pdf");

@@ -61,15 +61,24 @@ const FILE_NAME_CHARACTERS: Readonly<Record<string, string>> = {
   ">": ")",
 };
 
+/** Characters a file name cannot hold, made readable ("K/S" → "K-S"). */
+const readable = (text: string): string =>
+  text.replace(/[/\\|:*?"<>]/g, (ch) => FILE_NAME_CHARACTERS[ch] ?? "-");
+
 /**
  * Lasso's file name made safe for an attachment, and readable: characters a file name
  * cannot hold become their nearest readable one ("K/S" → "K-S", `:` → "-", `"` → "'"),
- * no control characters, no leading dots, at most 200 characters, ending in `.pdf`;
- * `fallback` when nothing usable is left. The archive keeps the message, so the same name.
+ * and where Lasso itself put "_" for them in the company's name ("Byg K_S" for "Byg K/S"),
+ * the name reads as the company's, the same way. No control characters, no leading dots,
+ * at most 200 characters, ending in `.pdf`; `fallback` when nothing usable is left. The
+ * archive keeps the message, so it has the same name.
  */
-export function safePdfFileName(name: string | undefined, fallback: string): string {
-  const base = headerSafe(name ?? "")
-    .replace(/[/\\|:*?"<>]/g, (ch) => FILE_NAME_CHARACTERS[ch] ?? "-")
+export function safePdfFileName(name: string | undefined, fallback: string, companyName?: string): string {
+  let text = headerSafe(name ?? "");
+  const company = companyName === undefined ? "" : headerSafe(companyName);
+  const lassoForm = company.replace(/[/\\|:*?"<>]/g, "_");
+  if (lassoForm !== company && text.includes(lassoForm)) text = text.split(lassoForm).join(readable(company));
+  const base = readable(text)
     .replace(/\s+/g, " ")
     .replace(/^[.\s-]+/, "");
   const stem = base.replace(/\.pdf$/i, "").trim();
@@ -159,7 +168,11 @@ export async function buildMessage(
   logo: MailLogo | undefined,
   attachment?: { fileName: string; pdf: Buffer },
 ): Promise<Buffer> {
+  // The PDF first: it is the mail's attachment; the logo is part of the HTML (related).
   const attachments = [
+    ...(attachment === undefined
+      ? []
+      : [{ filename: attachment.fileName, content: attachment.pdf, contentType: "application/pdf" }]),
     ...(logo === undefined
       ? []
       : [
@@ -171,9 +184,6 @@ export async function buildMessage(
             contentDisposition: "inline" as const,
           },
         ]),
-    ...(attachment === undefined
-      ? []
-      : [{ filename: attachment.fileName, content: attachment.pdf, contentType: "application/pdf" }]),
   ];
   const composer = new MailComposer({
     from: mailbox(envelope.from),
@@ -197,7 +207,11 @@ export async function buildMessage(
 /** The report e-mail, with the PDF attached when the message stays within SES's limit. */
 export async function composeReportMail(input: ReportMailInput): Promise<ComposedMail> {
   const maxBytes = input.maxMessageBytes ?? SES_MAX_MESSAGE_BYTES;
-  const fileName = safePdfFileName(input.fileName, `${input.content.cvr}-${input.content.reportType}`);
+  const fileName = safePdfFileName(
+    input.fileName,
+    `${input.content.cvr}-${input.content.reportType}`,
+    input.content.companyName,
+  );
   const content = { ...input.content, companyName: headerSafe(input.content.companyName), fileName };
   const { profile, logo } = input.dress;
   const { envelope, marks } = redirected(input.envelope, profile.redirectAllTo, input.dress.marks);
