@@ -42,6 +42,7 @@ import { withFailureNotice } from "./failure-notice.ts";
 import { type BatchFacts, batchFacts, fetchWithFreshLink, lookUpPdfUrl } from "./lasso-lookups.ts";
 import { routeReport } from "./routing.ts";
 import { sendAndRecord } from "./send.ts";
+import { deliverTest } from "./test-send.ts";
 
 const CLAIM_SKEW_MS = 5_000;
 
@@ -55,6 +56,8 @@ export async function deliverReport(
     throw new UnidentifiableReportError("a webhook's message is a doorbell, not a report to deliver");
   }
   deps.logger.appendKeys({ batchId: message.batchId, cvr: message.cvr, source: message.source });
+  // An operator's test send: to one address, recorded as a test, never a delivery.
+  if (message.source === "test") return deliverTest(message, deps, context);
   const facts = await batchFacts(message, deps);
   const identity = identify(message, facts);
   deps.logger.appendKeys({ reportIdentity: identity, reportType: facts.reportType });

@@ -5,7 +5,11 @@
 import { z } from "zod";
 import { ITEM_STATUSES, REPORT_TYPES, type ReportType } from "./lasso/enums.ts";
 
-export const REPORT_READY_SOURCES = ["poll", "webhook", "resend"] as const;
+/** `test`: an operator's test send (`lasso-reports test-send`), to `testTo` only, never a delivery. */
+export const REPORT_READY_SOURCES = ["poll", "webhook", "resend", "test"] as const;
+
+/** The batch id of a test send without a report of the customer: the sample PDF. */
+export const SAMPLE_BATCH_ID = "sample";
 export type ReportReadySource = (typeof REPORT_READY_SOURCES)[number];
 
 export const reportReadyMessageSchema = z.object({
@@ -32,6 +36,11 @@ export const reportReadyMessageSchema = z.object({
   seenAt: z.string().min(1),
   /** Fields of a webhook payload that we do not know, kept as they came (bounded in size). */
   extra: z.record(z.string(), z.unknown()).optional(),
+  /** A test send's one recipient (source `test` only). */
+  testTo: z.email().optional(),
+}).refine((message) => (message.source === "test") === (message.testTo !== undefined), {
+  message: "testTo is given exactly for a test send (source test)",
+  path: ["testTo"],
 });
 
 export type ReportReadyMessage = z.infer<typeof reportReadyMessageSchema>;
