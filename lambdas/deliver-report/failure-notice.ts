@@ -13,7 +13,11 @@
 import type { Customer, CustomerParseResult } from "#shared/customers.ts";
 import { buildMessage, destinationOf, headerSafe, redirected } from "#shared/mail/compose.ts";
 import { renderFailureNotice } from "#shared/mail/templates.ts";
-import { claimFailureNotice, releaseFailureNotice } from "#shared/state/failure-notices.ts";
+import {
+  claimFailureNotice,
+  markFailureNoticeSent,
+  releaseFailureNotice,
+} from "#shared/state/failure-notices.ts";
 import type { Attempt, DeliveryOutcome } from "./attempt.ts";
 
 export const FAILURE_NOTICE_METRICS = {
@@ -57,7 +61,7 @@ export async function sendFailureNotice(
       deps.metrics.count(FAILURE_NOTICE_METRICS.skipped);
       return;
     }
-    const sent = redirected(
+    const routed = redirected(
       { from: deps.config.profile.from, replyTo: deps.config.profile.replyTo, to },
       deps.config.profile.redirectAllTo,
     );
@@ -73,13 +77,14 @@ export async function sendFailureNotice(
         reason,
       },
       deps.config.profile,
-      { logo: deps.config.logo, marks: sent.marks },
+      { logo: deps.config.logo, marks: routed.marks },
     );
-    const raw = await buildMessage(sent.envelope, rendered, deps.config.logo);
+    const raw = await buildMessage(routed.envelope, rendered, deps.config.logo);
+    let sent: { messageId: string };
     try {
-      await deps.sendMail({
+      sent = await deps.sendMail({
         from: deps.config.sender,
-        destination: destinationOf(sent.envelope),
+        destination: destinationOf(routed.envelope),
         raw,
         tags: { customer: String(customerId), batch: message.batchId, kind: "failure-notice" },
       });
@@ -87,6 +92,7 @@ export async function sendFailureNotice(
       await releaseFailureNotice(deps.state, customerId, message.batchId).catch(() => undefined);
       throw error;
     }
+    await markFailureNoticeSent(deps.state, customerId, message.batchId, sent.messageId, deps.clock());
     deps.metrics.count(FAILURE_NOTICE_METRICS.sent);
     deps.logger.info("failure notice sent", { customerId, recipients: to.length });
   } catch (error) {

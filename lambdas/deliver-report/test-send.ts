@@ -51,8 +51,9 @@ export async function deliverTest(
   else {
     pdfUrl = message.pdfUrl ?? (await lookUpPdfUrl(message, deps.lasso)) ?? "";
     if (pdfUrl === "") return { outcome: "failed", identity, reason: "Lasso's item list has no pdf link" };
-    pdf = (await fetchWithFreshLink(pdfUrl, message, { ...deps, logger: logTo(deps.logger) }, context.deadline))
-      .bytes;
+    pdf = (
+      await fetchWithFreshLink(pdfUrl, message, { ...deps, logger: logTo(deps.logger) }, context.deadline)
+    ).bytes;
   }
   const real = recipientsFor(customer, facts.reportType);
   // The customer's envelope, sent to the test address only: the body names the real recipients.

@@ -156,7 +156,11 @@ describe("the firm and its sender", () => {
   it("embeds a logo file read at synth (the function's bundle carries it) and refuses what is no image", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "lasso-logo-"));
     const logo = path.join(PROJECT_ROOT, "local", "pipeline", "demo-logo.png");
-    const config = parseDeployConfig(withChanges((c) => void (c.firm.logo = { file: logo })));
+    const config = parseDeployConfig(
+      withChanges((c) => {
+        c.firm.logo = { file: logo };
+      }),
+    );
     expect(parseMailProfile(mailProfileJson(config)).logo).toEqual({
       file: "firm-logo.png",
       contentType: "image/png",
@@ -164,11 +168,19 @@ describe("the firm and its sender", () => {
     });
     const text = path.join(dir, "logo.png");
     writeFileSync(text, "not a picture");
-    expect(() => parseDeployConfig(withChanges((c) => void (c.firm.logo = { file: text })))).toThrow(
-      /config\.firm\.logo\.file: .* is not a PNG, JPEG or GIF image/,
-    );
     expect(() =>
-      parseDeployConfig(withChanges((c) => void (c.firm.logo = { file: path.join(dir, "missing.png") }))),
+      parseDeployConfig(
+        withChanges((c) => {
+          c.firm.logo = { file: text };
+        }),
+      ),
+    ).toThrow(/config\.firm\.logo\.file: .* is not a PNG, JPEG or GIF image/);
+    expect(() =>
+      parseDeployConfig(
+        withChanges((c) => {
+          c.firm.logo = { file: path.join(dir, "missing.png") };
+        }),
+      ),
     ).toThrow(/config\.firm\.logo\.file: no file/);
   });
 
@@ -177,9 +189,13 @@ describe("the firm and its sender", () => {
     ["a line break in the name", "Revisor\r\nBcc: x@evil.dk <rapporter@example.dk>"],
     ["no address", "Revisor Firma"],
   ])("refuses a sender with %s", (_what, sender) => {
-    expect(() => parseDeployConfig(withChanges((c) => void (c.mail.sender = sender)))).toThrow(
-      /config\.mail\.sender:/,
-    );
+    expect(() =>
+      parseDeployConfig(
+        withChanges((c) => {
+          c.mail.sender = sender;
+        }),
+      ),
+    ).toThrow(/config\.mail\.sender:/);
   });
 
   it("refuses a firm CVR that fails the check digit, a missing signature, and an http web address", () => {

@@ -4,7 +4,7 @@
  * one customer in one run gives its accountant one mail. Kept as long as operational
  * records.
  */
-import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { failureNoticeKey } from "./keys.ts";
 import { expiresAt, putIfAbsent, type StateTable } from "./state-table.ts";
 
@@ -17,6 +17,8 @@ export interface FailureNoticeRecord {
   /** The report whose failure the notice is about (the first of the batch). */
   identity: string;
   reason: string;
+  /** SES's id of the notice, once SES accepted it. */
+  sesMessageId?: string;
   createdAt: string;
   updatedAt: string;
   expiresAt: number;
@@ -47,5 +49,23 @@ export async function releaseFailureNotice(
 ): Promise<void> {
   await table.doc.send(
     new DeleteCommand({ TableName: table.tableName, Key: failureNoticeKey(customerId, lassoBatchId) }),
+  );
+}
+
+/** The notice went out: SES's message id on its record (so tools can tell a notice from a report mail). */
+export async function markFailureNoticeSent(
+  table: StateTable,
+  customerId: number,
+  lassoBatchId: string,
+  sesMessageId: string,
+  now: Date,
+): Promise<void> {
+  await table.doc.send(
+    new UpdateCommand({
+      TableName: table.tableName,
+      Key: failureNoticeKey(customerId, lassoBatchId),
+      UpdateExpression: "SET sesMessageId = :id, updatedAt = :now",
+      ExpressionAttributeValues: { ":id": sesMessageId, ":now": now.toISOString() },
+    }),
   );
 }
