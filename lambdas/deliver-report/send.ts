@@ -45,13 +45,7 @@ export async function sendAndRecord(
       from: deps.config.sender,
       destination: mail.destination,
       raw: mail.raw,
-      tags: {
-        customer: String(customer.customerId),
-        delivery: evidence.deliveryId,
-        batch: message.batchId,
-        reportType: facts.reportType,
-        source: message.source,
-      },
+      tags: deliveryTags(attempt, customer.customerId, evidence.deliveryId),
     });
   } catch (error) {
     if (!(error instanceof MailSendError)) throw error;
@@ -137,4 +131,19 @@ function composeFor(
     pdfUrl: fetched.pdfUrl,
     ...(deps.config.maxMessageBytes === undefined ? {} : { maxMessageBytes: deps.config.maxMessageBytes }),
   });
+}
+
+/** SES's message tags of a mail of the delivery history: record-ses-event finds its record by them. */
+export function deliveryTags(
+  attempt: Attempt,
+  customerId: number,
+  deliveryId: string,
+): Record<string, string> {
+  return {
+    customer: String(customerId),
+    delivery: deliveryId,
+    batch: attempt.message.batchId,
+    reportType: attempt.facts.reportType,
+    source: attempt.message.source,
+  };
 }

@@ -18,6 +18,7 @@ import { UnidentifiableReportError } from "./errors.ts";
 import { archiveBeforeSend, noteSent } from "./evidence.ts";
 import { type BatchFacts, batchFacts, fetchWithFreshLink, lookUpPdfUrl } from "./lasso-lookups.ts";
 import { SAMPLE_PDF_FILE_NAME, samplePdf } from "./sample-pdf.ts";
+import { deliveryTags } from "./send.ts";
 
 export async function deliverTest(
   message: ReportReadyMessage,
@@ -99,13 +100,7 @@ export async function deliverTest(
     from: deps.config.sender,
     destination: mail.destination,
     raw: mail.raw,
-    tags: {
-      customer: String(customer.customerId),
-      delivery: evidence.deliveryId,
-      batch: message.batchId,
-      reportType: facts.reportType,
-      source: "test",
-    },
+    tags: deliveryTags(attempt, customer.customerId, evidence.deliveryId),
   });
   await noteSent(attempt, evidence, sent.messageId);
   deps.logger.info("test send delivered", { deliveryId: evidence.deliveryId, sesMessageId: sent.messageId });

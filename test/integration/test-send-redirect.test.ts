@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { historyOfCustomer } from "#cli/deliveries-view.ts";
 import { readStatement } from "#cli/statement.ts";
-import { testSend } from "#cli/test-send.ts";
+import { type TestSendPorts, testSend } from "#cli/test-send.ts";
 import { demoMailProfileJson } from "#local/aws/demo-firm.ts";
 import { listCustomerDeliveries } from "#shared/state/delivery-history.ts";
 import {
@@ -18,7 +18,7 @@ import {
   type StoredMail,
   startDeliveryRig,
 } from "#test/support/delivery.ts";
-import { customerItem, testCvr, usePipeline } from "#test/support/pipeline.ts";
+import { customerItem, type Pipeline, testCvr, usePipeline } from "#test/support/pipeline.ts";
 
 const pipeline = usePipeline({ sim: { reportDelayMs: 3, webhooksEnabled: true } });
 let rig: DeliveryRig;
@@ -42,6 +42,13 @@ async function deliverAll(target: DeliveryRig = rig): Promise<void> {
   }
 }
 
+const portsOf = (p: Pipeline): TestSendPorts => ({
+  state: p.state,
+  customers: { doc: p.customersDoc, tableName: p.resources.names.customersTable },
+  sqs: p.sqs,
+  queueUrl: p.resources.reportReadyQueueUrl,
+});
+
 const textOf = (mail: StoredMail | undefined) => (mail?.body.text ?? "").replace(/\s+/g, " ");
 
 describe("test-send", () => {
@@ -60,12 +67,7 @@ describe("test-send", () => {
     const source = await rig.startDelivery();
     const outcome = await testSend(
       { customerId: 1080, reportType: "Revision", to: "tester@firma.dk", timeoutMs: 20_000 },
-      {
-        state: p.state,
-        customers: { doc: p.customersDoc, tableName: p.resources.names.customersTable },
-        sqs: p.sqs,
-        queueUrl: p.resources.reportReadyQueueUrl,
-      },
+      portsOf(p),
     );
     await source.idle(30_000);
     await source.stop();
@@ -109,12 +111,7 @@ describe("test-send", () => {
     const source = await rig.startDelivery();
     const outcome = await testSend(
       { customerId: 1081, reportType: "Revision", to: "tester@firma.dk", timeoutMs: 20_000 },
-      {
-        state: p.state,
-        customers: { doc: p.customersDoc, tableName: p.resources.names.customersTable },
-        sqs: p.sqs,
-        queueUrl: p.resources.reportReadyQueueUrl,
-      },
+      portsOf(p),
     );
     await source.idle(30_000);
     await source.stop();

@@ -15,21 +15,15 @@ import type { MailLogo, MailProfile } from "./profile.ts";
 import type { MAIL_TEMPLATE_VARIABLES } from "./template-variables.ts";
 import { PHRASES, TEMPLATES } from "./templates.generated.js";
 
-export interface ReportMailContent {
-  language: Language;
-  reportType: ReportType;
+export interface ReportMailContent extends AboutReport {
   /** Failed reports are never mailed to customers. */
   itemStatus: "Completed" | "Warning";
-  companyName: string;
-  cvr: string;
   /** The attachment's name (Lasso's file name). */
   fileName: string;
   /** Lasso's warning text, for Warning reports. */
   warning?: string;
   /** Set when the PDF is too large to attach: where to download it instead. */
   link?: string;
-  customerId: number;
-  customerName: string;
 }
 
 /** How a mail is marked: a test send; redirected from its real recipients. */
@@ -39,13 +33,7 @@ export interface MailMarks {
   redirectedFrom?: readonly string[];
 }
 
-export interface FailureNoticeContent {
-  language: Language;
-  reportType: ReportType;
-  companyName: string;
-  cvr: string;
-  customerId: number;
-  customerName: string;
+export interface FailureNoticeContent extends AboutReport {
   batchId: string;
   reason: string;
 }
@@ -100,7 +88,18 @@ function paragraphs(escapedBody: string): string[] {
     .map((paragraph) => paragraph.replace(/\n/g, "<br />"));
 }
 
-function baseContext(profile: MailProfile, language: Language, logo: MailLogo | undefined, marks: MailMarks) {
+/** What both kinds of mail say about the report: its company, customer and type. */
+interface AboutReport {
+  language: Language;
+  reportType: ReportType;
+  companyName: string;
+  cvr: string;
+  customerId: number;
+  customerName: string;
+}
+
+function baseContext(profile: MailProfile, about: AboutReport, logo: MailLogo | undefined, marks: MailMarks) {
+  const language = about.language;
   return {
     firm: {
       name: profile.firm.name,
@@ -121,6 +120,11 @@ function baseContext(profile: MailProfile, language: Language, logo: MailLogo | 
     link: "",
     reason: "",
     batchId: "",
+    company: about.companyName,
+    cvr: about.cvr,
+    customerId: about.customerId,
+    customerName: about.customerName,
+    reportName: reportTypeLabel(about.reportType, language),
   };
 }
 
@@ -151,14 +155,8 @@ export function renderReportMail(
   profile: MailProfile,
   options: { logo?: MailLogo | undefined; marks?: MailMarks } = {},
 ): RenderedMail {
-  const language = content.language;
-  return render(content.reportType, language, {
-    ...baseContext(profile, language, options.logo, options.marks ?? {}),
-    company: content.companyName,
-    cvr: content.cvr,
-    customerId: content.customerId,
-    customerName: content.customerName,
-    reportName: reportTypeLabel(content.reportType, language),
+  return render(content.reportType, content.language, {
+    ...baseContext(profile, content, options.logo, options.marks ?? {}),
     fileName: content.fileName,
     isWarning: content.itemStatus === "Warning",
     warning: content.itemStatus === "Warning" ? (content.warning ?? "") : "",
@@ -171,14 +169,8 @@ export function renderFailureNotice(
   profile: MailProfile,
   options: { logo?: MailLogo | undefined; marks?: MailMarks } = {},
 ): RenderedMail {
-  const language = content.language;
-  return render("failure-notice", language, {
-    ...baseContext(profile, language, options.logo, options.marks ?? {}),
-    company: content.companyName,
-    cvr: content.cvr,
-    customerId: content.customerId,
-    customerName: content.customerName,
-    reportName: reportTypeLabel(content.reportType, language),
+  return render("failure-notice", content.language, {
+    ...baseContext(profile, content, options.logo, options.marks ?? {}),
     batchId: content.batchId,
     reason: content.reason,
   });
