@@ -39,6 +39,13 @@ const HEADER_ALIASES: Record<string, readonly string[]> = {
   enabled: ["enabled", "aktiv", "active"],
   format: ["format", "filnavn", "filename"],
   language: ["language", "sprog"],
+  // Routing by responsibility (customers.md): a report type's own recipients, the accountant.
+  emails_Revision: ["emails_Revision"],
+  emails_RevisionUdvidet: ["emails_RevisionUdvidet"],
+  emails_ReelleEjere: ["emails_ReelleEjere"],
+  emails_Finans: ["emails_Finans"],
+  cc: ["cc", "kopi"],
+  bcc: ["bcc"],
 };
 
 const fold = (text: string): string => text.toLowerCase().replace(/[\s_-]/g, "");

@@ -77,6 +77,8 @@ describe("customersToCsv", () => {
         reportType: ["Finans"],
         note: "x",
         cvr: "1",
+        EMAILS_FINANS: new Set(["bogholder@x.dk"]),
+        cc: new Set(["revisor@firma.dk", "partner@firma.dk"]),
       }),
     ).toEqual({
       customerId: "5",
@@ -88,6 +90,37 @@ describe("customersToCsv", () => {
       enabled: "",
       format: "",
       language: "",
+      emails_Revision: "",
+      emails_RevisionUdvidet: "",
+      emails_ReelleEjere: "",
+      emails_Finans: "bogholder@x.dk",
+      cc: "revisor@firma.dk,partner@firma.dk",
+      bcc: "",
+    });
+  });
+
+  it("per-type recipients, cc and bcc survive an export and an import", async () => {
+    const csv = customersToCsv(
+      [
+        {
+          customerId: 7,
+          cvr: "34580820",
+          name: "Ærø ApS",
+          emails: new Set(["a@x.dk"]),
+          reportTypes: new Set(["Revision", "Finans"]),
+          group: "nord",
+          emails_Finans: new Set(["bogholder@x.dk"]),
+          cc: new Set(["revisor@firma.dk"]),
+          bcc: new Set(["arkiv@firma.dk"]),
+        },
+      ],
+      ";",
+    );
+    const [row] = checkCustomerRows(parseCustomerCsv(csv));
+    expect(row?.result.ok && row.result.customer).toMatchObject({
+      emailsByType: { Finans: ["bogholder@x.dk"] },
+      cc: ["revisor@firma.dk"],
+      bcc: ["arkiv@firma.dk"],
     });
   });
 });
