@@ -20,7 +20,7 @@ export async function sendAndRecord(
   to: { itemStatus: Exclude<ItemStatus, "Failed">; recipients: Recipients; suppressed: string[] },
   fetched: { pdf: FetchedPdf; pdfUrl: string },
 ): Promise<DeliveryOutcome> {
-  const { message, facts, deps } = attempt;
+  const { message, deps } = attempt;
   const { suppressed } = to;
   const { pdf } = fetched;
   const mail = await composeFor(attempt, customer, to, fetched);
