@@ -9,6 +9,7 @@
  *
  *   npx tsx bench/deliver-report.bench.ts [--reports 200] [--batch-size 5] [--concurrency 4] [--ses-latency-ms 20]
  */
+
 import { parseArgs } from "node:util";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
@@ -19,6 +20,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { readDeliverReportSettings } from "#lambdas/deliver-report/config.ts";
 import { buildDeliverReportWiring, createDeliverReportHandler } from "#lambdas/deliver-report/lambda.ts";
+import { demoMailProfileJson } from "#local/aws/demo-firm.ts";
 import { startLocalAws } from "#local/aws/local-aws.ts";
 import { provisionLocalResources } from "#local/aws/provision.ts";
 import { startLassoSimulator } from "#local/lasso-sim/index.ts";
@@ -90,6 +92,7 @@ const settings = readDeliverReportSettings({
   STATE_TABLE_NAME: resources.names.stateTable,
   CUSTOMERS_TABLE_NAME: resources.names.customersTable,
   MAIL_SENDER: "rapporter@revisor.example.dk",
+  MAIL_PROFILE: demoMailProfileJson({ sender: "rapporter@revisor.example.dk" }),
   PDF_ALLOWED_HOSTS: new URL(sim.baseUrl).host,
   PDF_ALLOW_HTTP: "true",
   LASSO_BASE_URL: sim.baseUrl,

@@ -65,6 +65,12 @@ export const CSV_COLUMNS = [
   "enabled",
   "format",
   "language",
+  "emails_Revision",
+  "emails_RevisionUdvidet",
+  "emails_ReelleEjere",
+  "emails_Finans",
+  "cc",
+  "bcc",
 ] as const;
 type CsvColumn = (typeof CSV_COLUMNS)[number];
 
@@ -81,6 +87,12 @@ const COLUMN_OF: Readonly<Record<string, CsvColumn>> = {
   enabled: "enabled",
   format: "format",
   language: "language",
+  emailsrevision: "emails_Revision",
+  emailsrevisionudvidet: "emails_RevisionUdvidet",
+  emailsreelleejere: "emails_ReelleEjere",
+  emailsfinans: "emails_Finans",
+  cc: "cc",
+  bcc: "bcc",
 };
 
 function text(value: unknown): string {

@@ -156,7 +156,8 @@ export async function historyOfCustomer(
   filter: DeliveryFilter,
 ): Promise<DeliveryRecord[]> {
   const records = await listCustomerDeliveries(state, customerId, filter.period);
-  return records.filter((record) => matches(filter, record));
+  // A test send (test-send) went to the firm, not the customer: it is no delivery.
+  return records.filter((record) => record.kind !== "test" && matches(filter, record));
 }
 
 export interface DeliveriesReport {

@@ -19,6 +19,7 @@ import { addRunCommand } from "./commands/run.ts";
 import { addStatementCommand } from "./commands/statement.ts";
 import { addStatusCommand } from "./commands/status.ts";
 import { addSuppressionsCommands } from "./commands/suppressions.ts";
+import { addTestSendCommand } from "./commands/test-send.ts";
 import { addWebhookCommands } from "./commands/webhook-test.ts";
 import { EXIT, type ExitCode, messageOf, UsageError } from "./errors.ts";
 import type { CommandResult } from "./output.ts";
@@ -81,6 +82,7 @@ export function buildProgram(io: CliIo, sink: { result?: CommandResult }): Comma
   addStatementCommand(program, context);
   addDownloadCommand(program, context);
   addResendCommand(program, context);
+  addTestSendCommand(program, context);
   addRedriveCommand(program, context);
   addDlqCommands(program, context);
   addSuppressionsCommands(program, context);

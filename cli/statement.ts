@@ -67,10 +67,12 @@ export async function readStatement(
   firm: string,
   now: Date,
 ): Promise<Statement> {
-  const records =
+  const all =
     request.scope === "customer"
       ? await listCustomerDeliveries(state, request.customerId, request.period)
       : await listDeliveriesOfMonth(state, request.month);
+  // Test sends (test-send) went to the firm's own address: no delivery to the customer.
+  const records = all.filter((record) => record.kind !== "test");
   const grouped = byCustomer([...records].sort((a, b) => a.deliveryId.localeCompare(b.deliveryId)));
   if (request.scope === "customer" && !grouped.has(request.customerId)) grouped.set(request.customerId, []);
   const list: StatementCustomer[] = [];

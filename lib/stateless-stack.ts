@@ -5,6 +5,7 @@
  * small dead-letter queues of the scheduler and of the SES event path live here, beside
  * the resources that write to them (a rule's DLQ needs a queue policy naming the rule).
  */
+import * as path from "node:path";
 import { CfnOutput, Duration, Fn, Stack, type StackProps } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as kms from "aws-cdk-lib/aws-kms";
@@ -17,6 +18,7 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { ENV } from "#shared/env-names.ts";
 import type { CustomersIndexName, StateIndexName } from "#shared/tables.ts";
+import { logoBundleName, mailProfileJson } from "./config/mail-profile.ts";
 import type { DeployConfig } from "./config/schema.ts";
 import { archiveBucketName, grantArchiveWrite } from "./constructs/evidence-archive.ts";
 import { Mail } from "./constructs/mail.ts";
@@ -203,7 +205,8 @@ export class StatelessStack extends Stack {
         ...stateEnv,
         [ENV.customersTable]: stateful.customersTable.tableName,
         [ENV.mailSender]: config.mail.sender,
-        ...(config.mail.replyTo ? { [ENV.mailReplyTo]: config.mail.replyTo } : {}),
+        // The firm (display name, reply-to, signature, footer, logo's name in the bundle), redirect.
+        [ENV.mailProfile]: mailProfileJson(config),
         [ENV.defaultLanguage]: config.mail.defaultLanguage,
         [ENV.sesConfigurationSet]: this.mail.configurationSet.configurationSetName,
         [ENV.pdfAllowedHosts]: config.pdfHosts.join(","),
@@ -224,6 +227,11 @@ export class StatelessStack extends Stack {
         ...lassoEnv,
       },
       logRetention,
+      // The logo, read at synth from the deploy config's file, travels in the bundle.
+      bundleFiles:
+        config.firm.logo === undefined
+          ? []
+          : [{ from: path.resolve(config.firm.logo.file), to: logoBundleName(config.firm.logo.file) }],
     });
     // Report records (claim, deliver), batch manifests, suppressions; and for a webhook's
     // ring what the poller writes: batches adopted or updated, hand-off records created or

@@ -83,7 +83,7 @@ const program = new Command("npm start --")
     "after",
     `
 The last line is machine-readable:
-  SUMMARY {"customers":N,"batches":B,"reportsFinished":R,"mailsSent":M,"reportsFailed":F,"unroutable":U,"duplicatesSkipped":D,"deadLetters":L,"elapsedMs":T}
+  SUMMARY {"customers":N,"batches":B,"reportsFinished":R,"mailsSent":M,"failureNotices":N,"reportsFailed":F,"unroutable":U,"duplicatesSkipped":D,"deadLetters":L,"elapsedMs":T}
 Exit code 0 when every report was delivered or recorded as failed, exactly once; 1 otherwise.`,
   );
 
@@ -171,7 +171,8 @@ function printSummary(outcome: RunOutcome, where: string): void {
     `Customers ${summary.customers}, batches ${summary.batches}, reports finished ${summary.reportsFinished}.`,
   );
   console.log(
-    `Mails sent ${summary.mailsSent}; failed reports ${summary.reportsFailed} (to operators, not customers); ` +
+    `Mails sent ${summary.mailsSent}; failed reports ${summary.reportsFailed} (not mailed to customers; ` +
+      `${summary.failureNotices} failure notice${summary.failureNotices === 1 ? "" : "s"} to the accountants or operators); ` +
       `unroutable ${summary.unroutable}; duplicates skipped ${summary.duplicatesSkipped}; dead letters ${summary.deadLetters}.`,
   );
   for (const problem of problems) console.log(`PROBLEM: ${problem}`);

@@ -6,6 +6,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { PutEvidence } from "#shared/archive/evidence-archive.ts";
 import type { Customer, Language } from "#shared/customers.ts";
+import type { MailLogo, MailProfile } from "#shared/mail/profile.ts";
 import type { SendMail } from "#shared/mail/ses-mailer.ts";
 import type { FetchedPdf } from "#shared/pdf/fetch.ts";
 import type { ReportReadyMessage } from "#shared/report-ready.ts";
@@ -35,9 +36,19 @@ export const DELIVERY_METRICS = {
   unidentifiable: "ReportUnidentifiable",
 } as const;
 
+/** A report mail's recipients: To, Cc (in the headers) and Bcc (only in SES's Destination). */
+export interface Recipients {
+  to: string[];
+  cc: string[];
+  bcc: string[];
+}
+
 export interface DeliverReportConfig {
+  /** The bare address SES sends from (FromEmailAddress). */
   sender: string;
-  replyTo?: string;
+  /** The firm: display name, reply-to, signature, footer, logo, redirect (mail/profile.ts). */
+  profile: MailProfile;
+  logo?: MailLogo;
   defaultLanguage: Language;
   /** Default: SES's 40 MB. */
   maxMessageBytes?: number;

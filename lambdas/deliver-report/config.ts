@@ -1,9 +1,13 @@
 /** deliver-report's configuration, read once at cold start (names: env-names.ts). */
+
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import * as z from "zod";
 import { LANGUAGES, type Language } from "#shared/customers.ts";
 import { boolEnv, intEnv, listEnv, MissingConfigError, optionalEnv, requireEnv } from "#shared/env.ts";
 import { ENV } from "#shared/env-names.ts";
 import { SES_MAX_MESSAGE_BYTES } from "#shared/mail/compose.ts";
+import { LOGO_CID, type MailLogo, type MailProfile, parseMailProfile } from "#shared/mail/profile.ts";
 import { DEFAULT_MAX_PDF_BYTES, maxPdfBytesFor } from "#shared/pdf-budget.ts";
 import type { DoorbellConfig } from "./doorbell.ts";
 
@@ -14,8 +18,10 @@ export interface DeliverReportSettings {
   stateRetentionDays: number;
   customersTable: string;
   mail: {
+    /** The bare address: SES's FromEmailAddress (the profile's `from` carries the display name). */
     sender: string;
-    replyTo?: string;
+    profile: MailProfile;
+    logo?: MailLogo;
     defaultLanguage: Language;
     configurationSet?: string;
     maxMessageBytes: number;
@@ -69,6 +75,26 @@ function pdfMaxBytes(env: NodeJS.ProcessEnv): number {
   return fitting;
 }
 
+function mailProfile(env: NodeJS.ProcessEnv): MailProfile {
+  try {
+    return parseMailProfile(requireEnv(ENV.mailProfile, env));
+  } catch (error) {
+    throw new MissingConfigError(`environment variable ${ENV.mailProfile}: ${(error as Error).message}`);
+  }
+}
+
+/** The logo shipped in the bundle (a relative name is found beside the function's code). */
+function readLogo(logo: NonNullable<MailProfile["logo"]>): MailLogo {
+  const file = path.resolve(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), logo.file);
+  try {
+    return { bytes: readFileSync(file), contentType: logo.contentType, alt: logo.alt, cid: LOGO_CID };
+  } catch (error) {
+    throw new MissingConfigError(
+      `the logo ${file} of ${ENV.mailProfile} cannot be read: ${(error as Error).message}`,
+    );
+  }
+}
+
 export function readDeliverReportSettings(env: NodeJS.ProcessEnv = process.env): DeliverReportSettings {
   const language = optionalEnv(ENV.defaultLanguage, env) ?? "da";
   if (!(LANGUAGES as readonly string[]).includes(language)) {
@@ -76,7 +102,12 @@ export function readDeliverReportSettings(env: NodeJS.ProcessEnv = process.env):
       `environment variable ${ENV.defaultLanguage} must be one of ${LANGUAGES.join(", ")}`,
     );
   }
-  const replyTo = optionalEnv(ENV.mailReplyTo, env);
+  const profile = mailProfile(env);
+  const sender = emailEnv(ENV.mailSender, requireEnv(ENV.mailSender, env));
+  if (sender.toLowerCase() !== profile.from.address.toLowerCase()) {
+    throw new MissingConfigError(`${ENV.mailProfile}'s from address is not ${ENV.mailSender} (${sender})`);
+  }
+  const logo = profile.logo === undefined ? undefined : readLogo(profile.logo);
   const configurationSet = optionalEnv(ENV.sesConfigurationSet, env);
   const lassoTimeout = optionalEnv(ENV.lassoRequestTimeoutMs, env);
   const webhookUrl = optionalEnv(ENV.webhookUrl, env);
@@ -93,8 +124,9 @@ export function readDeliverReportSettings(env: NodeJS.ProcessEnv = process.env):
       retentionDays: intEnv(ENV.archiveRetentionDays, { default: 1827, min: 1, max: 36_500 }, env),
     },
     mail: {
-      sender: emailEnv(ENV.mailSender, requireEnv(ENV.mailSender, env)),
-      ...(replyTo === undefined ? {} : { replyTo: emailEnv(ENV.mailReplyTo, replyTo) }),
+      sender,
+      profile,
+      ...(logo === undefined ? {} : { logo }),
       defaultLanguage: language as Language,
       ...(configurationSet === undefined ? {} : { configurationSet }),
       maxMessageBytes: intEnv(

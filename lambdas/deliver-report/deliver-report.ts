@@ -18,7 +18,7 @@
  * `delivered` write; it is one DynamoDB write long.
  */
 import { randomUUID } from "node:crypto";
-import type { Customer } from "#shared/customers.ts";
+import { type Customer, recipientsFor } from "#shared/customers.ts";
 import { type FetchedPdf, PdfFetchError } from "#shared/pdf/fetch.ts";
 import { redactUrl } from "#shared/redact-links.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
@@ -32,14 +32,17 @@ import {
   type DeliveryContext,
   type DeliveryOutcome,
   giveBack,
+  type Recipients,
   recordFailed,
   recordLassoFailed,
   recordUnroutable,
 } from "./attempt.ts";
 import { RetryLaterError, UnidentifiableReportError } from "./errors.ts";
+import { withFailureNotice } from "./failure-notice.ts";
 import { type BatchFacts, batchFacts, fetchWithFreshLink, lookUpPdfUrl } from "./lasso-lookups.ts";
 import { routeReport } from "./routing.ts";
 import { sendAndRecord } from "./send.ts";
+import { deliverTest } from "./test-send.ts";
 
 const CLAIM_SKEW_MS = 5_000;
 
@@ -53,6 +56,8 @@ export async function deliverReport(
     throw new UnidentifiableReportError("a webhook's message is a doorbell, not a report to deliver");
   }
   deps.logger.appendKeys({ batchId: message.batchId, cvr: message.cvr, source: message.source });
+  // An operator's test send: to one address, recorded as a test, never a delivery.
+  if (message.source === "test") return deliverTest(message, deps, context);
   const facts = await batchFacts(message, deps);
   const identity = identify(message, facts);
   deps.logger.appendKeys({ reportIdentity: identity, reportType: facts.reportType });
@@ -158,39 +163,49 @@ async function deliverClaimed(attempt: Attempt): Promise<DeliveryOutcome> {
   const customerId = route.ok ? route.customer.customerId : route.customerId;
   if (customerId !== undefined) deps.logger.appendKeys({ customerId });
   const itemStatus = message.itemStatus;
-  if (itemStatus === "Failed") return recordLassoFailed(attempt, route, customerId);
-  if (!route.ok) return recordUnroutable(attempt, route.reason, customerId);
+  if (itemStatus === "Failed") {
+    const known = route.ok ? route.customer : undefined;
+    return withFailureNotice(attempt, await recordLassoFailed(attempt, route, customerId), customerId, known);
+  }
+  if (!route.ok) {
+    return withFailureNotice(attempt, await recordUnroutable(attempt, route.reason, customerId), customerId);
+  }
   const customer = route.customer;
   deps.logger.appendKeys({ customerId: customer.customerId, routedVia: route.via });
 
-  const { recipients, suppressed } = await unsuppressed(customer, deps);
-  if (recipients.length === 0) {
+  const { recipients, suppressed } = await unsuppressed(recipientsFor(customer, facts.reportType), deps);
+  if (recipients.to.length === 0) {
     const reason = `every recipient of customer ${customer.customerId} is suppressed (bounce or complaint): ${suppressed.join(", ")}`;
     deps.logger.error("report is unroutable: every recipient is suppressed", {
       suppressed: suppressed.length,
     });
-    return recordUnroutable(attempt, reason, customer.customerId);
+    const outcome = await recordUnroutable(attempt, reason, customer.customerId);
+    return withFailureNotice(attempt, outcome, customer.customerId, customer);
   }
   const fetched = await fetchReportPdf(attempt, customer);
-  if (!fetched.ok) return fetched.outcome;
+  if (!fetched.ok) return withFailureNotice(attempt, fetched.outcome, customer.customerId, customer);
   return sendAndRecord(attempt, customer, { itemStatus, recipients, suppressed }, fetched);
 }
 
 /** Step 4: addresses SES reported as bounced or complaining are skipped until an operator lifts it. */
 async function unsuppressed(
-  customer: Customer,
+  wanted: Recipients,
   deps: DeliverReportDeps,
-): Promise<{ recipients: string[]; suppressed: string[] }> {
-  const recipients: string[] = [];
+): Promise<{ recipients: Recipients; suppressed: string[] }> {
   const suppressed: string[] = [];
-  for (const address of customer.emails) {
-    ((await isSuppressed(deps.state, address)) ? suppressed : recipients).push(address);
-  }
+  const keep = async (addresses: string[]) => {
+    const kept: string[] = [];
+    for (const address of addresses) {
+      ((await isSuppressed(deps.state, address)) ? suppressed : kept).push(address);
+    }
+    return kept;
+  };
+  const recipients = { to: await keep(wanted.to), cc: await keep(wanted.cc), bcc: await keep(wanted.bcc) };
   if (suppressed.length > 0) {
     deps.metrics.count(DELIVERY_METRICS.recipientSuppressed, undefined, suppressed.length);
     deps.logger.warn("suppressed recipients skipped", {
       suppressed: suppressed.length,
-      remaining: recipients.length,
+      remaining: recipients.to.length + recipients.cc.length + recipients.bcc.length,
     });
   }
   return { recipients, suppressed };

@@ -42,7 +42,7 @@ export async function archiveBeforeSend(
   const record = archivedDeliveryRecord(
     {
       deliveryId,
-      kind: message.source === "resend" ? "resend" : "first",
+      kind: message.source === "resend" ? "resend" : message.source === "test" ? "test" : "first",
       identity: attempt.identity,
       lassoBatchId: message.batchId,
       ...(message.reportId === undefined ? {} : { reportId: message.reportId }),

@@ -155,7 +155,8 @@ export function buildDeliverReportWiring(
     config: {
       archive: settings.archive,
       sender: settings.mail.sender,
-      ...(settings.mail.replyTo === undefined ? {} : { replyTo: settings.mail.replyTo }),
+      profile: settings.mail.profile,
+      ...(settings.mail.logo === undefined ? {} : { logo: settings.mail.logo }),
       defaultLanguage: settings.mail.defaultLanguage,
       maxMessageBytes: settings.mail.maxMessageBytes,
     },

@@ -7,21 +7,25 @@ import type { ItemStatus } from "#shared/lasso/enums.ts";
 import { composeReportMail } from "#shared/mail/compose.ts";
 import { MailSendError } from "#shared/mail/ses-mailer.ts";
 import type { FetchedPdf } from "#shared/pdf/fetch.ts";
+import type { Recipients } from "./attempt.ts";
 import { type Attempt, DELIVERY_METRICS, type DeliveryOutcome, recordFailed } from "./attempt.ts";
 import { RetryLaterError } from "./errors.ts";
 import { archiveBeforeSend, noteRejected, noteSent } from "./evidence.ts";
+import { withFailureNotice } from "./failure-notice.ts";
 
 /** Steps 6 and 7: compose, send through SES, record delivered. */
 export async function sendAndRecord(
   attempt: Attempt,
   customer: Customer,
-  to: { itemStatus: Exclude<ItemStatus, "Failed">; recipients: string[]; suppressed: string[] },
+  to: { itemStatus: Exclude<ItemStatus, "Failed">; recipients: Recipients; suppressed: string[] },
   fetched: { pdf: FetchedPdf; pdfUrl: string },
 ): Promise<DeliveryOutcome> {
-  const { message, facts, deps } = attempt;
-  const { recipients, suppressed } = to;
+  const { message, deps } = attempt;
+  const { suppressed } = to;
   const { pdf } = fetched;
   const mail = await composeFor(attempt, customer, to, fetched);
+  // Who SES hands it to (To, Cc and Bcc; the redirect address alone under mail.redirectAllTo).
+  const recipients = [...mail.destination.to, ...mail.destination.cc, ...mail.destination.bcc];
   const evidence = await archiveBeforeSend(attempt, customer, mail, { recipients, pdf: pdf.bytes }).catch(
     (error: unknown) => {
       // Nothing went out: the queue's retry archives and sends anew.
@@ -44,15 +48,9 @@ export async function sendAndRecord(
   try {
     sent = await deps.sendMail({
       from: deps.config.sender,
-      to: recipients,
+      destination: mail.destination,
       raw: mail.raw,
-      tags: {
-        customer: String(customer.customerId),
-        delivery: evidence.deliveryId,
-        batch: message.batchId,
-        reportType: facts.reportType,
-        source: message.source,
-      },
+      tags: deliveryTags(attempt, customer.customerId, evidence.deliveryId),
     });
   } catch (error) {
     if (!(error instanceof MailSendError)) throw error;
@@ -66,7 +64,12 @@ export async function sendAndRecord(
     deps.logger.error("SES rejected the report mail: recorded as failed", { reason });
     deps.metrics.count(DELIVERY_METRICS.failed, { reason: "ses-rejected" });
     await noteRejected(attempt, evidence, reason);
-    return recordFailed(attempt, customer, reason);
+    return withFailureNotice(
+      attempt,
+      await recordFailed(attempt, customer, reason),
+      customer.customerId,
+      customer,
+    );
   }
   attempt.sent = sent;
 
@@ -113,16 +116,16 @@ export async function sendAndRecord(
 function composeFor(
   attempt: Attempt,
   customer: Customer,
-  to: { itemStatus: Exclude<ItemStatus, "Failed">; recipients: string[] },
+  to: { itemStatus: Exclude<ItemStatus, "Failed">; recipients: Recipients },
   fetched: { pdf: FetchedPdf; pdfUrl: string },
 ) {
   const { message, facts, deps } = attempt;
   const warning = to.itemStatus === "Warning" ? message.errorMessage : undefined;
   return composeReportMail({
     envelope: {
-      from: deps.config.sender,
-      ...(deps.config.replyTo === undefined ? {} : { replyTo: deps.config.replyTo }),
-      to: to.recipients,
+      from: deps.config.profile.from,
+      replyTo: deps.config.profile.replyTo,
+      ...to.recipients,
     },
     content: {
       language: customer.language,
@@ -130,11 +133,29 @@ function composeFor(
       itemStatus: to.itemStatus,
       companyName: message.companyName ?? customer.name,
       cvr: message.cvr,
+      customerId: customer.customerId,
+      customerName: customer.name,
       ...(warning === undefined ? {} : { warning }),
     },
+    dress: { profile: deps.config.profile, logo: deps.config.logo },
     fileName: message.fileName ?? "",
     pdf: fetched.pdf.bytes,
     pdfUrl: fetched.pdfUrl,
     ...(deps.config.maxMessageBytes === undefined ? {} : { maxMessageBytes: deps.config.maxMessageBytes }),
   });
+}
+
+/** SES's message tags of a mail of the delivery history: record-ses-event finds its record by them. */
+export function deliveryTags(
+  attempt: Attempt,
+  customerId: number,
+  deliveryId: string,
+): Record<string, string> {
+  return {
+    customer: String(customerId),
+    delivery: deliveryId,
+    batch: attempt.message.batchId,
+    reportType: attempt.facts.reportType,
+    source: attempt.message.source,
+  };
 }

@@ -16,9 +16,11 @@ import iconv from "iconv-lite";
 import {
   type Customer,
   type CustomerParseResult,
+  emailsAttributeOf,
   type ParseCustomerOptions,
   parseCustomerItem,
 } from "./customers.ts";
+import type { ReportType } from "./lasso/enums.ts";
 
 export interface CustomerRow {
   /** 1-based line in the file (CSV: the row's first line; JSON: the element's index + 1). */
@@ -37,6 +39,13 @@ const HEADER_ALIASES: Record<string, readonly string[]> = {
   enabled: ["enabled", "aktiv", "active"],
   format: ["format", "filnavn", "filename"],
   language: ["language", "sprog"],
+  // Routing by responsibility (customers.md): a report type's own recipients, the accountant.
+  emails_Revision: ["emails_Revision"],
+  emails_RevisionUdvidet: ["emails_RevisionUdvidet"],
+  emails_ReelleEjere: ["emails_ReelleEjere"],
+  emails_Finans: ["emails_Finans"],
+  cc: ["cc", "kopi"],
+  bcc: ["bcc"],
 };
 
 const fold = (text: string): string => text.toLowerCase().replace(/[\s_-]/g, "");
@@ -174,5 +183,13 @@ export function customerToItem(customer: Customer): Record<string, unknown> {
     enabled: customer.enabled,
     language: customer.language,
     ...(customer.format === undefined ? {} : { format: customer.format }),
+    ...Object.fromEntries(
+      Object.entries(customer.emailsByType).map(([type, addresses]) => [
+        emailsAttributeOf(type as ReportType),
+        new Set(addresses),
+      ]),
+    ),
+    ...(customer.cc.length === 0 ? {} : { cc: new Set(customer.cc) }),
+    ...(customer.bcc.length === 0 ? {} : { bcc: new Set(customer.bcc) }),
   };
 }

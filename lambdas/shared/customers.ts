@@ -26,8 +26,14 @@ export interface Customer {
   cvr: string;
   /** Display name (control characters and line breaks removed). */
   name: string;
-  /** Valid, de-duplicated recipient addresses, in the order given. */
+  /** Valid, de-duplicated recipient addresses, in the order given: every report type's, unless below. */
   emails: string[];
+  /** Recipients of one report type instead of `emails` (attributes `emails_<Type>`, e.g. `emails_Finans`). */
+  emailsByType: Partial<Record<ReportType, string[]>>;
+  /** Copied on every report mail, in its Cc header (the responsible accountant); failure notices go here. */
+  cc: string[];
+  /** Copied on every report mail, not named in its headers; failure notices go here too. */
+  bcc: string[];
   reportTypes: ReportType[];
   group: string;
   enabled: boolean;
@@ -73,7 +79,18 @@ const CUSTOMER_FIELDS = {
   enabled: ["enabled"],
   format: ["format"],
   language: ["language"],
+  cc: ["cc"],
+  bcc: ["bcc"],
 } as const;
+
+/** The attribute holding one report type's own recipients: `emails_Revision`, `emails_Finans`, … */
+export const emailsAttributeOf = (reportType: ReportType): string => `emails_${reportType}`;
+const TYPE_EMAIL_FIELDS: Readonly<Record<ReportType, readonly string[]>> = {
+  Revision: [emailsAttributeOf("Revision")],
+  RevisionUdvidet: [emailsAttributeOf("RevisionUdvidet")],
+  ReelleEjere: [emailsAttributeOf("ReelleEjere")],
+  Finans: [emailsAttributeOf("Finans")],
+};
 
 /**
  * Translate config for a document client that reads the customers table: numbers beyond
@@ -261,6 +278,19 @@ export function parseCustomerItem(
   if (enabledProblem) problems.push(enabledProblem);
   const format = check(formatField(fields.format));
   const language = check(languageField(fields.language, options.defaultLanguage ?? "da"));
+  const typeFields = canonicaliseKeys(raw, TYPE_EMAIL_FIELDS);
+  const emailsByType: Partial<Record<ReportType, string[]>> = {};
+  for (const type of REPORT_TYPES) {
+    const listed = check(optionalEmailsField(typeFields[type], emailsAttributeOf(type)));
+    if (listed.length === 0) continue;
+    emailsByType[type] = listed;
+    if (!reportTypes.includes(type)) {
+      warnings.push(`${emailsAttributeOf(type)} is set, but the customer does not want ${type} reports`);
+    }
+  }
+  warnings.push(...strayEmailAttributes(raw));
+  const cc = check(optionalEmailsField(fields.cc, "cc"));
+  const bcc = check(optionalEmailsField(fields.bcc, "bcc"));
 
   if (problems.length > 0 || customerId === undefined || cvr === undefined || enabled === undefined) {
     const failure: CustomerParseResult = { ok: false, reason: problems.join("; ") };
@@ -273,6 +303,9 @@ export function parseCustomerItem(
     cvr,
     name,
     emails,
+    emailsByType,
+    cc,
+    bcc,
     reportTypes,
     group: groupText ?? "",
     enabled,
@@ -346,6 +379,53 @@ function emailsField(value: unknown): Checked<string[]> {
   } else if (invalid.length > 0) warnings.push(`invalid e-mail address(es) ignored: ${shown}`);
   if (emails.length > MAX_EMAILS) problems.push(`more than ${MAX_EMAILS} e-mail addresses`);
   return { value: emails, problems, warnings };
+}
+
+/**
+ * An optional list of addresses (`cc`, `bcc`, `emails_<Type>`): absent or empty is none;
+ * given with no valid address is a problem (the person meant someone).
+ */
+function optionalEmailsField(value: unknown, attribute: string): Checked<string[]> {
+  if (value === undefined) return { value: [], problems: [] };
+  if (typeof value === "string" && value.trim() === "") return { value: [], problems: [] };
+  const checked = emailsField(value);
+  return {
+    value: checked.value,
+    problems: checked.problems.map((problem) => `${attribute}: ${problem.replace(/^emails /, "")}`),
+    warnings: (checked.warnings ?? []).map((warning) => `${attribute}: ${warning}`),
+  };
+}
+
+/** Attributes that look like per-type recipients but name no report type (`emails_Revisjon`). */
+function strayEmailAttributes(raw: Record<string, unknown>): string[] {
+  const known = new Set(["emails", "email", ...REPORT_TYPES.map((type) => `emails${type.toLowerCase()}`)]);
+  return Object.keys(raw)
+    .filter((key) => {
+      const folded = key.replace(/[\s_-]/g, "").toLowerCase();
+      return folded.startsWith("emails") && !known.has(folded);
+    })
+    .map(
+      (key) =>
+        `attribute ${JSON.stringify(clip(key))} names no report type (per-type recipients are ${REPORT_TYPES.map(emailsAttributeOf).join(", ")}); it is ignored`,
+    );
+}
+
+/** Who gets a customer's report of one type: its own recipients or `emails`, with cc and bcc. */
+export function recipientsFor(
+  customer: Pick<Customer, "emails" | "emailsByType" | "cc" | "bcc">,
+  reportType: ReportType,
+): { to: string[]; cc: string[]; bcc: string[] } {
+  const to = customer.emailsByType[reportType] ?? customer.emails;
+  const seen = new Set(to.map((address) => address.toLowerCase()));
+  const fresh = (addresses: readonly string[]) =>
+    addresses.filter((address) => {
+      const key = address.toLowerCase();
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  const cc = fresh(customer.cc);
+  return { to: [...to], cc, bcc: fresh(customer.bcc) };
 }
 
 function reportTypesField(value: unknown): Checked<ReportType[]> {

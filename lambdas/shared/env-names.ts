@@ -27,7 +27,8 @@ export const ENV = {
   /** poll-batches: open batches reconciled at the same time (default 4). */
   pollConcurrency: "POLL_CONCURRENCY",
   mailSender: "MAIL_SENDER",
-  mailReplyTo: "MAIL_REPLY_TO",
+  /** deliver-report: the firm's mail profile as JSON (mail/profile.ts), validated at cold start. */
+  mailProfile: "MAIL_PROFILE",
   defaultLanguage: "DEFAULT_LANGUAGE",
   sesConfigurationSet: "SES_CONFIGURATION_SET",
   /** Comma-separated host patterns (`files.lassox.com`, `*.lassox.com`). */

@@ -11,9 +11,32 @@ export const deployConfig: DeployConfigInput = {
     baseUrl: "https://api.lassox.com",
   },
   mail: {
-    sender: "rapporter@example.dk",
+    // The display name is what a client's mail program shows; SES checks the address.
+    sender: "Revisor Firma <rapporter@example.dk>",
+    replyTo: "Revisor Firma <kontakt@example.dk>",
     identity: "example.dk",
     defaultLanguage: "da",
+    // For a first real run: every mail to this address, the real recipients named in it.
+    // redirectAllTo: "test@example.dk",
+  },
+  // The firm every mail is from: name, address, CVR, signature and footer per language.
+  firm: {
+    name: "Revisor Firma ApS",
+    address: ["Eksempelvej 1", "8000 Aarhus C"],
+    cvr: "34580820",
+    phone: "+45 70 00 00 00",
+    web: "https://example.dk",
+    // logo: { file: "assets/logo.png", alt: "Revisor Firma" },
+    da: {
+      signature: ["Revisor Firma ApS", "Rapportafdelingen"],
+      footer:
+        "Denne e-mail er sendt automatisk af Revisor Firma ApS. Rapporten er dannet af Lasso X ud fra offentlige registre og er ikke en erklæring fra en revisor.",
+    },
+    en: {
+      signature: ["Revisor Firma ApS", "Reports team"],
+      footer:
+        "This e-mail was sent automatically by Revisor Firma ApS. The report was produced by Lasso X from public registers and is not a statement by an auditor.",
+    },
   },
   // Exact host names where you can (lasso-reports status --batch ID shows the hosts Lasso
   // links to); never a wildcard over a shared storage or CDN platform (docs/deploy.md).

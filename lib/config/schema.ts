@@ -4,6 +4,8 @@
  * secret are in Secrets Manager.
  */
 import { z } from "zod";
+import { checkCvr } from "#shared/cvr.ts";
+import { profileLine } from "#shared/mail/profile.ts";
 import {
   DEFAULT_MAX_PDF_BYTES,
   maxPdfBytesFor,
@@ -12,6 +14,8 @@ import {
 } from "#shared/pdf-budget.ts";
 import { isTimeZone, scheduleSchema } from "#shared/schedule.ts";
 import { BASIC_USER_PATTERN, DEFAULT_WEBHOOK_BASIC_USER } from "#shared/webhook-credentials.ts";
+import { logoFileProblem, MAX_PROFILE_JSON_BYTES, mailProfileJson } from "./mail-profile.ts";
+import { mailboxText } from "./mailbox.ts";
 import { judgePdfHostPattern } from "./pdf-hosts.ts";
 
 /**
@@ -63,6 +67,20 @@ const address = () =>
       "the part before @ is longer than 64 octets (RFC 5321): mail servers refuse it",
     );
 
+/** The firm's words in one language: signature lines under the greeting, and the footer. */
+const firmTexts = z.object({
+  signature: z.array(profileLine(120)).min(1).max(6),
+  footer: z.string().trim().min(1).max(600),
+});
+
+function profileJsonBytes(config: Parameters<typeof mailProfileJson>[0]): number {
+  try {
+    return Buffer.byteLength(mailProfileJson(config));
+  } catch {
+    return 0;
+  }
+}
+
 /** The memory of the deliver-report function unless the config says otherwise. */
 export const DEFAULT_DELIVER_REPORT_MEMORY_MB = 1024;
 
@@ -73,22 +91,57 @@ export const deployConfigSchema = z
       baseUrl: z.url({ protocol: /^https$/, error: "must be an https URL such as https://api.lassox.com" }),
       requestTimeoutMs: z.number().int().min(1000).max(60_000).default(10_000),
     }),
-    mail: z.object({
-      sender: address(),
-      replyTo: address().optional(),
-      /** The SES identity to verify: the sender's domain (recommended) or the address. */
-      identity: z
+    mail: z
+      .object({
+        /** `rapporter@firma.dk` or `Revisor Firma <rapporter@firma.dk>`: the display name goes into From. */
+        sender: mailboxText(),
+        replyTo: mailboxText().optional(),
+        /**
+         * Every mail of the deployment goes to this one address instead of its recipients (the
+         * body names them): for a first real run. Failure notices too.
+         */
+        redirectAllTo: address().optional(),
+        /** Where failure notices go for a customer without cc/bcc; default alertEmail. */
+        operatorsEmail: address().optional(),
+        /** The SES identity to verify: the sender's domain (recommended) or the address. */
+        identity: z
+          .string()
+          .regex(
+            /^([^\s@]+@)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/,
+            "must be the sender's domain (example.dk) or the sender address, lower case",
+          ),
+        /**
+         * Create the SES identity in the stack (false when the identity already exists in the
+         * account and region, for example because other systems send from the same domain).
+         */
+        createIdentity: z.boolean().default(true),
+        defaultLanguage: z.enum(["da", "en"]).default("da"),
+      })
+      .transform(({ sender, replyTo, ...rest }) => ({
+        ...rest,
+        /** The bare address: SES's FromEmailAddress and the identity checks. */
+        sender: sender.address,
+        senderName: sender.name,
+        replyTo: replyTo?.address,
+        replyToName: replyTo?.name,
+      })),
+    /** Who the mail is from, as the client reads it: every mail carries it, in its language. */
+    firm: z.object({
+      name: profileLine(100),
+      /** Postal address, one line each (street, postcode and town). */
+      address: z.array(profileLine(120)).min(1).max(4),
+      cvr: z
         .string()
-        .regex(
-          /^([^\s@]+@)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/,
-          "must be the sender's domain (example.dk) or the sender address, lower case",
+        .refine(
+          (cvr) => checkCvr(cvr).ok,
+          "must be the firm's CVR number: 8 digits with a valid check digit",
         ),
-      /**
-       * Create the SES identity in the stack (false when the identity already exists in the
-       * account and region, for example because other systems send from the same domain).
-       */
-      createIdentity: z.boolean().default(true),
-      defaultLanguage: z.enum(["da", "en"]).default("da"),
+      phone: profileLine(40).optional(),
+      web: z.url({ protocol: /^https$/, error: "must be an https URL such as https://firma.dk" }).optional(),
+      /** A PNG, JPEG or GIF file (path from the project root), at most 100 KB, embedded in every mail. */
+      logo: z.object({ file: z.string().min(1), alt: profileLine(100).optional() }).optional(),
+      da: firmTexts,
+      en: firmTexts,
     }),
     webhook: z
       .object({
@@ -253,6 +306,22 @@ export const deployConfigSchema = z
       }
       seen.add(schedule.name);
     });
+    const logo = config.firm.logo;
+    const logoProblem = logo === undefined ? undefined : logoFileProblem(logo.file);
+    if (logoProblem !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["firm", "logo", "file"], message: logoProblem });
+    }
+    // Measured only when the rest is valid: a field's own issue names it better.
+    const profileBytes = logoProblem === undefined ? profileJsonBytes(config) : 0;
+    if (profileBytes > MAX_PROFILE_JSON_BYTES) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["firm"],
+        message: `the firm profile takes ${profileBytes} bytes of deliver-report's environment, at most ${MAX_PROFILE_JSON_BYTES} fit Lambda's 4 KB: shorten the footers or signatures`,
+      });
+    }
+    // With an issue inside `mail`, its transform has not run: the sender is not yet its address.
+    if (typeof config.mail.sender !== "string") return;
     if (config.mail.identity.includes("@")) {
       if (config.mail.identity !== config.mail.sender.toLowerCase()) {
         ctx.addIssue({

@@ -40,7 +40,12 @@ export interface ReportFunctionProps {
   /** Its own settings (names from lambdas/shared/env-names.ts); Powertools' are added. */
   environment: Record<string, string>;
   logRetention: logs.RetentionDays;
+  /** Files copied into the bundle at synth (absolute source → name beside the handler). */
+  bundleFiles?: readonly { from: string; to: string }[];
 }
+
+/** A shell word: the path in single quotes. */
+const quoted = (text: string) => `'${text.replace(/'/g, "'\\''")}'`;
 
 export class ReportFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: ReportFunctionProps) {
@@ -89,6 +94,18 @@ export class ReportFunction extends NodejsFunction {
         bundleAwsSDK: true,
         externalModules: [],
         forceDockerBundling: false,
+        ...(props.bundleFiles === undefined || props.bundleFiles.length === 0
+          ? {}
+          : {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_inputDir: string, outputDir: string) =>
+                  (props.bundleFiles ?? []).map(
+                    (file) => `cp ${quoted(file.from)} ${quoted(path.join(outputDir, file.to))}`,
+                  ),
+              },
+            }),
       },
     });
   }

@@ -18,6 +18,7 @@ import { ENV } from "#shared/env-names.ts";
 import { DEFAULT_WEBHOOK_BASIC_USER } from "#shared/webhook-credentials.ts";
 import { startLassoSimulator } from "../lasso-sim/index.ts";
 import type { LassoSimulator, LassoSimulatorOptions } from "../lasso-sim/types.ts";
+import { DEMO_SENDER, demoMailProfileJson } from "./demo-firm.ts";
 import { type LocalAws, type LocalAwsPorts, startLocalAws } from "./local-aws.ts";
 import { type LocalResources, provisionLocalResources } from "./provision.ts";
 
@@ -118,7 +119,8 @@ function localFunctionEnv(
     // The local poller runs every 1.5 s: a webhook may ask for a read as often.
     [ENV.ringIntervalMs]: "1000",
     [ENV.defaultLanguage]: "da",
-    [ENV.mailSender]: "rapporter@lasso-reports.example.dk",
+    [ENV.mailSender]: DEMO_SENDER,
+    [ENV.mailProfile]: demoMailProfileJson(),
     // The simulator serves PDFs from its own http origin on loopback: allowed only here.
     [ENV.pdfAllowedHosts]: new URL(simBaseUrl).host,
     [ENV.pdfAllowHttp]: "true",

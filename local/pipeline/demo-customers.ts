@@ -53,11 +53,16 @@ export interface DemoCustomerItem {
   group: string;
   enabled: boolean;
   language: "da" | "en";
+  /** Finans reports to the bookkeeper instead of `emails` (docs/customers.md). */
+  emails_Finans?: Set<string>;
+  /** The responsible accountant: copied on every report, told when one fails. */
+  cc?: Set<string>;
 }
 
 /**
  * `count` customers of `group`, each wanting every type in `reportTypes`; every fifth
- * reads English, every third has two recipients.
+ * reads English, every third has two recipients, every fourth has its own Finans
+ * recipient (`emails_Finans`), and every other one names its responsible accountant (`cc`).
  */
 export function demoCustomers(
   count: number,
@@ -78,6 +83,8 @@ export function demoCustomers(
       group,
       enabled: true,
       language: index % 5 === 4 ? "en" : "da",
+      ...(index % 4 === 1 ? { emails_Finans: new Set([`bogholder+${id}@kunde.example.dk`]) } : {}),
+      ...(index % 2 === 0 ? { cc: new Set([`revisor+${id}@lasso-reports.example.dk`]) } : {}),
     };
   });
 }

@@ -3,9 +3,11 @@
  * (batches, reports and their delivery outcomes), the queues (what is still waiting, what
  * is dead) and what the local SES accepted (what was really sent).
  */
+
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { type DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
 import { readQueueDepth } from "#shared/queue-depth.ts";
+import type { FailureNoticeRecord } from "#shared/state/failure-notices.ts";
 import type { BatchRecord, ReportRecord } from "#shared/state/records.ts";
 import type { StoredMail } from "../aws/sent-mails.ts";
 
@@ -29,21 +31,25 @@ export interface PipelineStatus {
   /** Messages a consumer could receive right now. */
   queueVisible: number;
   deadLetters: number;
+  /** SES message ids of the failure notices sent (to accountants or operators, not customers). */
+  noticeMessageIds: string[];
 }
 
 export async function readStateRecords(
   doc: DynamoDBDocumentClient,
   stateTable: string,
-): Promise<{ batches: BatchRecord[]; reports: ReportRecord[] }> {
+): Promise<{ batches: BatchRecord[]; reports: ReportRecord[]; notices: FailureNoticeRecord[] }> {
   const batches: BatchRecord[] = [];
   const reports: ReportRecord[] = [];
+  const notices: FailureNoticeRecord[] = [];
   for await (const page of paginateScan({ client: doc }, { TableName: stateTable, ConsistentRead: true })) {
     for (const item of page.Items ?? []) {
       if (item.recordType === "batch") batches.push(item as BatchRecord);
       else if (item.recordType === "report") reports.push(item as ReportRecord);
+      else if (item.recordType === "failureNotice") notices.push(item as FailureNoticeRecord);
     }
   }
-  return { batches, reports };
+  return { batches, reports, notices };
 }
 
 export async function readPipelineStatus(ports: {
@@ -53,7 +59,7 @@ export async function readPipelineStatus(ports: {
   queueUrl: string;
   dlqUrl: string;
 }): Promise<PipelineStatus> {
-  const { batches, reports } = await readStateRecords(ports.doc, ports.stateTable);
+  const { batches, reports, notices } = await readStateRecords(ports.doc, ports.stateTable);
   const queue = await readQueueDepth(ports.sqs, ports.queueUrl);
   const outcome = (status: ReportRecord["deliveryStatus"]): number =>
     reports.filter((report) => report.deliveryStatus === status).length;
@@ -73,6 +79,9 @@ export async function readPipelineStatus(ports: {
     queueDepth: queue.total,
     queueVisible: queue.visible,
     deadLetters: (await readQueueDepth(ports.sqs, ports.dlqUrl)).total,
+    noticeMessageIds: notices.flatMap((notice) =>
+      notice.sesMessageId === undefined ? [] : [notice.sesMessageId],
+    ),
   };
 }
 

@@ -54,6 +54,8 @@ export interface RunSummary {
   batches: number;
   reportsFinished: number;
   mailsSent: number;
+  /** Failure notices to accountants or operators (not counted in mailsSent). */
+  failureNotices: number;
   reportsFailed: number;
   unroutable: number;
   duplicatesSkipped: number;
@@ -65,7 +67,9 @@ export interface RunOutcome {
   summary: RunSummary;
   /** Why the run is not a success: lost, duplicated, timed out. Empty when all is well. */
   problems: string[];
+  /** The report mails (failure notices are in `notices`). */
   mails: StoredMail[];
+  notices: StoredMail[];
 }
 
 export interface LocalPipeline {
@@ -266,8 +270,14 @@ export async function runLocalPipeline(
       status = await pipeline.status();
     }
     await stopPolling();
+    // A delivery that recorded its report's outcome may still be sending its failure notice:
+    // the queue is empty once every invocation has returned.
+    await pipeline.deliveries.idle(10_000).catch(() => undefined);
     status = await pipeline.status();
-    const mails = await pipeline.mails();
+    const sent = await pipeline.mails();
+    const noticeIds = new Set(status.noticeMessageIds);
+    const mails = sent.filter((mail) => !noticeIds.has(mail.messageId));
+    const notices = sent.filter((mail) => noticeIds.has(mail.messageId));
     for (const duplicate of duplicateMails(mails)) problems.push(`sent more than once: ${duplicate}`);
     const lost = status.expectedReports - settledReports(status);
     if (lost > 0) problems.push(`${lost} reports neither delivered nor recorded as failed`);
@@ -277,11 +287,13 @@ export async function runLocalPipeline(
       pipeline,
       problems,
       mails,
+      notices,
       summary: {
         customers: options.customers.length,
         batches: status.batches,
         reportsFinished: status.reportsFinished,
         mailsSent: mails.length,
+        failureNotices: notices.length,
         reportsFailed: status.failed,
         unroutable: status.unroutable,
         duplicatesSkipped: status.duplicatesSkipped,

@@ -3,17 +3,17 @@
  * fails or warns some reports, and duplicates, drops and reorders webhooks. Still: every
  * report delivered or recorded as failed, and none twice.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { DEMO_FIRM } from "#local/aws/demo-firm.ts";
 import { chaosFaults } from "#local/lasso-sim/index.ts";
 import { demoCustomers } from "#local/pipeline/demo-customers.ts";
 import { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } from "#local/pipeline/local-config.ts";
 import { type LocalPipeline, type RunOutcome, runLocalPipeline } from "#local/pipeline/runner.ts";
-import { expectOneMailPerReport, finishedReports } from "#test/support/e2e.ts";
+import { demoRecipients, expectOneMailPerReport, finishedReports } from "#test/support/e2e.ts";
 
 const customers = demoCustomers(50, DEMO_GROUP, DEMO_REPORT_TYPES);
-const recipientsOf = (customerId: number): string[] => [
-  ...(customers.find((customer) => customer.customerId === customerId)?.emails ?? []),
-];
+const recipientsOf = demoRecipients(customers);
 
 describe("npm start -- --chaos: 50 customers, two schedules, faults injected", () => {
   let outcome: RunOutcome & { pipeline: LocalPipeline };
@@ -49,5 +49,24 @@ describe("npm start -- --chaos: 50 customers, two schedules, faults injected", (
     const failed = finishedReports(outcome.pipeline.stack.sim).filter((report) => report.status === "Failed");
     expect(outcome.summary.reportsFailed).toBe(failed.length);
     expect(outcome.summary.mailsSent + outcome.summary.reportsFailed).toBe(100);
+  });
+
+  test("each customer with a failed report in a batch: one notice to its accountant (cc) or the operators, none to the client", () => {
+    const failed = finishedReports(outcome.pipeline.stack.sim).filter((report) => report.status === "Failed");
+    expect(failed.length).toBeGreaterThan(0);
+    const expected = new Set(failed.map((report) => `${report.internalCustomerId}#${report.batchId}`));
+    expect(outcome.notices).toHaveLength(expected.size);
+    expect(outcome.summary.failureNotices).toBe(expected.size);
+    for (const report of failed) {
+      const customer = customers.find((candidate) => candidate.customerId === report.internalCustomerId);
+      const to = customer?.cc === undefined ? [DEMO_FIRM.mail.operatorsEmail ?? ""] : [...customer.cc];
+      const notice = outcome.notices.find(
+        (mail) => mail.destination.to.join() === to.join() && mail.subject.includes(`(CVR ${report.cvr})`),
+      );
+      expect(notice, `notice of ${report.fileName}`).toBeDefined();
+      expect(notice?.body.text).toContain(report.batchId);
+      // The client got nothing about it.
+      for (const address of customer?.emails ?? []) expect(notice?.destination.to).not.toContain(address);
+    }
   });
 });

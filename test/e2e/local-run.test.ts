@@ -2,10 +2,12 @@
  * End to end: the local runner (`npm start`'s engine) in-process, with the production
  * handlers, webhooks on: 50 demo customers, two schedules, two report types.
  */
+
 import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { DEMO_FIRM } from "#local/aws/demo-firm.ts";
 import { demoCustomers } from "#local/pipeline/demo-customers.ts";
 import { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } from "#local/pipeline/local-config.ts";
 import {
@@ -14,12 +16,10 @@ import {
   runLocalPipeline,
   writeMailFiles,
 } from "#local/pipeline/runner.ts";
-import { expectEmlFilesWithPdfs, expectOneMailPerReport } from "#test/support/e2e.ts";
+import { demoRecipients, expectEmlFilesWithPdfs, expectOneMailPerReport } from "#test/support/e2e.ts";
 
 const customers = demoCustomers(50, DEMO_GROUP, DEMO_REPORT_TYPES);
-const recipientsOf = (customerId: number): string[] => [
-  ...(customers.find((customer) => customer.customerId === customerId)?.emails ?? []),
-];
+const recipientsOf = demoRecipients(customers);
 
 describe("npm start on its defaults: 50 customers, two schedules", () => {
   let outcome: RunOutcome & { pipeline: LocalPipeline };
@@ -58,12 +58,26 @@ describe("npm start on its defaults: 50 customers, two schedules", () => {
     expect(outcome.summary.duplicatesSkipped).toBe(0);
   });
 
-  test("subjects are in each customer's language", () => {
+  test("each mail is the firm's, in its customer's language: display name, reply-to, signature, footer", () => {
     for (const mail of outcome.mails) {
-      const customer = customers.find((c) => mail.destination.to.some((to) => c.emails.has(to)));
+      const customer = customers.find((c) =>
+        mail.destination.to.some((to) => c.emails.has(to) || c.emails_Finans?.has(to) === true),
+      );
       expect(customer, mail.subject).toBeDefined();
       expect(mail.subject).toContain(customer?.cvr);
-      expect(mail.subject).toMatch(customer?.language === "en" ? /report/i : /rapport/i);
+      const language = customer?.language ?? "da";
+      expect(mail.subject).toMatch(language === "en" ? /report/i : /rapport/i);
+      expect(mail.from).toBe(`"${DEMO_FIRM.mail.senderName}" <${DEMO_FIRM.mail.sender}>`);
+      expect(mail.replyTo).toEqual([`"${DEMO_FIRM.mail.replyToName}" <${DEMO_FIRM.mail.replyTo}>`]);
+      const text = mail.body.text ?? "";
+      const firm = DEMO_FIRM.firm[language];
+      expect(text).toContain(
+        `${language === "en" ? "Kind regards" : "Venlig hilsen"}\n${firm.signature.join("\n")}`,
+      );
+      expect(text.replace(/\s+/g, " ")).toContain(firm.footer);
+      expect(mail.body.html).toContain(DEMO_FIRM.firm.name);
+      // The accountant of every other customer is in Cc.
+      expect(mail.destination.cc).toEqual([...(customer?.cc ?? [])]);
     }
   });
 

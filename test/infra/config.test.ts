@@ -3,15 +3,23 @@
  * app does first) and through the app's entry point as `cdk synth` runs it.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "#lib/app.ts";
 import { deployConfig } from "#lib/config/deploy-config.ts";
+import { mailProfileJson } from "#lib/config/mail-profile.ts";
 import { ConfigError, type DeployConfigInput, parseDeployConfig } from "#lib/config/schema.ts";
 import { PROJECT_ROOT } from "#lib/constructs/report-function.ts";
+import {
+  checkMailTemplates,
+  compileMailTemplates,
+  TEMPLATE_DIR,
+  templateProblems,
+} from "#lib/mail-templates/compile.ts";
+import { parseMailProfile } from "#shared/mail/profile.ts";
 
 const run = promisify(execFile);
 
@@ -128,6 +136,121 @@ describe("maxPdfBytes fits deliver-report's memory", () => {
     expect(() => parseDeployConfig(delivery({ batchSize: 3, maxPdfBytes: 100 * 1024 * 1024 }))).toThrow(
       "config.delivery.maxPdfBytes:",
     );
+  });
+});
+
+describe("the firm and its sender", () => {
+  it("keeps the display name for From and the bare address for SES and the identity", () => {
+    const config = parseDeployConfig(deployConfig);
+    expect(config.mail.sender).toBe("rapporter@example.dk");
+    expect(config.mail.senderName).toBe("Revisor Firma");
+    expect(config.mail.replyTo).toBe("kontakt@example.dk");
+    const profile = parseMailProfile(mailProfileJson(config));
+    expect(profile.from).toEqual({ name: "Revisor Firma", address: "rapporter@example.dk" });
+    expect(profile.firm).toMatchObject({ name: "Revisor Firma ApS", cvr: "34580820" });
+    expect(profile.texts.en.signature).toEqual(["Revisor Firma ApS", "Reports team"]);
+    // Failure notices without an accountant go to the alert address.
+    expect(profile.operators).toBe("drift@example.dk");
+  });
+
+  it("embeds a logo file read at synth (the function's bundle carries it) and refuses what is no image", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lasso-logo-"));
+    const logo = path.join(PROJECT_ROOT, "local", "pipeline", "demo-logo.png");
+    const config = parseDeployConfig(
+      withChanges((c) => {
+        c.firm.logo = { file: logo };
+      }),
+    );
+    expect(parseMailProfile(mailProfileJson(config)).logo).toEqual({
+      file: "firm-logo.png",
+      contentType: "image/png",
+      alt: "Revisor Firma ApS",
+    });
+    const text = path.join(dir, "logo.png");
+    writeFileSync(text, "not a picture");
+    expect(() =>
+      parseDeployConfig(
+        withChanges((c) => {
+          c.firm.logo = { file: text };
+        }),
+      ),
+    ).toThrow(/config\.firm\.logo\.file: .* is not a PNG, JPEG or GIF image/);
+    expect(() =>
+      parseDeployConfig(
+        withChanges((c) => {
+          c.firm.logo = { file: path.join(dir, "missing.png") };
+        }),
+      ),
+    ).toThrow(/config\.firm\.logo\.file: no file/);
+  });
+
+  it.each([
+    ["two addresses", "a@example.dk, b@example.dk"],
+    ["a line break in the name", "Revisor\r\nBcc: x@evil.dk <rapporter@example.dk>"],
+    ["no address", "Revisor Firma"],
+  ])("refuses a sender with %s", (_what, sender) => {
+    expect(() =>
+      parseDeployConfig(
+        withChanges((c) => {
+          c.mail.sender = sender;
+        }),
+      ),
+    ).toThrow(/config\.mail\.sender:/);
+  });
+
+  it("refuses a firm CVR that fails the check digit, a missing signature, and an http web address", () => {
+    const attempt = () =>
+      parseDeployConfig(
+        withChanges((c) => {
+          c.firm.cvr = "34580821";
+          c.firm.da.signature = [];
+          c.firm.web = "http://example.dk";
+        }),
+      );
+    expect(attempt).toThrow(/config\.firm\.cvr:[\s\S]*config\.firm\.web:[\s\S]*config\.firm\.da\.signature:/);
+  });
+});
+
+describe("the mail templates", () => {
+  it("`cdk synth` exits 1 naming the file and the variable when a template uses an unknown one", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lasso-templates-"));
+    cpSync(TEMPLATE_DIR, dir, { recursive: true });
+    writeFileSync(
+      path.join(dir, "en", "Finans.subject.hbs"),
+      "Financial report: {{company}} ({{companyCvr}})\n",
+    );
+    await expect(compileMailTemplates(dir)).rejects.toThrow(
+      /Finans\.subject\.hbs: unknown variable \{\{companyCvr\}\}/,
+    );
+    const failure = await run("npx", ["tsx", "bin/app.ts"], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, LASSO_REPORTS_MAIL_TEMPLATES: dir, CDK_OUTDIR: path.join(dir, "out") },
+    }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain("Finans.subject.hbs: unknown variable {{companyCvr}}");
+    expect(failure?.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  it("refuses unknown helpers, partials, item paths inside each, and unknown firm fields, in any branch", () => {
+    const known = { firm: ["name"], signature: true, isTest: true } as const;
+    expect(templateProblems("{{#if isTest}}{{firm.name}}{{else}}{{firm.nmae}}{{/if}}", known)).toEqual([
+      "unknown variable {{firm.nmae}}",
+    ]);
+    expect(templateProblems("{{shout firm.name}}", known)).toEqual(["unknown helper {{shout}}"]);
+    expect(templateProblems("{{> footer}}", known)).toEqual([
+      "PartialStatement is not supported: keep each template in its own file",
+    ]);
+    expect(templateProblems("{{#each signature}}{{line}}{{this}}{{../firm.name}}{{/each}}", known)).toEqual([
+      "{{line}} inside each/with: write {{this}} or {{../line}}",
+    ]);
+    expect(templateProblems("{{#each signature}}{{this}}{{/each}}{{firm.name}}", known)).toEqual([]);
+  });
+
+  it("the generated module is the templates' current compilation (npm run build:mail)", async () => {
+    await expect(checkMailTemplates()).resolves.toBeUndefined();
   });
 });
 

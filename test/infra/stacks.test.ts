@@ -3,6 +3,7 @@
  * tables, queues, schedules, SES wiring, the Function URL, alarms and outputs. The app is
  * synthesized once (bundling every function) and cdk-nag runs during that synthesis.
  */
+
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
@@ -18,6 +19,7 @@ import { parseDeployConfig } from "#lib/config/schema.ts";
 import { PROJECT_ROOT } from "#lib/constructs/report-function.ts";
 import { DELIVERY_FAILED_REASONS } from "#lib/metrics.ts";
 import { ENV } from "#shared/env-names.ts";
+import { parseMailProfile } from "#shared/mail/profile.ts";
 import { METRICS_NAMESPACE } from "#shared/runtime/metrics.ts";
 import { CUSTOMERS_TABLE, STATE_TABLE } from "#shared/tables.ts";
 import { actionsCalledBy } from "./code-actions.ts";
@@ -283,6 +285,7 @@ describe("functions", () => {
       [ENV.stateRetentionDays]: String(config.retention.stateDays),
       [ENV.customersTable]: ref(app.stateful.customersTable),
       [ENV.mailSender]: config.mail.sender,
+      [ENV.mailProfile]: expect.any(String),
       [ENV.defaultLanguage]: config.mail.defaultLanguage,
       [ENV.sesConfigurationSet]: ref(app.stateless.mail.configurationSet),
       [ENV.pdfAllowedHosts]: config.pdfHosts.join(","),
@@ -299,6 +302,11 @@ describe("functions", () => {
       [ENV.archiveRetentionDays]: String(config.archive.retentionDays),
       ...powertoolsEnv("deliver-report"),
     });
+    // The firm's profile, as the function validates it at cold start; no secret in it.
+    const profile = parseMailProfile(String(envOf(fn)[ENV.mailProfile]));
+    expect(profile.from).toEqual({ name: config.mail.senderName, address: config.mail.sender });
+    expect(profile.firm.name).toBe(config.firm.name);
+    expect(profile.texts.da.footer).toBe(config.firm.da.footer);
     const state = arn(app.stateful.stateTable);
     const queue = arn(app.stateful.reportReadyQueue);
     expect(permissionsOf(fn)).toEqual(

@@ -4,6 +4,7 @@
  * empty afterwards. Webhooks are off and nothing polls, so the re-driven message is the
  * only way the report can reach its customer.
  */
+
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RedriveOutcome } from "#cli/queue-ops.ts";
@@ -78,7 +79,11 @@ it("moves a dead letter back to the queue, where it is delivered", async () => {
   });
   expect(mails).toHaveLength(1);
   expect(mails[0]?.destination.to).toEqual(["kunde1@example.dk"]);
-  expect(mails[0]?.attachments.map((attachment) => attachment.filename)).toEqual([item?.fileName]);
+  // The PDF under Lasso's name (the message names no company, so "P_S" stays), and the firm's logo.
+  expect(mails[0]?.attachments.map((attachment) => attachment.filename).sort()).toEqual([
+    item?.fileName,
+    "logo.png",
+  ]);
   expect((await pipeline.status()).deadLetters).toBe(0);
 
   // Nothing left: a second redrive moves nothing.

@@ -3,8 +3,10 @@
  * delivery uses it: skip what is delivered or in flight, take over a crashed attempt's
  * expired claim, give the claim back when SES throttles so the retry can send.
  */
+
 import { DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { demoMailProfileJson } from "#local/aws/demo-firm.ts";
 import { lambdaContext } from "#local/pipeline/function-url-server.ts";
 import { sqsRecordOf } from "#local/pipeline/sqs-event-source.ts";
 import { MailSendError } from "#shared/mail/ses-mailer.ts";
@@ -321,6 +323,7 @@ describe("deliver-report and the claim", () => {
     const message = await finishedReport(73);
     Object.assign(process.env, {
       MAIL_SENDER: "rapporter@revisor.example.dk",
+      MAIL_PROFILE: demoMailProfileJson({ sender: "rapporter@revisor.example.dk" }),
       PDF_ALLOWED_HOSTS: new URL(p.sim.baseUrl).host,
       PDF_ALLOW_HTTP: "true",
     });

@@ -10,11 +10,20 @@ import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
+import { safePdfFileName } from "#shared/mail/compose.ts";
 import { type ReportReadyMessage, serialiseReportReadyMessage } from "#shared/report-ready.ts";
 import { sendReportReady } from "#shared/report-ready-queue.ts";
 import { getReportRecord } from "#shared/state/report-delivery.ts";
 import { recordSuppression } from "#shared/state/suppression.ts";
-import { type DeliveryRig, type StoredMail, startDeliveryRig, takeMessages } from "#test/support/delivery.ts";
+import {
+  type DeliveryRig,
+  FROM_HEADER,
+  pdfOf,
+  REPLY_TO,
+  type StoredMail,
+  startDeliveryRig,
+  takeMessages,
+} from "#test/support/delivery.ts";
 import { customerItem, type Pipeline, testCvr, usePipeline } from "#test/support/pipeline.ts";
 
 // Customers 40..49 get a forced outcome from the simulator.
@@ -126,26 +135,29 @@ describe("webhook → queue → deliver-report → SES", () => {
       expect(mine, `mails to customer ${customer.customerId}`).toHaveLength(1);
       const mail = mine[0] as StoredMail;
       expect(recipientsOf(mail)).toEqual([...customer.emails].sort());
-      expect(mail.from).toBe("rapporter@revisor.example.dk");
-      expect(mail.replyTo).toEqual(["support@revisor.example.dk"]);
+      expect(mail.from).toBe(FROM_HEADER);
+      expect(mail.replyTo).toEqual([`"Demo Revision, kundeservice" <${REPLY_TO}>`]);
       const item = items.find((i) => String(i.cvr) === customer.cvr);
       const expected = await p.sim.pdfBytes(item?.id ?? "");
-      expect(mail.attachments).toHaveLength(1);
-      const attachment = mail.attachments[0];
-      expect(attachment?.contentType).toBe("application/pdf");
-      expect(attachment?.filename).toBe(item?.fileName);
+      // The PDF, and the firm's logo (inline in the HTML part).
+      expect(mail.attachments.map((a) => a.contentType).sort()).toEqual(["application/pdf", "image/png"]);
+      const attachment = pdfOf(mail);
+      expect(attachment?.filename).toBe(safePdfFileName(item?.fileName, "", item?.name ?? undefined));
       const bytes = Buffer.from(attachment?.content ?? "", "base64");
       expect(bytes.subarray(0, 5).toString("latin1")).toBe("%PDF-");
       expect(bytes.equals(Buffer.from(expected ?? []))).toBe(true);
       const company = item?.name ?? "";
       expect(mail.subject).toBe(
         customer.language === "da"
-          ? `Revisionsrapport: ${company} (CVR ${customer.cvr})`
-          : `Audit report: ${company} (CVR ${customer.cvr})`,
+          ? `Virksomhedsrapport (Lasso Revision): ${company} (CVR ${customer.cvr})`
+          : `Company report (Lasso Revision data): ${company} (CVR ${customer.cvr})`,
       );
       expect(mail.body.text).toContain(
-        customer.language === "da" ? "Vedhæftet er revisionsrapport" : "Attached is",
+        customer.language === "da" ? "Vedhæftet er virksomhedsrapporten" : "Attached is the company report",
       );
+      // Signed by the firm, in the customer's language.
+      expect(mail.body.text).toContain(customer.language === "da" ? "Rapportafdelingen" : "Reports team");
+      expect(mail.body.html).toContain("Demo Revision ApS");
       // Our record agrees with what SES got.
       const record = await rig.report(batch.id, customer.cvr);
       expect(record).toMatchObject({
@@ -173,7 +185,9 @@ describe("webhook → queue → deliver-report → SES", () => {
     const mailed = customers.filter((c) => c.cvr !== FAILED_CVR).flatMap((c) => c.emails);
     expect(mails.flatMap(recipientsOf).sort()).toEqual(mailed.sort());
     const warned = mails.find((mail) => recipientsOf(mail).includes("kunde40@example.dk"));
-    expect(warned?.subject).toMatch(/^Revisionsrapport: .* \(CVR \d{8}\) \(med advarsel\)$/);
+    expect(warned?.subject).toMatch(
+      /^Virksomhedsrapport \(Lasso Revision\): .* \(CVR \d{8}\) – med advarsel$/,
+    );
     expect(warned?.body.text).toContain("Lasso har markeret rapporten med en advarsel");
 
     const failedItem = p.sim
@@ -299,9 +313,9 @@ describe("webhook → queue → deliver-report → SES", () => {
     const mails = await rig.sentMails();
     expect(mails).toHaveLength(1);
     // Customer 53 reads English; the company's name is Lasso's (the item list's), not the webhook's.
-    expect(mails[0]?.subject).toBe(`Financial report: ${item?.name} (CVR ${testCvr(53)})`);
+    expect(mails[0]?.subject).toBe(`Financial report (Lasso Finans): ${item?.name} (CVR ${testCvr(53)})`);
     const expected = Buffer.from((await p.sim.pdfBytes(item?.id ?? "")) ?? []);
-    expect(Buffer.from(mails[0]?.attachments[0]?.content ?? "", "base64").equals(expected)).toBe(true);
+    expect(Buffer.from(pdfOf(mails[0])?.content ?? "", "base64").equals(expected)).toBe(true);
     expect(await rig.report(batch.id, testCvr(53), "Finans")).toMatchObject({ deliveryStatus: "delivered" });
   });
 
@@ -496,7 +510,7 @@ describe("PDF links that must be refused, and PDFs too large for SES", () => {
     const mails = await rig.sentMails();
     expect(mails).toHaveLength(1);
     expect(recipientsOf(mails[0] as StoredMail)).toEqual(customer.emails);
-    expect(mails[0]?.attachments).toHaveLength(0);
+    expect(pdfOf(mails[0])).toBeUndefined();
     expect(mails[0]?.body.text).toContain(link);
     expect(record).toMatchObject({ deliveryStatus: "delivered", pdfDelivery: "link" });
     expect(record?.reason).toMatch(/too large for SES/);

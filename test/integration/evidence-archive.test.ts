@@ -129,7 +129,8 @@ describe("the evidence of a delivery", () => {
     const parsed = await simpleParser(raw);
     const item = p.sim.batches().find((b) => b.id === batch.id)?.items[0];
     const expectedPdf = Buffer.from((await p.sim.pdfBytes(item?.id ?? "")) ?? []);
-    expect(parsed.attachments[0]?.content.equals(expectedPdf)).toBe(true);
+    const archivedPdf = parsed.attachments.find((a) => a.contentType === "application/pdf");
+    expect(archivedPdf?.content.equals(expectedPdf)).toBe(true);
     expect(parsed.subject).toBe(mail?.subject);
     const pdf = await objectBytes(delivery.archive.bucket, delivery.archive.pdfKey);
     expect(pdf.equals(expectedPdf)).toBe(true);

@@ -11,7 +11,13 @@ import { reportIdentity } from "#shared/report-ready.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
 import { getUnverifiedRecord } from "#shared/state/unverified.ts";
 import { parseWebhookPayload } from "#shared/webhook-payload.ts";
-import { type DeliveryRig, type StoredMail, startDeliveryRig, startPoller } from "#test/support/delivery.ts";
+import {
+  type DeliveryRig,
+  pdfOf,
+  type StoredMail,
+  startDeliveryRig,
+  startPoller,
+} from "#test/support/delivery.ts";
 import { customerItem, testCvr, usePipeline } from "#test/support/pipeline.ts";
 
 /** Every request the simulator answered, as "GET /path -> 200 (3 ms)". */
@@ -210,7 +216,7 @@ describe("a webhook never decides what a report is or whose it is", () => {
       const mine = mails.filter((mail) => recipientsOf(mail).includes(customer.email));
       expect(mine).toHaveLength(1);
       const expected = Buffer.from((await p.sim.pdfBytes(itemOf(batch.id, customer.cvr).id)) ?? []);
-      expect(Buffer.from(mine[0]?.attachments[0]?.content ?? "", "base64").equals(expected)).toBe(true);
+      expect(Buffer.from(pdfOf(mine[0])?.content ?? "", "base64").equals(expected)).toBe(true);
       expect(await rig.report(batch.id, customer.cvr)).toMatchObject({ deliveryStatus: "delivered" });
     }
     expect(rig.deliver.counter.total("DeliveryFailed")).toBe(0);
@@ -239,7 +245,7 @@ describe("what Lasso's API says is what counts", () => {
     const mails = await rig.sentMails();
     expect(mails).toHaveLength(1);
     const expected = Buffer.from((await p.sim.pdfBytes(itemOf(batch.id, customer.cvr).id)) ?? []);
-    expect(Buffer.from(mails[0]?.attachments[0]?.content ?? "", "base64").equals(expected)).toBe(true);
+    expect(Buffer.from(pdfOf(mails[0])?.content ?? "", "base64").equals(expected)).toBe(true);
     expect(await rig.report(batch.id, customer.cvr)).toMatchObject({
       deliveryStatus: "delivered",
       source: "poll",

@@ -5,6 +5,7 @@
  * the function environment; and helpers to submit batches to the simulator, record them
  * as submit-batches would, and read what aws-ses-v2-local received.
  */
+
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -24,6 +25,7 @@ import {
 import { pollOpenBatches } from "#lambdas/poll-batches/poll.ts";
 import { readReceiveWebhookConfig } from "#lambdas/receive-webhook/config.ts";
 import { createReceiveWebhookHandler } from "#lambdas/receive-webhook/lambda.ts";
+import { demoMailProfileJson } from "#local/aws/demo-firm.ts";
 import type { StoredMail } from "#local/aws/sent-mails.ts";
 import { type FunctionUrlServer, serveFunctionUrl } from "#local/pipeline/function-url-server.ts";
 import {
@@ -48,6 +50,14 @@ import type { Pipeline } from "./pipeline.ts";
 export type { StoredMail } from "#local/aws/sent-mails.ts";
 
 export const SENDER = "rapporter@revisor.example.dk";
+/** The From header the tests' mails carry: the demo firm's display name and the tests' sender. */
+export const FROM_HEADER = `"Demo Revision" <${SENDER}>`;
+
+/** A mail's PDF (the firm's logo is an attachment too, inline in the HTML). */
+export function pdfOf(mail: StoredMail | undefined): StoredMail["attachments"][number] | undefined {
+  return mail?.attachments.find((attachment) => attachment.contentType === "application/pdf");
+}
+export const REPLY_TO = "support@revisor.example.dk";
 
 const quiet = {
   debug: () => undefined,
@@ -126,7 +136,8 @@ export async function startDeliveryRig(
   const env: NodeJS.ProcessEnv = {
     ...pipeline.functionEnv,
     MAIL_SENDER: SENDER,
-    MAIL_REPLY_TO: "support@revisor.example.dk",
+    // No operators' address: a failed report tells only an accountant the customer names (cc/bcc).
+    MAIL_PROFILE: demoMailProfileJson({ sender: SENDER, replyTo: REPLY_TO, operatorsEmail: null }),
     PDF_ALLOWED_HOSTS: simHost,
     PDF_ALLOW_HTTP: "true",
     PDF_TIMEOUT_MS: "10000",

@@ -2,6 +2,7 @@
  * End-to-end assertions on a local run, made from what really went out (the SES
  * emulator's store and the .eml files), never from our own records.
  */
+
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { simpleParser } from "mailparser";
@@ -9,6 +10,8 @@ import { PDFDocument } from "pdf-lib";
 import { expect } from "vitest";
 import type { StoredMail } from "#local/aws/sent-mails.ts";
 import type { LassoSimulator } from "#local/lasso-sim/types.ts";
+import { REPORT_TYPE_NUMBERS, REPORT_TYPES } from "#shared/lasso/enums.ts";
+import { safePdfFileName } from "#shared/mail/compose.ts";
 
 export interface ExpectedReport {
   batchId: string;
@@ -17,6 +20,29 @@ export interface ExpectedReport {
   cvr: string;
   internalCustomerId: number | null;
   status: string;
+  reportType: string;
+}
+
+/** Who a customer's report of a type goes to: To and Cc (Bcc is in no header). */
+export interface ExpectedRecipients {
+  to: readonly string[];
+  cc: readonly string[];
+}
+
+/** The demo customers' recipients (local/pipeline/demo-customers.ts): per-type To, and cc. */
+export function demoRecipients(
+  customers: readonly {
+    customerId: number;
+    emails: Set<string>;
+    emails_Finans?: Set<string>;
+    cc?: Set<string>;
+  }[],
+): (customerId: number, reportType: string) => ExpectedRecipients {
+  return (customerId, reportType) => {
+    const customer = customers.find((candidate) => candidate.customerId === customerId);
+    const own = reportType === "Finans" ? customer?.emails_Finans : undefined;
+    return { to: [...(own ?? customer?.emails ?? [])], cc: [...(customer?.cc ?? [])] };
+  };
 }
 
 /** Every finished report the simulator produced, over all batches. */
@@ -25,10 +51,12 @@ export function finishedReports(sim: LassoSimulator): ExpectedReport[] {
     batch.items.map((item) => ({
       batchId: batch.id,
       itemId: item.id,
-      fileName: item.fileName,
+      // As mailed: Lasso's name, made readable where it had to lose characters (K_S → K-S).
+      fileName: safePdfFileName(item.fileName, "", item.name ?? undefined),
       cvr: String(item.cvr),
       internalCustomerId: item.internalCustomerId,
       status: item.status,
+      reportType: REPORT_TYPES.find((type) => REPORT_TYPE_NUMBERS[type] === batch.type) ?? String(batch.type),
     })),
   );
 }
@@ -41,7 +69,7 @@ export function finishedReports(sim: LassoSimulator): ExpectedReport[] {
 export async function expectOneMailPerReport(
   sim: LassoSimulator,
   mails: readonly StoredMail[],
-  recipientsOf: (customerId: number) => readonly string[],
+  recipientsOf: (customerId: number, reportType: string) => ExpectedRecipients,
 ): Promise<void> {
   const reports = finishedReports(sim);
   const deliverable = reports.filter((report) => report.status !== "Failed");
@@ -57,9 +85,9 @@ export async function expectOneMailPerReport(
     const sent = byFileName.get(report.fileName) ?? [];
     expect(sent, `mails for ${report.fileName}`).toHaveLength(1);
     const mail = sent[0] as StoredMail;
-    expect([...mail.destination.to].sort()).toEqual(
-      [...recipientsOf(Number(report.internalCustomerId))].sort(),
-    );
+    const expectedRecipients = recipientsOf(Number(report.internalCustomerId), report.reportType);
+    expect([...mail.destination.to].sort()).toEqual([...expectedRecipients.to].sort());
+    expect([...mail.destination.cc].sort()).toEqual([...expectedRecipients.cc].sort());
     const attachment = mail.attachments.find((a) => a.filename === report.fileName);
     const expected = await sim.pdfBytes(report.itemId);
     expect(expected, `simulator PDF of ${report.itemId}`).toBeDefined();

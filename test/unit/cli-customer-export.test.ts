@@ -21,6 +21,9 @@ const customers: Customer[] = [
     cvr: "34580820",
     name: 'Østergård "Den Gamle" & Søn; I/S',
     emails: ["ole@oestergaard.dk", "jens@oestergaard.dk"],
+    emailsByType: {},
+    cc: [],
+    bcc: [],
     reportTypes: ["Revision", "Finans"],
     group: "nord",
     enabled: false,
@@ -32,6 +35,9 @@ const customers: Customer[] = [
     cvr: "20000015",
     name: "Ærø, Bådeværft ApS",
     emails: ["post@aeroe.dk"],
+    emailsByType: {},
+    cc: [],
+    bcc: [],
     reportTypes: ["ReelleEjere"],
     group: "syd",
     enabled: true,
@@ -71,6 +77,8 @@ describe("customersToCsv", () => {
         reportType: ["Finans"],
         note: "x",
         cvr: "1",
+        EMAILS_FINANS: new Set(["bogholder@x.dk"]),
+        cc: new Set(["revisor@firma.dk", "partner@firma.dk"]),
       }),
     ).toEqual({
       customerId: "5",
@@ -82,6 +90,37 @@ describe("customersToCsv", () => {
       enabled: "",
       format: "",
       language: "",
+      emails_Revision: "",
+      emails_RevisionUdvidet: "",
+      emails_ReelleEjere: "",
+      emails_Finans: "bogholder@x.dk",
+      cc: "revisor@firma.dk,partner@firma.dk",
+      bcc: "",
+    });
+  });
+
+  it("per-type recipients, cc and bcc survive an export and an import", async () => {
+    const csv = customersToCsv(
+      [
+        {
+          customerId: 7,
+          cvr: "34580820",
+          name: "Ærø ApS",
+          emails: new Set(["a@x.dk"]),
+          reportTypes: new Set(["Revision", "Finans"]),
+          group: "nord",
+          emails_Finans: new Set(["bogholder@x.dk"]),
+          cc: new Set(["revisor@firma.dk"]),
+          bcc: new Set(["arkiv@firma.dk"]),
+        },
+      ],
+      ";",
+    );
+    const [row] = checkCustomerRows(parseCustomerCsv(csv));
+    expect(row?.result.ok && row.result.customer).toMatchObject({
+      emailsByType: { Finans: ["bogholder@x.dk"] },
+      cc: ["revisor@firma.dk"],
+      bcc: ["arkiv@firma.dk"],
     });
   });
 });

@@ -1,9 +1,11 @@
 import { describe, expect, test } from "vitest";
+import { customerToItem } from "#shared/customer-file.ts";
 import {
   CUSTOMERS_TRANSLATE_CONFIG,
   isExplicitlyDisabled,
   meantGroup,
   parseCustomerItem,
+  recipientsFor,
 } from "#shared/customers.ts";
 
 const valid = {
@@ -32,12 +34,74 @@ describe("parseCustomerItem: tolerant of hand edits", () => {
         cvr: "34580820",
         name: "Nørregaard Revision ApS",
         emails: ["bogholderi@example.dk"],
+        emailsByType: {},
+        cc: [],
+        bcc: [],
         reportTypes: ["Revision"],
         group: "default",
         enabled: true,
         language: "da",
       },
     });
+  });
+
+  test("per-type recipients, cc and bcc: flat attributes, routed per report type", () => {
+    const result = parseCustomerItem({
+      ...valid,
+      reportTypes: new Set(["Revision", "Finans", "ReelleEjere"]),
+      emails_Finans: new Set(["bogholder@kunde.dk"]),
+      EMAILS_REELLEEJERE: "compliance@kunde.dk; jura@kunde.dk",
+      cc: new Set(["revisor@firma.dk"]),
+      bcc: "arkiv@firma.dk",
+    });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const customer = result.customer;
+    expect(customer.emailsByType).toEqual({
+      Finans: ["bogholder@kunde.dk"],
+      ReelleEjere: ["compliance@kunde.dk", "jura@kunde.dk"],
+    });
+    expect(recipientsFor(customer, "Revision")).toEqual({
+      to: ["bogholderi@example.dk"],
+      cc: ["revisor@firma.dk"],
+      bcc: ["arkiv@firma.dk"],
+    });
+    expect(recipientsFor(customer, "Finans").to).toEqual(["bogholder@kunde.dk"]);
+    expect(recipientsFor(customer, "ReelleEjere").to).toEqual(["compliance@kunde.dk", "jura@kunde.dk"]);
+    // Written back as the same flat attributes.
+    expect(customerToItem(customer)).toMatchObject({
+      emails_Finans: new Set(["bogholder@kunde.dk"]),
+      emails_ReelleEjere: new Set(["compliance@kunde.dk", "jura@kunde.dk"]),
+      cc: new Set(["revisor@firma.dk"]),
+      bcc: new Set(["arkiv@firma.dk"]),
+    });
+  });
+
+  test("an address in cc that is also a To recipient is not copied twice", () => {
+    const result = parseCustomerItem({ ...valid, cc: "Bogholderi@example.dk, revisor@firma.dk" });
+    expect(result.ok && recipientsFor(result.customer, "Revision")).toEqual({
+      to: ["bogholderi@example.dk"],
+      cc: ["revisor@firma.dk"],
+      bcc: [],
+    });
+  });
+
+  test("a cc without a valid address, a misspelt per-type attribute and an unwanted type are named", () => {
+    const broken = parseCustomerItem({ ...valid, cc: "revisor(at)firma.dk" });
+    expect(broken).toMatchObject({
+      ok: false,
+      reason: 'cc: no valid e-mail address ("revisor(at)firma.dk")',
+    });
+    const warned = parseCustomerItem({
+      ...valid,
+      emails_Revisjon: "a@kunde.dk",
+      emails_Finans: "b@kunde.dk",
+    });
+    expect(warned.ok).toBe(true);
+    expect(warned.ok && warned.warnings).toEqual([
+      "emails_Finans is set, but the customer does not want Finans reports",
+      expect.stringContaining('attribute "emails_Revisjon" names no report type'),
+    ]);
   });
 
   test("a cvr stored as a number, or with spaces and a DK prefix, becomes 8 digits of text", () => {

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { readDeliverReportSettings } from "#lambdas/deliver-report/config.ts";
+import { DEMO_SENDER, demoMailProfileJson } from "#local/aws/demo-firm.ts";
 import { ENV } from "#shared/env-names.ts";
 import { DEFAULT_MAX_PDF_BYTES, maxPdfBytesFor } from "#shared/pdf-budget.ts";
 
@@ -15,7 +16,8 @@ const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
   [ENV.stateTable]: "state",
   [ENV.customersTable]: "customers",
   [ENV.archiveBucket]: "archive",
-  [ENV.mailSender]: "rapporter@revisor.example.dk",
+  [ENV.mailSender]: DEMO_SENDER,
+  [ENV.mailProfile]: demoMailProfileJson(),
   [ENV.pdfAllowedHosts]: "files.lassox.com",
   [ENV.lassoBaseUrl]: "https://api.lassox.com",
   [ENV.lassoApiKeySecretId]: "lasso-key",
@@ -75,5 +77,33 @@ describe("MAX_PDF_BYTES at cold start", () => {
     expect(() =>
       readDeliverReportSettings(env({ [ENV.lambdaMemorySize]: "1024", [ENV.deliveryBatchSize]: "11" })),
     ).toThrow(ENV.deliveryBatchSize);
+  });
+});
+
+describe("MAIL_PROFILE at cold start", () => {
+  test("the firm's profile and its logo are read once, the display name kept apart from the address", () => {
+    const settings = readDeliverReportSettings(env({}));
+    expect(settings.mail.sender).toBe(DEMO_SENDER);
+    expect(settings.mail.profile.from).toEqual({ name: "Demo Revision", address: DEMO_SENDER });
+    expect(settings.mail.profile.firm.name).toBe("Demo Revision ApS");
+    expect(settings.mail.logo?.contentType).toBe("image/png");
+    expect(settings.mail.logo?.bytes.subarray(1, 4).toString("latin1")).toBe("PNG");
+  });
+
+  test("a profile that is missing, not JSON, invalid or from another sender is refused by name", () => {
+    const without = env({});
+    delete without[ENV.mailProfile];
+    expect(() => readDeliverReportSettings(without)).toThrow(/MAIL_PROFILE is required/);
+    expect(() => readDeliverReportSettings(env({ [ENV.mailProfile]: "{" }))).toThrow(
+      /MAIL_PROFILE.*not JSON/,
+    );
+    const profile = JSON.parse(demoMailProfileJson());
+    profile.firm.name = "Firma\r\nBcc: x@evil.dk";
+    expect(() => readDeliverReportSettings(env({ [ENV.mailProfile]: JSON.stringify(profile) }))).toThrow(
+      /firm\.name: must be one line/,
+    );
+    expect(() =>
+      readDeliverReportSettings(env({ [ENV.mailSender]: "other@lasso-reports.example.dk" })),
+    ).toThrow(/from address is not MAIL_SENDER/);
   });
 });

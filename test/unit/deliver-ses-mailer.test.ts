@@ -21,7 +21,7 @@ const sesError = (name: string) => Object.assign(new Error(`${name} from SES`), 
 
 const mail = {
   from: "rapporter@revisor.dk",
-  to: ["a@kunde.dk", "b@kunde.dk"],
+  destination: { to: ["a@kunde.dk", "b@kunde.dk"], cc: ["revisor@firma.dk"], bcc: ["arkiv@firma.dk"] },
   raw: Buffer.from("From: rapporter@revisor.dk\r\n\r\nHej"),
   tags: {
     customer: "1234",
@@ -39,7 +39,11 @@ describe("sesMailer", () => {
     const input = sent[0]?.input;
     expect(sent[0]).toBeInstanceOf(SendEmailCommand);
     expect(input?.ConfigurationSetName).toBe("reports");
-    expect(input?.Destination?.ToAddresses).toEqual(["a@kunde.dk", "b@kunde.dk"]);
+    expect(input?.Destination).toEqual({
+      ToAddresses: ["a@kunde.dk", "b@kunde.dk"],
+      CcAddresses: ["revisor@firma.dk"],
+      BccAddresses: ["arkiv@firma.dk"],
+    });
     expect(input?.FromEmailAddress).toBe("rapporter@revisor.dk");
     expect(Buffer.from(input?.Content?.Raw?.Data ?? new Uint8Array()).toString()).toContain("Hej");
     expect(input?.EmailTags).toEqual([

@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { readDeliverReportSettings } from "#lambdas/deliver-report/config.ts";
 import { buildDeliverReportWiring, createDeliverReportHandler } from "#lambdas/deliver-report/lambda.ts";
 import { createReceiveWebhookHandler } from "#lambdas/receive-webhook/lambda.ts";
+import { DEMO_SENDER, demoMailProfileJson } from "#local/aws/demo-firm.ts";
 import { functionUrlEvent, lambdaContext } from "#local/pipeline/function-url-server.ts";
 import { ENV } from "#shared/env-names.ts";
 import { RecordingCounter } from "#shared/runtime/metrics.ts";
@@ -125,7 +126,8 @@ const deliverEnv = {
   [ENV.stateTable]: "state",
   [ENV.customersTable]: "customers",
   [ENV.archiveBucket]: "archive",
-  [ENV.mailSender]: "rapporter@revisor.example.dk",
+  [ENV.mailSender]: DEMO_SENDER,
+  [ENV.mailProfile]: demoMailProfileJson(),
   [ENV.pdfAllowedHosts]: "files.lassox.com",
   [ENV.lassoBaseUrl]: "https://api.lassox.com",
   [ENV.lassoApiKeySecretId]: "lasso-key",

@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
+import { DEMO_FIRM, demoMailProfileJson } from "#local/aws/demo-firm.ts";
 import {
   composeReportMail,
   headerSafe,
@@ -6,19 +8,35 @@ import {
   SES_MAX_MESSAGE_BYTES,
   safePdfFileName,
 } from "#shared/mail/compose.ts";
-import { renderReportMail } from "#shared/mail/templates.ts";
+import { LOGO_CID, type MailLogo, parseMailProfile } from "#shared/mail/profile.ts";
+import { renderFailureNotice, renderReportMail } from "#shared/mail/templates.ts";
+
+const PROFILE = parseMailProfile(demoMailProfileJson());
+const LOGO: MailLogo = {
+  bytes: readFileSync(DEMO_FIRM.firm.logo?.file ?? ""),
+  contentType: "image/png",
+  alt: "Demo Revision",
+  cid: LOGO_CID,
+};
 
 const PDF = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.alloc(2048, 7), Buffer.from("\n%%EOF\n")]);
 
 const input = (overrides: Partial<ReportMailInput> = {}): ReportMailInput => ({
-  envelope: { from: "rapporter@revisor.dk", replyTo: "support@revisor.dk", to: ["a@kunde.dk", "b@kunde.dk"] },
+  envelope: {
+    from: { name: "Revisor Firma", address: "rapporter@revisor.dk" },
+    replyTo: { address: "support@revisor.dk" },
+    to: ["a@kunde.dk", "b@kunde.dk"],
+  },
   content: {
     language: "da",
     reportType: "Revision",
     itemStatus: "Completed",
     companyName: "Nørregaard Revision ApS",
     cvr: "34580820",
+    customerId: 1234,
+    customerName: "Nørregaard",
   },
+  dress: { profile: PROFILE },
   fileName: "1234_34580820-Nørregaard Revision ApS-Revision.pdf",
   pdf: PDF,
   pdfUrl: "https://files.lassox.com/files/1/token.pdf",
@@ -58,41 +76,100 @@ const header = (raw: Buffer, name: string): string | undefined =>
 
 describe("renderReportMail", () => {
   test("Danish by default: subject names the report type, company and cvr", () => {
-    const mail = renderReportMail({ ...input().content, fileName: "a.pdf" });
-    expect(mail.subject).toBe("Revisionsrapport: Nørregaard Revision ApS (CVR 34580820)");
-    expect(mail.text).toContain("Vedhæftet er revisionsrapport for Nørregaard Revision ApS (CVR 34580820)");
+    const mail = renderReportMail({ ...input().content, fileName: "a.pdf" }, PROFILE);
+    expect(mail.subject).toBe("Virksomhedsrapport (Lasso Revision): Nørregaard Revision ApS (CVR 34580820)");
+    expect(mail.text).toContain(
+      "Vedhæftet er virksomhedsrapporten (Lassos rapporttype Revision) for Nørregaard Revision ApS (CVR 34580820).",
+    );
+    expect(mail.text).toContain("ikke en revision og ikke en erklæring fra en revisor");
     expect(mail.text).toContain("Filnavn: a.pdf");
   });
 
   test("English, every report type, and the warning of a Warning report", () => {
     const subjects = (["Revision", "RevisionUdvidet", "ReelleEjere", "Finans"] as const).map(
       (reportType) =>
-        renderReportMail({ ...input().content, language: "en", reportType, fileName: "a.pdf" }).subject,
+        renderReportMail({ ...input().content, language: "en", reportType, fileName: "a.pdf" }, PROFILE)
+          .subject,
     );
     expect(subjects).toEqual([
-      "Audit report: Nørregaard Revision ApS (CVR 34580820)",
-      "Extended audit report: Nørregaard Revision ApS (CVR 34580820)",
+      "Company report (Lasso Revision data): Nørregaard Revision ApS (CVR 34580820)",
+      "Extended company report (Lasso Revision data): Nørregaard Revision ApS (CVR 34580820)",
       "Beneficial owners report: Nørregaard Revision ApS (CVR 34580820)",
-      "Financial report: Nørregaard Revision ApS (CVR 34580820)",
+      "Financial report (Lasso Finans): Nørregaard Revision ApS (CVR 34580820)",
     ]);
-    const warned = renderReportMail({
-      ...input().content,
-      itemStatus: "Warning",
-      warning: "Seneste regnskab mangler",
-      fileName: "a.pdf",
-    });
-    expect(warned.subject).toBe("Revisionsrapport: Nørregaard Revision ApS (CVR 34580820) (med advarsel)");
+    // Nothing in an English mail calls a Revision report an audit report.
+    for (const reportType of ["Revision", "RevisionUdvidet"] as const) {
+      const mail = renderReportMail(
+        { ...input().content, language: "en", reportType, fileName: "a.pdf" },
+        PROFILE,
+      );
+      expect(`${mail.subject}\n${mail.text}`).not.toMatch(/audit report/i);
+      expect(mail.text).toContain("It is not an audit and not a statement by an auditor.");
+    }
+    const warned = renderReportMail(
+      { ...input().content, itemStatus: "Warning", warning: "Seneste regnskab mangler", fileName: "a.pdf" },
+      PROFILE,
+    );
+    expect(warned.subject).toBe(
+      "Virksomhedsrapport (Lasso Revision): Nørregaard Revision ApS (CVR 34580820) – med advarsel",
+    );
     expect(warned.text).toContain("advarsel: Seneste regnskab mangler");
   });
 
   test("escapes names in the HTML body", () => {
-    const mail = renderReportMail({
-      ...input().content,
-      companyName: "<script>x</script> & Co",
-      fileName: "a.pdf",
-    });
+    const mail = renderReportMail(
+      { ...input().content, companyName: "<script>x</script> & Co", fileName: "a.pdf" },
+      PROFILE,
+    );
     expect(mail.html).not.toContain("<script>");
-    expect(mail.html).toContain("&#60;script&#62;x&#60;/script&#62; &#38; Co");
+    expect(mail.html).toContain("&lt;script&gt;x&lt;/script&gt; &amp; Co");
+    // The text part is text: not escaped.
+    expect(mail.text).toContain("<script>x</script> & Co");
+  });
+
+  test("the firm signs every mail: signature, name, address, CVR, phone, web and footer, per language", () => {
+    const da = renderReportMail({ ...input().content, fileName: "a.pdf" }, PROFILE);
+    expect(da.text).toContain("Venlig hilsen\nDemo Revision ApS\nRapportafdelingen\n");
+    expect(da.text).toContain("Demovej 1\n8000 Aarhus C\nCVR 34580820 · Tlf. +45 70 00 00 00");
+    expect(da.text).toContain(PROFILE.texts.da.footer);
+    expect(da.html).toContain("Rapportafdelingen");
+    expect(da.html).toContain(PROFILE.texts.da.footer);
+    expect(da.html).toContain("Demo Revision ApS");
+    const en = renderReportMail({ ...input().content, language: "en", fileName: "a.pdf" }, PROFILE);
+    expect(en.text).toContain("Kind regards\nDemo Revision ApS\nReports team\n");
+    expect(en.text).toContain(PROFILE.texts.en.footer);
+    expect(en.text).not.toContain(PROFILE.texts.da.footer);
+  });
+
+  test("a test send and a redirected mail say so, in subject and body", () => {
+    const mail = renderReportMail({ ...input().content, fileName: "a.pdf" }, PROFILE, {
+      marks: { isTest: true, redirectedFrom: ["a@kunde.dk", "rev@firma.dk (cc)"] },
+    });
+    expect(mail.subject).toMatch(/^\[TEST\] Virksomhedsrapport/);
+    expect(mail.text).toMatch(/^TEST: Dette er en prøveudsendelse/);
+    expect(mail.text).toContain("ville være gået til a@kunde.dk, rev@firma.dk (cc)");
+    expect(mail.html).toContain("prøveudsendelse");
+  });
+
+  test("a failure notice names the company, the report and the reason", () => {
+    const notice = renderFailureNotice(
+      {
+        language: "da",
+        reportType: "Finans",
+        companyName: "Nørregaard Revision ApS",
+        cvr: "34580820",
+        customerId: 1234,
+        customerName: "Nørregaard",
+        batchId: "b-1",
+        reason: "Lasso could not produce the report: company not found",
+      },
+      PROFILE,
+    );
+    expect(notice.subject).toBe(
+      "Rapport fejlede: Nørregaard Revision ApS (CVR 34580820), Regnskabsrapport (Lasso Finans)",
+    );
+    expect(notice.text).toContain("Årsag: Lasso could not produce the report: company not found");
+    expect(notice.text).toContain("Lasso-batch: b-1");
   });
 });
 
@@ -101,11 +178,12 @@ describe("composeReportMail", () => {
     const mail = await composeReportMail(input());
     expect(mail.pdfDelivery).toBe("attachment");
     expect(decodeWords(header(mail.raw, "Subject") ?? "")).toBe(
-      "Revisionsrapport: Nørregaard Revision ApS (CVR 34580820)",
+      "Virksomhedsrapport (Lasso Revision): Nørregaard Revision ApS (CVR 34580820)",
     );
-    expect(header(mail.raw, "From")).toBe("rapporter@revisor.dk");
+    expect(header(mail.raw, "From")).toBe("Revisor Firma <rapporter@revisor.dk>");
     expect(header(mail.raw, "Reply-To")).toBe("support@revisor.dk");
     expect(header(mail.raw, "To")).toBe("a@kunde.dk, b@kunde.dk");
+    expect(mail.destination).toEqual({ to: ["a@kunde.dk", "b@kunde.dk"], cc: [], bcc: [] });
     expect(header(mail.raw, "Content-Type")).toMatch(/^multipart\/mixed/);
     const text = mail.raw.toString("utf8");
     expect(text).toContain("Content-Type: application/pdf");
@@ -125,10 +203,61 @@ describe("composeReportMail", () => {
     expect(names).not.toContain("bcc");
     expect(names).not.toContain("x-evil");
     expect(decodeWords(header(mail.raw, "Subject") ?? "")).toBe(
-      "Revisionsrapport: Evil Bcc: victim@example.com X-Evil: 1 (CVR 34580820)",
+      "Virksomhedsrapport (Lasso Revision): Evil Bcc: victim@example.com X-Evil: 1 (CVR 34580820)",
     );
     expect(mail.fileName).not.toMatch(/[\r\n"]/);
     expect(mail.raw.toString("utf8")).not.toContain("\r\nContent-Type: text/html\r\n\r\n<h1>");
+  });
+
+  test("Cc in the headers, Bcc only in SES's Destination", async () => {
+    const mail = await composeReportMail(
+      input({
+        envelope: { ...input().envelope, cc: ["revisor@firma.dk"], bcc: ["arkiv@firma.dk"] },
+      }),
+    );
+    expect(header(mail.raw, "Cc")).toBe("revisor@firma.dk");
+    expect(header(mail.raw, "Bcc")).toBeUndefined();
+    expect(mail.raw.toString("utf8")).not.toContain("arkiv@firma.dk");
+    expect(mail.destination).toEqual({
+      to: ["a@kunde.dk", "b@kunde.dk"],
+      cc: ["revisor@firma.dk"],
+      bcc: ["arkiv@firma.dk"],
+    });
+  });
+
+  test("a display name cannot inject a header", async () => {
+    const mail = await composeReportMail(
+      input({
+        envelope: { ...input().envelope, from: { name: "Firma\r\nBcc: x@evil.dk", address: "r@revisor.dk" } },
+      }),
+    );
+    expect(headersOf(mail.raw).map((line) => line.split(":")[0]?.toLowerCase())).not.toContain("bcc");
+    expect(header(mail.raw, "From")).toBe('"Firma Bcc: x@evil.dk" <r@revisor.dk>');
+  });
+
+  test("the logo is inline, referenced by its content id from the HTML", async () => {
+    const mail = await composeReportMail(input({ dress: { profile: PROFILE, logo: LOGO } }));
+    const text = mail.raw.toString("utf8");
+    expect(header(mail.raw, "Content-Type")).toMatch(/^multipart\/mixed/);
+    expect(text).toMatch(/Content-Type: multipart\/related/);
+    expect(text).toMatch(new RegExp(`Content-Id: <${LOGO_CID}>`, "i"));
+    expect(text).toContain("Content-Disposition: inline");
+    expect(text.replace(/=\r\n/g, "")).toContain(`cid:${LOGO_CID}`);
+  });
+
+  test("redirectAllTo: one recipient, the real ones named in the body", async () => {
+    const mail = await composeReportMail(
+      input({
+        envelope: { ...input().envelope, cc: ["revisor@firma.dk"], bcc: ["arkiv@firma.dk"] },
+        dress: { profile: { ...PROFILE, redirectAllTo: "test@firma.dk" } },
+      }),
+    );
+    expect(mail.destination).toEqual({ to: ["test@firma.dk"], cc: [], bcc: [] });
+    expect(header(mail.raw, "To")).toBe("test@firma.dk");
+    expect(header(mail.raw, "Cc")).toBeUndefined();
+    expect(mail.raw.toString("utf8").replace(/=\r\n/g, "")).toContain(
+      "a@kunde.dk, b@kunde.dk, revisor@firma.dk (cc), arkiv@firma.dk (bcc)",
+    );
   });
 
   test("a message too large for SES carries a link instead of the PDF", async () => {
@@ -157,12 +286,17 @@ describe("header and file-name hygiene", () => {
     expect(headerSafe("A\r\nB\tC\u0000D\u2028E")).toBe("A B C D E");
   });
 
-  test("safePdfFileName keeps Lasso's name, minus paths and dangerous characters", () => {
-    expect(safePdfFileName("1234_34580820-Åbyhøj Byg A_S-Revision.pdf", "x")).toBe(
-      "1234_34580820-Åbyhøj Byg A_S-Revision.pdf",
+  test("safePdfFileName keeps Lasso's name, characters a file name cannot hold made readable", () => {
+    expect(safePdfFileName("1234_34580820-Åbyhøj Byg K/S-Revision.pdf", "x")).toBe(
+      "1234_34580820-Åbyhøj Byg K-S-Revision.pdf",
     );
-    expect(safePdfFileName("../../etc/passwd", "x")).toBe("passwd.pdf");
-    expect(safePdfFileName('a"b<c>.PDF', "x")).toBe("a_b_c_.pdf");
+    // Lasso's own "_" for the "/" of the company's name reads as the name again.
+    expect(safePdfFileName("1234_34580820-Åbyhøj Byg K_S-Revision.pdf", "x", "Åbyhøj Byg K/S")).toBe(
+      "1234_34580820-Åbyhøj Byg K-S-Revision.pdf",
+    );
+    expect(safePdfFileName("1234_Nord_Syd A_S.pdf", "x", "Nord_Syd A/S")).toBe("1234_Nord_Syd A-S.pdf");
+    expect(safePdfFileName("../../etc/passwd", "x")).toBe("etc-passwd.pdf");
+    expect(safePdfFileName('a"b<c>: d?*|e\\f.PDF', "x")).toBe("a'b(c)- d--e-f.pdf");
     expect(safePdfFileName(undefined, "34580820-Revision")).toBe("34580820-Revision.pdf");
     expect(safePdfFileName("   ", "34580820-Revision.pdf")).toBe("34580820-Revision.pdf");
     expect(safePdfFileName(`${"a".repeat(400)}.pdf`, "x")).toHaveLength(200);
@@ -179,7 +313,7 @@ describe("names that look like encoded-words, line ends, invisible characters, S
     expect(subject).not.toContain(smuggled);
     expect(subject).not.toContain("S3VuZGUgQS9TIChDVlIgMTExMTExMTgp");
     // ...it carries our own encoding of the text, which decodes back to the text itself.
-    expect(decodeWords(subject)).toBe(`Revisionsrapport: ${smuggled} (CVR 34580820)`);
+    expect(decodeWords(subject)).toBe(`Virksomhedsrapport (Lasso Revision): ${smuggled} (CVR 34580820)`);
     expect(decodeWords(subject)).not.toContain("Kunde A/S");
   });
 
@@ -220,7 +354,7 @@ describe("names that look like encoded-words, line ends, invisible characters, S
         fileName: `rapport${character}fdp.exe.pdf`,
       }),
     );
-    expect(mail.subject).toBe("Revisionsrapport: Nørregaard ApS (CVR 34580820)");
+    expect(mail.subject).toBe("Virksomhedsrapport (Lasso Revision): Nørregaard ApS (CVR 34580820)");
     expect(decodeWords(header(mail.raw, "Subject") ?? "")).toBe(mail.subject);
     expect(mail.fileName).toBe("rapportfdp.exe.pdf");
     expect(mail.raw.toString("utf8")).not.toContain(character);

@@ -1,7 +1,10 @@
 /**
  * Builds the report e-mail as a raw MIME message with nodemailer's MailComposer (SES v2
- * `Content.Raw`): subject and body from templates.ts, the PDF attached under Lasso's file
- * name, or, when the message would be too large for SES, a link instead.
+ * `Content.Raw`): subject, text and HTML from the templates (templates.ts), From with the
+ * firm's display name, Reply-To, To and Cc in the headers (Bcc only in the envelope: SES's
+ * Destination), the firm's logo inline (a CID attachment), the PDF attached under Lasso's
+ * file name, or, when the message would be too large for SES, a link instead. With
+ * `mail.redirectAllTo` the mail goes to that one address and names its real recipients.
  *
  * Header safety: every value that reaches a header (subject, names, the file name) is
  * cleaned of control characters and line breaks first, and of the invisible characters
@@ -15,7 +18,8 @@
  */
 import MailComposer from "nodemailer/lib/mail-composer";
 import { encodeWord } from "nodemailer/lib/mime-funcs";
-import { type RenderedMail, type ReportMailContent, renderReportMail } from "./templates.ts";
+import type { Mailbox, MailLogo, MailProfile } from "./profile.ts";
+import { type MailMarks, type RenderedMail, type ReportMailContent, renderReportMail } from "./templates.ts";
 
 /** SES v2's limit for a whole message, encoding included: 40 MB, decimal. */
 export const SES_MAX_MESSAGE_BYTES = 40_000_000;
@@ -44,24 +48,65 @@ export function headerText(text: string): string {
   return text.includes("=?") ? encodeWord(text, "Q", 52) : text;
 }
 
+/** Characters a file name cannot hold on common systems, and what they read as instead. */
+const FILE_NAME_CHARACTERS: Readonly<Record<string, string>> = {
+  "/": "-",
+  "\\": "-",
+  "|": "-",
+  ":": "-",
+  "*": "-",
+  "?": "",
+  '"': "'",
+  "<": "(",
+  ">": ")",
+};
+
+/** Characters a file name cannot hold, made readable ("K/S" → "K-S"). */
+const readable = (text: string): string =>
+  text.replace(/[/\\|:*?"<>]/g, (ch) => FILE_NAME_CHARACTERS[ch] ?? "-");
+
 /**
- * Lasso's file name made safe for an attachment: no path, no control or quote characters,
- * at most 200 characters, ending in `.pdf`; `fallback` when nothing usable is left.
+ * Lasso's file name made safe for an attachment, and readable: characters a file name
+ * cannot hold become their nearest readable one ("K/S" → "K-S", `:` → "-", `"` → "'"),
+ * and where Lasso itself put "_" for them in the company's name ("Byg K_S" for "Byg K/S"),
+ * the name reads as the company's, the same way. No control characters, no leading dots,
+ * at most 200 characters, ending in `.pdf`; `fallback` when nothing usable is left. The
+ * archive keeps the message, so it has the same name.
  */
-export function safePdfFileName(name: string | undefined, fallback: string): string {
-  const base = headerSafe(name ?? "")
-    .replace(/^.*[\\/]/, "")
-    .replace(/["<>|:*?]/g, "_")
-    .replace(/^[.\s]+/, "");
+export function safePdfFileName(name: string | undefined, fallback: string, companyName?: string): string {
+  let text = headerSafe(name ?? "");
+  const company = companyName === undefined ? "" : headerSafe(companyName);
+  const lassoForm = company.replace(/[/\\|:*?"<>]/g, "_");
+  if (lassoForm !== company && text.includes(lassoForm)) text = text.split(lassoForm).join(readable(company));
+  const base = readable(text)
+    .replace(/\s+/g, " ")
+    .replace(/^[.\s-]+/, "");
   const stem = base.replace(/\.pdf$/i, "").trim();
   const chosen = stem === "" ? fallback.replace(/\.pdf$/i, "") : stem;
   return `${chosen.slice(0, MAX_FILE_NAME_LENGTH - 4)}.pdf`;
 }
 
 export interface MailEnvelope {
-  from: string;
-  replyTo?: string;
+  from: Mailbox;
+  replyTo?: Mailbox | undefined;
   to: readonly string[];
+  cc?: readonly string[];
+  /** In SES's Destination only, never in a header. */
+  bcc?: readonly string[];
+}
+
+/** Who SES hands the mail to (Destination): To and Cc as in the headers, and Bcc. */
+export interface MailDestination {
+  to: string[];
+  cc: string[];
+  bcc: string[];
+}
+
+/** The mail's firm profile, logo and marks (test, redirect). */
+export interface MailDress {
+  profile: MailProfile;
+  logo?: MailLogo | undefined;
+  marks?: MailMarks;
 }
 
 export interface ReportMailInput {
@@ -72,27 +117,80 @@ export interface ReportMailInput {
   pdf: Buffer;
   /** Where the PDF can be fetched, for a message too large to carry it. */
   pdfUrl: string;
+  dress: MailDress;
   /** Default {@link SES_MAX_MESSAGE_BYTES}. */
   maxMessageBytes?: number;
 }
 
+/**
+ * The envelope as sent: with `redirectAllTo` every recipient is replaced by that address,
+ * and the marks name the real ones (To, Cc and Bcc alike), so the body can say so.
+ */
+export function redirected(
+  envelope: MailEnvelope,
+  redirectAllTo: string | undefined,
+  marks: MailMarks = {},
+): { envelope: MailEnvelope; marks: MailMarks } {
+  if (redirectAllTo === undefined) return { envelope, marks };
+  const original = [
+    ...envelope.to,
+    ...(envelope.cc ?? []).map((address) => `${address} (cc)`),
+    ...(envelope.bcc ?? []).map((address) => `${address} (bcc)`),
+  ];
+  return {
+    envelope: { from: envelope.from, replyTo: envelope.replyTo, to: [redirectAllTo] },
+    marks: { ...marks, redirectedFrom: original },
+  };
+}
+
+/** SES's Destination for an envelope. */
+export function destinationOf(envelope: MailEnvelope): MailDestination {
+  return { to: [...envelope.to], cc: [...(envelope.cc ?? [])], bcc: [...(envelope.bcc ?? [])] };
+}
+
 export interface ComposedMail {
   raw: Buffer;
+  /** Who SES hands it to (after a redirect, the redirect address only). */
+  destination: MailDestination;
   subject: string;
   /** "link": the PDF was too large, the mail carries `pdfUrl` instead. */
   pdfDelivery: "attachment" | "link";
   fileName: string;
 }
 
-async function build(
+const mailbox = (box: Mailbox) =>
+  box.name === undefined ? box.address : { name: headerText(headerSafe(box.name)), address: box.address };
+
+/** A raw MIME message: the rendered parts, the logo inline, optionally an attachment. */
+export async function buildMessage(
   envelope: MailEnvelope,
   rendered: RenderedMail,
+  logo: MailLogo | undefined,
   attachment?: { fileName: string; pdf: Buffer },
-) {
+): Promise<Buffer> {
+  // The PDF first: it is the mail's attachment; the logo is part of the HTML (related).
+  const attachments = [
+    ...(attachment === undefined
+      ? []
+      : [{ filename: attachment.fileName, content: attachment.pdf, contentType: "application/pdf" }]),
+    ...(logo === undefined
+      ? []
+      : [
+          {
+            filename: `logo.${logo.contentType.slice("image/".length)}`,
+            content: logo.bytes,
+            contentType: logo.contentType,
+            cid: logo.cid,
+            contentDisposition: "inline" as const,
+          },
+        ]),
+  ];
   const composer = new MailComposer({
-    from: envelope.from,
-    ...(envelope.replyTo === undefined ? {} : { replyTo: envelope.replyTo }),
+    from: mailbox(envelope.from),
+    ...(envelope.replyTo === undefined ? {} : { replyTo: mailbox(envelope.replyTo) }),
     to: [...envelope.to],
+    ...(envelope.cc === undefined || envelope.cc.length === 0 ? {} : { cc: [...envelope.cc] }),
+    // Bcc is not written into the message (MailComposer leaves it out): SES's Destination has it.
     subject: headerText(headerSafe(rendered.subject)),
     text: rendered.text,
     html: rendered.html,
@@ -101,13 +199,7 @@ async function build(
     newline: "windows",
     disableFileAccess: true,
     disableUrlAccess: true,
-    ...(attachment === undefined
-      ? {}
-      : {
-          attachments: [
-            { filename: attachment.fileName, content: attachment.pdf, contentType: "application/pdf" },
-          ],
-        }),
+    ...(attachments.length === 0 ? {} : { attachments }),
   });
   return composer.compile().build();
 }
@@ -115,16 +207,23 @@ async function build(
 /** The report e-mail, with the PDF attached when the message stays within SES's limit. */
 export async function composeReportMail(input: ReportMailInput): Promise<ComposedMail> {
   const maxBytes = input.maxMessageBytes ?? SES_MAX_MESSAGE_BYTES;
-  const fileName = safePdfFileName(input.fileName, `${input.content.cvr}-${input.content.reportType}`);
+  const fileName = safePdfFileName(
+    input.fileName,
+    `${input.content.cvr}-${input.content.reportType}`,
+    input.content.companyName,
+  );
   const content = { ...input.content, companyName: headerSafe(input.content.companyName), fileName };
+  const { profile, logo } = input.dress;
+  const { envelope, marks } = redirected(input.envelope, profile.redirectAllTo, input.dress.marks);
+  const destination = destinationOf(envelope);
   // base64 grows the PDF by 4/3: skip building a message that cannot fit.
   if (Math.ceil(input.pdf.length / 3) * 4 < maxBytes) {
-    const rendered = renderReportMail(content);
-    const raw = await build(input.envelope, rendered, { fileName, pdf: input.pdf });
+    const rendered = renderReportMail(content, profile, { logo, marks });
+    const raw = await buildMessage(envelope, rendered, logo, { fileName, pdf: input.pdf });
     if (raw.length <= maxBytes)
-      return { raw, subject: headerSafe(rendered.subject), pdfDelivery: "attachment", fileName };
+      return { raw, destination, subject: headerSafe(rendered.subject), pdfDelivery: "attachment", fileName };
   }
-  const rendered = renderReportMail({ ...content, link: input.pdfUrl });
-  const raw = await build(input.envelope, rendered);
-  return { raw, subject: headerSafe(rendered.subject), pdfDelivery: "link", fileName };
+  const rendered = renderReportMail({ ...content, link: input.pdfUrl }, profile, { logo, marks });
+  const raw = await buildMessage(envelope, rendered, logo);
+  return { raw, destination, subject: headerSafe(rendered.subject), pdfDelivery: "link", fileName };
 }

@@ -6,8 +6,10 @@
 import { type MessageTag, type SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
 
 export interface OutgoingMail {
+  /** The bare address (FromEmailAddress): the display name is in the message's From header. */
   from: string;
-  to: readonly string[];
+  /** SES's Destination: To and Cc as in the headers, Bcc only here. */
+  destination: { to: readonly string[]; cc?: readonly string[]; bcc?: readonly string[] };
   raw: Buffer;
   /** Message tags (SES event publishing): names and values are made tag-safe here. */
   tags: Readonly<Record<string, string>>;
@@ -55,7 +57,15 @@ export function sesMailer(ses: SESv2Client, options: { configurationSet?: string
       const result = await ses.send(
         new SendEmailCommand({
           FromEmailAddress: mail.from,
-          Destination: { ToAddresses: [...mail.to] },
+          Destination: {
+            ToAddresses: [...mail.destination.to],
+            ...(mail.destination.cc === undefined || mail.destination.cc.length === 0
+              ? {}
+              : { CcAddresses: [...mail.destination.cc] }),
+            ...(mail.destination.bcc === undefined || mail.destination.bcc.length === 0
+              ? {}
+              : { BccAddresses: [...mail.destination.bcc] }),
+          },
           Content: { Raw: { Data: mail.raw } },
           EmailTags: tags,
           ...(options.configurationSet === undefined

@@ -1,17 +1,23 @@
 /**
- * Subject and body of the report e-mail, per report type, in Danish (the default) and
- * English. Plain functions of plain data: the composer (compose.ts) turns them into MIME.
+ * Subject, text and HTML of the mails, from the templates people edit (templates/mail/,
+ * docs/delivery.md#templates), precompiled at build time into templates.generated.js: here
+ * only Handlebars' runtime renders them. Text parts and subjects are not HTML-escaped (the
+ * composer makes the subject header-safe); the HTML layout escapes every variable, and the
+ * body, plain text, is escaped as a whole before its paragraphs go into the layout.
+ *
+ * Every template variable (template-variables.ts) is always given, so the templates,
+ * compiled in strict mode, never meet a missing one.
  */
+import Handlebars from "handlebars/runtime";
 import type { Language } from "../customers.ts";
 import type { ReportType } from "../lasso/enums.ts";
+import type { MailLogo, MailProfile } from "./profile.ts";
+import type { MAIL_TEMPLATE_VARIABLES } from "./template-variables.ts";
+import { PHRASES, TEMPLATES } from "./templates.generated.js";
 
-export interface ReportMailContent {
-  language: Language;
-  reportType: ReportType;
+export interface ReportMailContent extends AboutReport {
   /** Failed reports are never mailed to customers. */
   itemStatus: "Completed" | "Warning";
-  companyName: string;
-  cvr: string;
   /** The attachment's name (Lasso's file name). */
   fileName: string;
   /** Lasso's warning text, for Warning reports. */
@@ -20,115 +26,152 @@ export interface ReportMailContent {
   link?: string;
 }
 
+/** How a mail is marked: a test send; redirected from its real recipients. */
+export interface MailMarks {
+  isTest?: boolean;
+  /** The recipients the mail would have gone to (mail.redirectAllTo is set). */
+  redirectedFrom?: readonly string[];
+}
+
+export interface FailureNoticeContent extends AboutReport {
+  batchId: string;
+  reason: string;
+}
+
 export interface RenderedMail {
   subject: string;
   text: string;
   html: string;
 }
 
-const REPORT_NAMES: Readonly<Record<Language, Readonly<Record<ReportType, string>>>> = {
-  da: {
-    Revision: "Revisionsrapport",
-    RevisionUdvidet: "Udvidet revisionsrapport",
-    ReelleEjere: "Rapport om reelle ejere",
-    Finans: "Finansrapport",
-  },
-  en: {
-    Revision: "Audit report",
-    RevisionUdvidet: "Extended audit report",
-    ReelleEjere: "Beneficial owners report",
-    Finans: "Financial report",
-  },
-};
+type Context = Record<keyof typeof MAIL_TEMPLATE_VARIABLES, unknown>;
+type Render = (context: Context) => string;
 
-interface Phrases {
-  withWarning: string;
-  greeting: string;
-  attached: (report: string, company: string, cvr: string) => string;
-  linked: (report: string, company: string, cvr: string) => string;
-  warning: (text: string) => string;
-  warningNoText: string;
-  fileName: (name: string) => string;
-  download: string;
-  signOff: string;
-  automatic: string;
+const compiled = new Map<string, Render>();
+
+function template(key: string): Render {
+  let render = compiled.get(key);
+  if (render === undefined) {
+    const spec = TEMPLATES[key];
+    if (spec === undefined) throw new Error(`no mail template ${key} (run npm run build:mail)`);
+    const delegate = Handlebars.template(spec);
+    render = (context) => delegate(context);
+    compiled.set(key, render);
+  }
+  return render;
 }
 
-const PHRASES: Readonly<Record<Language, Phrases>> = {
-  da: {
-    withWarning: "med advarsel",
-    greeting: "Hej",
-    attached: (report, company, cvr) =>
-      `Vedhæftet er ${lowerFirst(report)} for ${company} (CVR ${cvr}), dannet af Lasso.`,
-    linked: (report, company, cvr) =>
-      `${report} for ${company} (CVR ${cvr}) er klar. Filen er for stor til at blive sendt som vedhæftet fil, så den kan hentes via linket nedenfor.`,
-    warning: (text) => `Bemærk: Lasso har markeret rapporten med en advarsel: ${text}`,
-    warningNoText: "Bemærk: Lasso har markeret rapporten med en advarsel.",
-    fileName: (name) => `Filnavn: ${name}`,
-    download: "Hent rapporten",
-    signOff: "Venlig hilsen",
-    automatic: "Denne e-mail er sendt automatisk.",
-  },
-  en: {
-    withWarning: "with warning",
-    greeting: "Hello",
-    attached: (report, company, cvr) =>
-      `Attached is the ${lowerFirst(report)} for ${company} (CVR ${cvr}), produced by Lasso.`,
-    linked: (report, company, cvr) =>
-      `The ${lowerFirst(report)} for ${company} (CVR ${cvr}) is ready. The file is too large to be sent as an attachment; download it from the link below.`,
-    warning: (text) => `Please note: Lasso marked this report with a warning: ${text}`,
-    warningNoText: "Please note: Lasso marked this report with a warning.",
-    fileName: (name) => `File name: ${name}`,
-    download: "Download the report",
-    signOff: "Kind regards",
-    automatic: "This e-mail was sent automatically.",
-  },
-};
-
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
+/** The phrases of a language (templates/mail/<language>/phrases.json). */
+export function phrases(language: Language): Readonly<Record<string, string>> {
+  return PHRASES[language];
 }
-
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 /** The report type's name in the language (also used by operators' tools). */
 export function reportTypeLabel(reportType: ReportType, language: Language): string {
-  return REPORT_NAMES[language][reportType];
+  return PHRASES[language][`report${reportType}`] ?? reportType;
 }
 
-export function renderReportMail(content: ReportMailContent): RenderedMail {
-  const phrases = PHRASES[content.language];
-  const report = reportTypeLabel(content.reportType, content.language);
-  const warningSuffix = content.itemStatus === "Warning" ? ` (${phrases.withWarning})` : "";
-  const subject = `${report}: ${content.companyName} (CVR ${content.cvr})${warningSuffix}`;
+/** Text as a mail carries it: no trailing spaces, at most one empty line in a row, one final line end. */
+function tidyText(text: string): string {
+  return `${text
+    .replace(/[ \t]+$/gm, "")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim()}\n`;
+}
 
-  const lead =
-    content.link === undefined
-      ? phrases.attached(report, content.companyName, content.cvr)
-      : phrases.linked(report, content.companyName, content.cvr);
-  const warning =
-    content.itemStatus !== "Warning"
-      ? undefined
-      : content.warning === undefined || content.warning === ""
-        ? phrases.warningNoText
-        : phrases.warning(content.warning);
+/** The escaped body's paragraphs (blank-line separated), single line breaks as <br>. */
+function paragraphs(escapedBody: string): string[] {
+  return escapedBody
+    .split(/\n[ \t]*\n/)
+    .map((paragraph) => paragraph.trim())
+    .filter((paragraph) => paragraph !== "")
+    .map((paragraph) => paragraph.replace(/\n/g, "<br />"));
+}
 
-  const textParts = [`${phrases.greeting}`, lead];
-  if (warning !== undefined) textParts.push(warning);
-  if (content.link !== undefined) textParts.push(`${phrases.download}: ${content.link}`);
-  textParts.push(phrases.fileName(content.fileName), `${phrases.signOff}\n\n${phrases.automatic}`);
-  const text = `${textParts.join("\n\n")}\n`;
+/** What both kinds of mail say about the report: its company, customer and type. */
+interface AboutReport {
+  language: Language;
+  reportType: ReportType;
+  companyName: string;
+  cvr: string;
+  customerId: number;
+  customerName: string;
+}
 
-  const htmlParts = [`<p>${escapeHtml(phrases.greeting)}</p>`, `<p>${escapeHtml(lead)}</p>`];
-  if (warning !== undefined) htmlParts.push(`<p><strong>${escapeHtml(warning)}</strong></p>`);
-  if (content.link !== undefined) {
-    htmlParts.push(`<p><a href="${escapeHtml(content.link)}">${escapeHtml(phrases.download)}</a></p>`);
-  }
-  htmlParts.push(
-    `<p>${escapeHtml(phrases.fileName(content.fileName))}</p>`,
-    `<p>${escapeHtml(phrases.signOff)}</p>`,
-    `<p style="color:#666;font-size:smaller">${escapeHtml(phrases.automatic)}</p>`,
-  );
-  const html = `<!DOCTYPE html><html lang="${content.language}"><head><meta charset="utf-8"></head><body>${htmlParts.join("")}</body></html>`;
-  return { subject, text, html };
+function baseContext(profile: MailProfile, about: AboutReport, logo: MailLogo | undefined, marks: MailMarks) {
+  const language = about.language;
+  return {
+    firm: {
+      name: profile.firm.name,
+      addressLines: profile.firm.addressLines,
+      cvr: profile.firm.cvr,
+      phone: profile.firm.phone ?? "",
+      web: profile.firm.web ?? "",
+    },
+    signature: profile.texts[language].signature,
+    footer: profile.texts[language].footer,
+    logo: logo === undefined ? false : { cid: logo.cid, alt: logo.alt },
+    phrases: PHRASES[language],
+    isTest: marks.isTest === true,
+    redirectedFrom: marks.redirectedFrom === undefined ? "" : marks.redirectedFrom.join(", "),
+    fileName: "",
+    warning: "",
+    isWarning: false,
+    link: "",
+    reason: "",
+    batchId: "",
+    company: about.companyName,
+    cvr: about.cvr,
+    customerId: about.customerId,
+    customerName: about.customerName,
+    reportName: reportTypeLabel(about.reportType, language),
+  };
+}
+
+function render(
+  name: string,
+  language: Language,
+  context: Omit<Context, "subject" | "body" | "paragraphs">,
+): RenderedMail {
+  const subject = template(`${language}.${name}.subject`)({
+    ...context,
+    subject: "",
+    body: "",
+    paragraphs: [],
+  });
+  const full = { ...context, subject: subject.trim() };
+  const body = tidyText(template(`${language}.${name}.body`)({ ...full, body: "", paragraphs: [] }));
+  // The body is plain text: for HTML it is escaped as a whole, then split into paragraphs.
+  const escaped = Handlebars.escapeExpression(body);
+  return {
+    subject: subject.trim(),
+    text: tidyText(template("layout.text")({ ...full, body, paragraphs: [] })),
+    html: template("layout.html")({ ...full, body: "", paragraphs: paragraphs(escaped) }),
+  };
+}
+
+export function renderReportMail(
+  content: ReportMailContent,
+  profile: MailProfile,
+  options: { logo?: MailLogo | undefined; marks?: MailMarks } = {},
+): RenderedMail {
+  return render(content.reportType, content.language, {
+    ...baseContext(profile, content, options.logo, options.marks ?? {}),
+    fileName: content.fileName,
+    isWarning: content.itemStatus === "Warning",
+    warning: content.itemStatus === "Warning" ? (content.warning ?? "") : "",
+    link: content.link ?? "",
+  });
+}
+
+export function renderFailureNotice(
+  content: FailureNoticeContent,
+  profile: MailProfile,
+  options: { logo?: MailLogo | undefined; marks?: MailMarks } = {},
+): RenderedMail {
+  return render("failure-notice", content.language, {
+    ...baseContext(profile, content, options.logo, options.marks ?? {}),
+    batchId: content.batchId,
+    reason: content.reason,
+  });
 }

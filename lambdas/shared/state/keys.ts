@@ -18,6 +18,7 @@ export const RECORD_TYPES = [
   "suppression",
   "unverified",
   "lookUpBudget",
+  "failureNotice",
 ] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
@@ -97,4 +98,9 @@ export const unverifiedKey = (
 });
 
 /** How many Lasso look-ups of unknown batches the webhook rings took in one clock minute. */
+/** One failure notice per customer and Lasso batch (a run's batch of that customer). */
+export const failureNoticeKey = (customerId: number, lassoBatchId: string): StateKey => ({
+  pk: `NOTICE#${customerId}`,
+  sk: `BATCH#${lassoBatchId}`,
+});
 export const lookUpBudgetKey = (minute: string): StateKey => ({ pk: `LOOKUPS#${minute}`, sk: "LOOKUPS" });
