@@ -167,8 +167,10 @@ describe("functions", () => {
       ).toBe(true);
       expect(code, folder).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
       expect(readFileSync(path.join(assetDir, "index.mjs.map"), "utf8").length, folder).toBeGreaterThan(0);
-      // Minified: long lines (the only line breaks left are inside template strings).
-      expect(code.length / code.split("\n").length, folder).toBeGreaterThan(2000);
+      // Minified: long lines (the only line breaks left are inside template strings, and
+      // deliver-report carries the compiled mail templates, full of them). Unminified code
+      // averages well under 100 characters a line.
+      expect(code.length / code.split("\n").length, folder).toBeGreaterThan(1000);
       // Its own handler, not a neighbour's: the service name is bundled in.
       expect(code, folder).toContain(`"${folder}"`);
     }
