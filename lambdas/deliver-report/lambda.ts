@@ -15,38 +15,35 @@ import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { type PutEvidence, s3EvidenceArchive } from "#shared/archive/evidence-archive.ts";
+import { s3EvidenceArchive } from "#shared/archive/evidence-archive.ts";
 import { findCustomersByCvr, getCustomer } from "#shared/customer-reads.ts";
 import type { Language } from "#shared/customers.ts";
-import { type SendMail, sesMailer } from "#shared/mail/ses-mailer.ts";
-import { DEFAULT_PDF_RETRY, type FetchedPdf, fetchPdfPatiently } from "#shared/pdf/fetch.ts";
+import { sesMailer } from "#shared/mail/ses-mailer.ts";
+import { DEFAULT_PDF_RETRY, fetchPdfPatiently } from "#shared/pdf/fetch.ts";
 import { redactLinks } from "#shared/redact-links.ts";
 import { parseReportReadyMessage } from "#shared/report-ready.ts";
 import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
 import { realLassoClients } from "#shared/runtime/lasso.ts";
 import { logTo } from "#shared/runtime/log.ts";
 import { type Counter, METRICS_NAMESPACE, powertoolsCounter } from "#shared/runtime/metrics.ts";
-import type { StateTable } from "#shared/state/state-table.ts";
-import { DELIVERY_METRICS, type DeliverReportConfig, type DeliveryContext } from "./attempt.ts";
+import { DELIVERY_METRICS, type DeliverReportDeps, type DeliveryContext } from "./attempt.ts";
 import type { DeliverReportSettings } from "./config.ts";
 import { deliverReport } from "./deliver-report.ts";
 import { answerDoorbell, type DoorbellConfig } from "./doorbell.ts";
 import { RetryLaterError, UnidentifiableReportError } from "./errors.ts";
-import { BatchFactsCache, type LassoReader } from "./lasso-lookups.ts";
+import { BatchFactsCache } from "./lasso-lookups.ts";
 import type { CustomerDirectory } from "./routing.ts";
 
 export const SERVICE_NAME = "deliver-report";
 
-export interface DeliverReportWiring {
-  state: StateTable;
-  customers: CustomerDirectory;
-  lasso: () => Promise<LassoReader>;
-  fetchPdf: (url: string, deadline: Date) => Promise<FetchedPdf>;
-  sendMail: SendMail;
-  putEvidence: PutEvidence;
+/** The use case's ports (attempt.ts), built once per container, and what the handler adds. */
+export interface DeliverReportWiring
+  extends Pick<
+    DeliverReportDeps,
+    "state" | "customers" | "lasso" | "fetchPdf" | "sendMail" | "putEvidence" | "config"
+  > {
   /** Built once per container with the wiring: a batch's routing facts are read once. */
   batchFacts: BatchFactsCache;
-  config: DeliverReportConfig;
   /** The report-ready queue: a webhook's ring hands Lasso's finished reports on to it. */
   queue: ReportReadyQueue;
   doorbell: DoorbellConfig;
