@@ -12,6 +12,7 @@ import { scheduleJob } from "#cli/schedule-period.ts";
 import type { SubmitResult } from "#lambdas/submit-batches/run-result.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import { ENV } from "#shared/env-names.ts";
+import { DEMO_FIRM } from "../aws/demo-firm.ts";
 import { LOCAL_SETTINGS } from "./local-config.ts";
 import type { LocalPipeline } from "./runner.ts";
 
@@ -112,6 +113,7 @@ function servedEndpoints(pipeline: LocalPipeline, schedules: readonly ScheduleCo
     // For `lasso-reports --local` (cli/endpoints.ts): plan and run need the schedules themselves.
     scheduleConfigs: schedules,
     chunkSize: LOCAL_SETTINGS.chunkSize,
+    firmName: DEMO_FIRM.firm.name,
   };
 }
 
