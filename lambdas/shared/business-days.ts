@@ -52,12 +52,20 @@ export function nonBusinessReason(date: LocalDate): string | undefined {
 
 export const isBusinessDay = (date: LocalDate): boolean => nonBusinessReason(date) === undefined;
 
+const businessDaysByMonth = new Map<string, readonly LocalDate[]>();
+
 /** The business days of a month, in order. */
-export function businessDaysOfMonth(year: number, month: number): LocalDate[] {
-  const days: LocalDate[] = [];
-  for (let day = 1; day <= daysInMonth(year, month); day++) {
-    const date = localDate(year, month, day);
-    if (isBusinessDay(date)) days.push(date);
+export function businessDaysOfMonth(year: number, month: number): readonly LocalDate[] {
+  const key = `${year}-${month}`;
+  let days = businessDaysByMonth.get(key);
+  if (days === undefined) {
+    const found: LocalDate[] = [];
+    for (let day = 1; day <= daysInMonth(year, month); day++) {
+      const date = localDate(year, month, day);
+      if (isBusinessDay(date)) found.push(date);
+    }
+    days = found;
+    businessDaysByMonth.set(key, days);
   }
   return days;
 }
