@@ -5,6 +5,7 @@
  * Year. And the candidate days of the business-day rules' crons, over a century.
  */
 import { describe, expect, it } from "vitest";
+import { danishPublicHolidaysFromLibrary, HOLIDAY_YEARS } from "#lib/holidays/danish-holidays.ts";
 import {
   businessDaysOfMonth,
   danishPublicHolidays,
@@ -13,6 +14,7 @@ import {
   nonBusinessReason,
   nthBusinessDay,
 } from "#shared/business-days.ts";
+import { DANISH_PUBLIC_HOLIDAYS } from "#shared/danish-holidays.generated.ts";
 import { latestDayOfNth } from "#shared/schedule-rules.ts";
 
 /** The public holidays from December 2026 to November 2028, by hand (Easter 2027-03-28, 2028-04-16). */
@@ -98,6 +100,15 @@ describe("Danish business days", () => {
     expect(isBusinessDay("2027-06-04")).toBe(true);
   });
 
+  it("the generated table is the library's public holidays, every year it covers (after upgrading date-holidays: npm run build:holidays)", () => {
+    expect(DANISH_PUBLIC_HOLIDAYS).toEqual(danishPublicHolidaysFromLibrary());
+    expect(Object.keys(DANISH_PUBLIC_HOLIDAYS)[0]?.slice(0, 4)).toBe(String(HOLIDAY_YEARS.from));
+  });
+
+  it("refuses a year the table does not cover rather than guess", () => {
+    expect(() => isBusinessDay(`${HOLIDAY_YEARS.to + 1}-01-04`)).toThrow(/no Danish holidays for 2100/);
+  });
+
   it("a month may have fewer than 20 business days: then there is no 20th", () => {
     expect(businessDaysOfMonth(2028, 4)).toHaveLength(17);
     expect(nthBusinessDay(2028, 4, 18)).toBeUndefined();
@@ -105,8 +116,8 @@ describe("Danish business days", () => {
 });
 
 describe("the candidate days of the business-day crons", () => {
-  it("hold every Nth and every last business day of a century", () => {
-    for (let year = 2024; year <= 2124; year++) {
+  it("hold every Nth and every last business day of the years the table covers", () => {
+    for (let year = HOLIDAY_YEARS.from; year <= HOLIDAY_YEARS.to; year++) {
       for (let month = 1; month <= 12; month++) {
         const days = businessDaysOfMonth(year, month).map((date) => Number(date.slice(8)));
         days.forEach((day, index) => {
