@@ -122,6 +122,7 @@ export async function serveLocalPipeline(
   const scheduler = await startLocalScheduler({
     schedules: () => schedules,
     onFire: (schedule, at) => void fire(schedule, at),
+    onError: (error) => say(`  schedules: ${error instanceof Error ? error.message : String(error)}`),
   });
   const stopPolling = pipeline.startPolling(LOCAL_SETTINGS.pollIntervalMs);
   const control = await startControlServer(schedules, fire);
