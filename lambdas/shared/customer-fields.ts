@@ -2,7 +2,7 @@
  * The field readers and checkers of a customer row (customers.ts assembles them): each
  * reads one attribute as hand edits store it and says what stops the row or only warns.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { checkCvr, normaliseCvr } from "./cvr.ts";
 import { REPORT_TYPES, type ReportType, reportTypeName } from "./lasso/enums.ts";
 import { isRecord } from "./lasso/normalise.ts";
