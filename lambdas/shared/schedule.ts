@@ -4,8 +4,9 @@
  * the deploy config), so submit-batches bundles this and zod only, not the deploy config's
  * validation and its dependencies.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { LISTENABLE_REPORT_TYPES, REPORT_TYPES } from "./lasso/enums.ts";
+import "./zod-english.ts";
 
 export const isTimeZone = (zone: string): boolean => {
   try {
@@ -36,10 +37,8 @@ export const businessDaySchema = z.union(
     z.literal("every"),
     z.literal("last"),
     z
-      .number()
       .int(BUSINESS_DAY_MESSAGE)
-      .min(1, BUSINESS_DAY_MESSAGE)
-      .max(MAX_NTH_BUSINESS_DAY, BUSINESS_DAY_MESSAGE),
+      .check(z.gte(1, BUSINESS_DAY_MESSAGE), z.lte(MAX_NTH_BUSINESS_DAY, BUSINESS_DAY_MESSAGE)),
   ],
   { error: BUSINESS_DAY_MESSAGE },
 );
@@ -47,72 +46,73 @@ export type BusinessDay = z.output<typeof businessDaySchema>;
 
 const LOCAL_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 
+/** Text of `min`..`max` characters. */
+const text = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
+
 export const scheduleSchema = z
   .object({
     /** Unique, used in resource names and in the run's idempotency key. */
-    name: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, "letters, digits and '-', at most 40"),
+    name: z.string().check(z.regex(/^[A-Za-z0-9-]{1,40}$/, "letters, digits and '-', at most 40")),
     /** When it fires: an EventBridge Scheduler cron, or `businessDay` with `at` (exactly one of the two). */
-    cron: z
-      .string()
-      .regex(CRON, "must be an EventBridge Scheduler cron expression: cron(m h dom mon dow year)")
-      .optional(),
+    cron: z.optional(
+      z
+        .string()
+        .check(z.regex(CRON, "must be an EventBridge Scheduler cron expression: cron(m h dom mon dow year)")),
+    ),
     /** A Danish business-day rule (weekends and public holidays skipped); needs `at`. */
-    businessDay: businessDaySchema.optional(),
+    businessDay: z.optional(businessDaySchema),
     /** The local time (in `timeZone`) of a business-day rule's firing, `HH:MM`. */
-    at: z.string().regex(LOCAL_TIME, "must be a local time HH:MM such as 07:00").optional(),
-    timeZone: z.string().refine(isTimeZone, "must be an IANA time zone such as Europe/Copenhagen"),
+    at: z.optional(z.string().check(z.regex(LOCAL_TIME, "must be a local time HH:MM such as 07:00"))),
+    timeZone: z.string().check(z.refine(isTimeZone, "must be an IANA time zone such as Europe/Copenhagen")),
     reportType: z.enum(REPORT_TYPES),
     /** Which customers it covers: their `group` attribute. */
-    group: z.string().min(1).max(100),
+    group: text(1, 100),
     /** Lasso batch name; `{schedule}`, `{date}`, `{part}` and `{parts}` are filled in. */
-    batchNameTemplate: z.string().min(1).max(150).default("{schedule} {date} ({part}/{parts})"),
+    batchNameTemplate: z._default(text(1, 150), "{schedule} {date} ({part}/{parts})"),
     /** Lasso's file-name format; a customer's own `format` overrides it. */
-    format: z.string().min(1).max(200).default("{cvr}-{name}-{type}-{rundate}"),
-    errorAppend: z.string().max(50).optional(),
+    format: z._default(text(1, 200), "{cvr}-{name}-{type}-{rundate}"),
+    errorAppend: z.optional(z.string().check(z.maxLength(50))),
     /** Delay between firing and Lasso running the batch (`scheduledTime`). */
-    delayMinutes: z
-      .number()
-      .int()
-      .min(0)
-      .max(7 * 24 * 60)
-      .optional(),
+    delayMinutes: z.optional(z.int().check(z.gte(0), z.lte(7 * 24 * 60))),
     /** Listener batches keep every selected customer covered; only listenable types. */
-    listener: z.object({ triggerNow: z.boolean().default(true) }).optional(),
-    enabled: z.boolean().default(true),
+    listener: z.optional(z.object({ triggerNow: z._default(z.boolean(), true) })),
+    enabled: z._default(z.boolean(), true),
     /**
      * How Lasso authenticates its webhook calls for this schedule's batches (`authConfig`):
      * `Header` (the webhook header carries the secret) or `BasicAuth` (user `webhook.basicUser`,
      * the secret as password). receive-webhook accepts both, compared in constant time.
      */
-    webhookAuth: z.enum(SCHEDULE_WEBHOOK_AUTH).default("Header"),
+    webhookAuth: z._default(z.enum(SCHEDULE_WEBHOOK_AUTH), "Header"),
     /**
      * Lasso's own copy of every report of the schedule's batches, to one address (for example
      * an archive mailbox): the batch's `notificationEmail`. Every report is one mail.
      */
-    notificationEmail: z.email("must be an e-mail address").max(254).optional(),
+    notificationEmail: z.optional(z.email("must be an e-mail address").check(z.maxLength(254))),
     /**
      * EventBridge Scheduler may fire up to this many minutes after the cron time (spreads
      * load; safe because the run is keyed on the scheduled time, not the firing time).
      * 0 fires on the minute.
      */
-    flexibleWindowMinutes: z.number().int().min(0).max(240).default(15),
+    flexibleWindowMinutes: z._default(z.int().check(z.gte(0), z.lte(240)), 15),
   })
-  // Said even when other fields are wrong too: "which timing?" is the first thing to fix.
-  .superRefine(
-    (schedule, ctx) => {
-      for (const issue of timingProblems(schedule)) ctx.addIssue({ code: "custom", ...issue });
-    },
-    { when: (payload) => typeof payload.value === "object" && payload.value !== null },
-  )
-  .superRefine((schedule, ctx) => {
-    if (schedule.listener && !LISTENABLE_REPORT_TYPES.has(schedule.reportType)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["listener"],
-        message: `report type ${schedule.reportType} cannot run as a listener batch (only ${[...LISTENABLE_REPORT_TYPES].join(", ")})`,
-      });
-    }
-  });
+  .check(
+    // Said even when other fields are wrong too: "which timing?" is the first thing to fix.
+    z.superRefine(
+      (schedule, ctx) => {
+        for (const issue of timingProblems(schedule)) ctx.addIssue({ code: "custom", ...issue });
+      },
+      { when: (payload) => typeof payload.value === "object" && payload.value !== null },
+    ),
+    z.superRefine((schedule, ctx) => {
+      if (schedule.listener && !LISTENABLE_REPORT_TYPES.has(schedule.reportType)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["listener"],
+          message: `report type ${schedule.reportType} cannot run as a listener batch (only ${[...LISTENABLE_REPORT_TYPES].join(", ")})`,
+        });
+      }
+    }),
+  );
 
 export type ScheduleConfig = z.output<typeof scheduleSchema>;
 

@@ -44,6 +44,20 @@ describe("zod/mini schemas in function code say what is wrong, in English", () =
     );
   });
 
+  it("a schedule (the deploy config's, the schedules table's, submit-batches' event)", async () => {
+    const { scheduleSchema } = await import("#shared/schedule.ts");
+    const parsed = scheduleSchema.safeParse({
+      name: "monthly",
+      cron: "cron(0 6 1 * ? *)",
+      timeZone: "Europe/Copenhagen",
+      reportType: "Revision",
+      group: "",
+    });
+    expect(parsed.error?.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`)).toEqual([
+      "group: Too small: expected string to have >=1 characters",
+    ]);
+  });
+
   it("a report-ready message", async () => {
     const { parseReportReadyMessage } = await import("#shared/report-ready.ts");
     expect(() => parseReportReadyMessage(JSON.stringify({ version: 2 }))).toThrow(
