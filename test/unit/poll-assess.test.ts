@@ -66,6 +66,7 @@ describe("decideItemsRead: only when something can have changed", () => {
     ).toEqual({
       read: true,
       why: "final",
+      plan: { resume: false, expectItems: 10 },
     });
     expect(decideItemsRead(record({ isListener: true }), lasso({ status: "ListeningStopped" })).read).toBe(
       true,
@@ -82,6 +83,7 @@ describe("decideItemsRead: only when something can have changed", () => {
     expect(decideItemsRead(record({ itemsReadAtCompletion: 0.4 }), lasso())).toEqual({
       read: true,
       why: "progress",
+      plan: { resume: false },
     });
     expect(decideItemsRead(record(), lasso({ status: "Initializing", completionPercentage: 0 })).read).toBe(
       false,
@@ -94,7 +96,52 @@ describe("decideItemsRead: only when something can have changed", () => {
         record({ isListener: true, itemsReadAtCompletion: 1 }),
         lasso({ status: "Listening", completionPercentage: 1 }),
       ),
-    ).toEqual({ read: true, why: "listening" });
+    ).toEqual({ read: true, why: "listening", plan: { resume: false } });
+  });
+});
+
+describe("decideItemsRead: where a read starts", () => {
+  const cursor = {
+    cToken: "t2",
+    firstItem: "item-101",
+    itemsBefore: 100,
+    countsBefore: { Completed: 99, Warning: 0, Failed: 1 },
+  };
+  test("a read resumes at the stored cursor while the batch runs and listens", () => {
+    expect(decideItemsRead(record({ itemsCursor: cursor, itemsReadAtCompletion: 0.4 }), lasso())).toEqual({
+      read: true,
+      why: "progress",
+      plan: { resume: true },
+    });
+    const listening = lasso({ status: "Listening", isListener: true });
+    expect(decideItemsRead(record({ itemsCursor: cursor, isListener: true }), listening)).toMatchObject({
+      plan: { resume: true },
+    });
+  });
+  test("an unchanged batch is not read, cursor or not", () => {
+    expect(decideItemsRead(record({ itemsCursor: cursor, itemsReadAtCompletion: 0.5 }), lasso()).read).toBe(
+      false,
+    );
+  });
+  test("a normal batch's closing read resumes but must count batchSize items", () => {
+    expect(
+      decideItemsRead(
+        record({ itemsCursor: cursor }),
+        lasso({ status: "FinishedWithErrors", completionPercentage: 1, batchSize: 250 }),
+      ),
+    ).toEqual({ read: true, why: "final", plan: { resume: true, expectItems: 250 } });
+  });
+  test("a stopped listener resumes on the poll that sees the stop, reads from page 1 on the next", () => {
+    const stopped = lasso({ status: "ListeningStopped", isListener: true });
+    expect(decideItemsRead(record({ isListener: true, itemsCursor: cursor }), stopped)).toMatchObject({
+      plan: { resume: true },
+    });
+    expect(
+      decideItemsRead(
+        record({ isListener: true, itemsCursor: cursor, finishedSeenAt: "2026-03-02T11:55:00.000Z" }),
+        stopped,
+      ),
+    ).toMatchObject({ plan: { resume: false } });
   });
 });
 
@@ -155,6 +202,7 @@ describe("decideClose", () => {
     lasso: lasso({ status: "Finished", completionPercentage: 1, batchSize: 10 }),
     isListener: false,
     completeRead: true,
+    readFromFirstPage: true,
     allHandedOn: true,
     finishedItems: 10,
     newlyHandedOn: 0,
@@ -193,6 +241,14 @@ describe("decideClose", () => {
       close: true,
       reason: "ListeningStopped",
     });
+    // Only after a read of the whole list: a resumed one does not see what moved before the cursor.
+    expect(
+      decideClose({ ...stopped, finishedSeenBefore: "2026-03-02T11:55:00.000Z", readFromFirstPage: false })
+        .close,
+    ).toBe(false);
+  });
+  test("a normal batch closes after a resumed read that counts batchSize items", () => {
+    expect(decideClose({ ...base, readFromFirstPage: false })).toEqual({ close: true, reason: "Finished" });
   });
 });
 
