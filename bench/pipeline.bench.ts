@@ -15,6 +15,8 @@
  *
  * Ends with one line: `pipeline/physical: X.XX  reports: R  rss-mb: M  lasso-extra-per-report: E  lasso-429-per-report: T`.
  */
+import { subscribe } from "node:diagnostics_channel";
+import type { IncomingMessage } from "node:http";
 import { parseArgs } from "node:util";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { DEMO_SENDER } from "#local/aws/demo-firm.ts";
@@ -57,6 +59,20 @@ interface VariantResult {
   maxPerMinute: number;
   /** Queue messages deliver-report handled (pipeline only). */
   messages: number;
+  /** DynamoDB requests by operation (the emulator runs in this process). */
+  dynamo: Record<string, number>;
+}
+
+/** Counts the DynamoDB requests this process's emulator serves, by operation (X-Amz-Target). */
+function dynamoCounter(): () => Record<string, number> {
+  const counts: Record<string, number> = {};
+  subscribe("http.server.request.start", (message) => {
+    const target = (message as { request: IncomingMessage }).request.headers["x-amz-target"];
+    if (typeof target !== "string" || !target.startsWith("DynamoDB_")) return;
+    const operation = target.split(".")[1] ?? target;
+    counts[operation] = (counts[operation] ?? 0) + 1;
+  });
+  return () => counts;
 }
 
 /** Counts the simulator's requests by route, its 429 answers, and when each answered request came. */
@@ -96,6 +112,7 @@ const usage = (started: number, cpu: NodeJS.CpuUsage) => {
 
 async function runPipeline(): Promise<VariantResult> {
   const counter = requestCounter();
+  const dynamo = dynamoCounter();
   const started = Date.now();
   const cpu = process.cpuUsage();
   const outcome = await runLocalPipeline({
@@ -122,12 +139,14 @@ async function runPipeline(): Promise<VariantResult> {
     ...measured,
     ...counter.result(),
     messages,
+    dynamo: dynamo(),
   };
 }
 
 /** The same batches, then one PDF download and one SES send per finished report, nothing else. */
 async function runPhysical(): Promise<VariantResult> {
   const counter = requestCounter();
+  const dynamo = dynamoCounter();
   const started = Date.now();
   const cpu = process.cpuUsage();
   const stack = await startRunnerStack({
@@ -212,7 +231,14 @@ async function runPhysical(): Promise<VariantResult> {
   }
   const measured = usage(started, cpu);
   await stack.stop();
-  return { variant: "physical", reports: sent, ...measured, ...counter.result(), messages: 0 };
+  return {
+    variant: "physical",
+    reports: sent,
+    ...measured,
+    ...counter.result(),
+    messages: 0,
+    dynamo: dynamo(),
+  };
 }
 
 if (values.variant !== undefined) {
@@ -264,6 +290,10 @@ console.log(
 );
 console.log(
   `  queue messages per report ${median(pipe.map((r) => perReport(r, r.messages))).toFixed(2)}; CPU per report ${median(pipe.map((r) => r.cpuMs / r.reports)).toFixed(1)} ms (physical ${median(results.physical.map((r) => r.cpuMs / r.reports)).toFixed(1)} ms)`,
+);
+const operations = [...new Set(pipe.flatMap((r) => Object.keys(r.dynamo)))].sort();
+console.log(
+  `  DynamoDB requests per report (the runner's end-of-run scans included): ${operations.map((op) => `${op} ${median(pipe.map((r) => perReport(r, r.dynamo[op] ?? 0))).toFixed(2)}`).join(", ")}`,
 );
 console.log(
   `pipeline/physical: ${ratio.toFixed(2)}  reports: ${reports}  rss-mb: ${rss}  lasso-extra-per-report: ${extra.toFixed(3)}  lasso-429-per-report: ${refused.toFixed(3)}`,

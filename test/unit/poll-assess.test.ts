@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
 import {
+  assessBatch,
   clearAlert,
   decideClose,
   decideItemsRead,
@@ -9,6 +10,7 @@ import {
   parseLassoTime,
   raiseAlert,
 } from "#shared/reconcile/assess.ts";
+import type { ItemsRead } from "#shared/reconcile/items-read.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
 
 const NOW = new Date("2026-03-02T12:00:00.000Z");
@@ -273,5 +275,60 @@ describe("alerts", () => {
       detail: "stuck again",
     });
     expect(clearAlert({}, "ReportFailed", NOW)).toEqual({});
+  });
+});
+
+describe("assessBatch: the cursor moves only past pages handed on completely", () => {
+  const policy = { stalledAfterMs: minutes(60), unknownClosePolls: 3 };
+  const cursor = {
+    cToken: "t3",
+    firstItem: "item-101",
+    itemsBefore: 100,
+    countsBefore: { Completed: 100, Warning: 0, Failed: 0 },
+  };
+  const read = (over: Partial<ItemsRead> = {}): ItemsRead => ({
+    pages: 2,
+    complete: true,
+    fromFirstPage: false,
+    finishedItems: 120,
+    counts: { Completed: 120, Warning: 0, Failed: 0 },
+    failedNotes: [],
+    handedOn: [],
+    alreadyHandedOn: 0,
+    raced: 0,
+    unmarked: 0,
+    notHandedOn: [],
+    cursor,
+    ...over,
+  });
+  const assess = (r: ItemsRead, rec: BatchRecord = record()) =>
+    assessBatch(rec, lasso(), r, NOW, policy, 0).update;
+
+  test("a complete read with every report handed on stores its cursor and completion", () => {
+    const update = assess(read());
+    expect(update.set.itemsCursor).toEqual(cursor);
+    expect(update.set.itemsReadAtCompletion).toBe(0.5);
+    expect(update.set.itemCounts).toEqual({ Completed: 120, Warning: 0, Failed: 0 });
+  });
+  test("a report not handed on keeps the old cursor: the next read covers its page again", () => {
+    const update = assess(read({ notHandedOn: ["cvr 1: SQS refused"] }));
+    expect(update.set.itemsCursor).toBeUndefined();
+    expect(update.remove).not.toContain("itemsCursor");
+    expect(update.set.itemsReadAtCompletion).toBeUndefined();
+  });
+  test("a read cut short keeps the old cursor", () => {
+    const update = assess(read({ complete: false, stopped: true, error: "stopped", cursor: undefined }));
+    expect(update.set.itemsCursor).toBeUndefined();
+    expect(update.remove).not.toContain("itemsCursor");
+  });
+  test("a read that started over and did not finish drops the cursor Lasso refused", () => {
+    const update = assess(
+      read({ complete: false, startedOver: "Lasso refused the stored token", error: "x", cursor: undefined }),
+    );
+    expect(update.remove).toContain("itemsCursor");
+  });
+  test("a complete read that found no item drops any cursor", () => {
+    const update = assess(read({ cursor: undefined, finishedItems: 0 }), record({ itemsCursor: cursor }));
+    expect(update.remove).toContain("itemsCursor");
   });
 });
