@@ -110,19 +110,29 @@ const usage = (started: number, cpu: NodeJS.CpuUsage) => {
   };
 };
 
-async function runPipeline(): Promise<VariantResult> {
+/** Starts measuring a variant: its time, CPU and peak RSS, Lasso and DynamoDB requests. */
+function startMeasuring() {
   const counter = requestCounter();
   const dynamo = dynamoCounter();
   const started = Date.now();
   const cpu = process.cpuUsage();
+  return {
+    log: counter.log,
+    started,
+    finish: () => ({ ...usage(started, cpu), ...counter.result(), dynamo: dynamo() }),
+  };
+}
+
+async function runPipeline(): Promise<VariantResult> {
+  const measuring = startMeasuring();
   const outcome = await runLocalPipeline({
     customers: customers(),
     schedules: LOCAL_SCHEDULES,
-    sim: { rateLimitPerMinute: RATE, log: counter.log },
+    sim: { rateLimitPerMinute: RATE, log: measuring.log },
     timeoutMs: TIMEOUT_MS,
     pollIntervalMs: POLL_MS,
   });
-  const measured = usage(started, cpu);
+  const measured = measuring.finish();
   const messages = outcome.pipeline.deliveries.stats.succeeded + outcome.pipeline.deliveries.stats.failed;
   await outcome.pipeline.stop();
   if (outcome.problems.length > 0) throw new Error(`pipeline: ${outcome.problems.join("; ")}`);
@@ -137,21 +147,17 @@ async function runPipeline(): Promise<VariantResult> {
     variant: "pipeline",
     reports: outcome.summary.reportsFinished,
     ...measured,
-    ...counter.result(),
     messages,
-    dynamo: dynamo(),
   };
 }
 
 /** The same batches, then one PDF download and one SES send per finished report, nothing else. */
 async function runPhysical(): Promise<VariantResult> {
-  const counter = requestCounter();
-  const dynamo = dynamoCounter();
-  const started = Date.now();
-  const cpu = process.cpuUsage();
+  const measuring = startMeasuring();
+  const { started } = measuring;
   const stack = await startRunnerStack({
     customers: [],
-    sim: { rateLimitPerMinute: RATE, webhooksEnabled: false, log: counter.log },
+    sim: { rateLimitPerMinute: RATE, webhooksEnabled: false, log: measuring.log },
   });
   const lasso = new LassoClient({ baseUrl: stack.sim.baseUrl, apiKey: stack.sim.apiKey });
   const send = sesMailer(new SESv2Client({}));
@@ -229,16 +235,9 @@ async function runPhysical(): Promise<VariantResult> {
       throw new Error(`physical: ${sent} of ${expected} after the timeout`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const measured = usage(started, cpu);
+  const measured = measuring.finish();
   await stack.stop();
-  return {
-    variant: "physical",
-    reports: sent,
-    ...measured,
-    ...counter.result(),
-    messages: 0,
-    dynamo: dynamo(),
-  };
+  return { variant: "physical", reports: sent, ...measured, messages: 0 };
 }
 
 if (values.variant !== undefined) {

@@ -10,7 +10,7 @@ import {
   parseLassoTime,
   raiseAlert,
 } from "#shared/reconcile/assess.ts";
-import type { ItemsRead } from "#shared/reconcile/items-read.ts";
+import { emptyRead, type ItemsRead } from "#shared/reconcile/items-read.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
 
 const NOW = new Date("2026-03-02T12:00:00.000Z");
@@ -287,17 +287,11 @@ describe("assessBatch: the cursor moves only past pages handed on completely", (
     countsBefore: { Completed: 100, Warning: 0, Failed: 0 },
   };
   const read = (over: Partial<ItemsRead> = {}): ItemsRead => ({
+    ...emptyRead(),
     pages: 2,
     complete: true,
-    fromFirstPage: false,
     finishedItems: 120,
     counts: { Completed: 120, Warning: 0, Failed: 0 },
-    failedNotes: [],
-    handedOn: [],
-    alreadyHandedOn: 0,
-    raced: 0,
-    unmarked: 0,
-    notHandedOn: [],
     cursor,
     ...over,
   });

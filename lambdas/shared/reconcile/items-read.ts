@@ -65,7 +65,8 @@ const refusesToken = (error: unknown): boolean =>
 /** What identifies an item's place in the list (its id; else its cvr). */
 const itemKey = (item: LassoItem): string => item.id ?? item.cvr;
 
-function emptyRead(): ItemsRead {
+/** A read that has read nothing yet. */
+export function emptyRead(): ItemsRead {
   return {
     pages: 0,
     complete: false,
