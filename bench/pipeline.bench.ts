@@ -57,8 +57,10 @@ interface VariantResult {
   refused: number;
   /** Most Lasso requests answered (not 429) in any 60 s. */
   maxPerMinute: number;
-  /** Queue messages deliver-report handled (pipeline only). */
+  /** Queue messages deliver-report handled and deleted (pipeline only): what was sent to the queue. */
   messages: number;
+  /** Receives that ended without deleting (a ring brought back later, a retry). */
+  returned: number;
   /** DynamoDB requests by operation (the emulator runs in this process). */
   dynamo: Record<string, number>;
 }
@@ -133,7 +135,7 @@ async function runPipeline(): Promise<VariantResult> {
     pollIntervalMs: POLL_MS,
   });
   const measured = measuring.finish();
-  const messages = outcome.pipeline.deliveries.stats.succeeded + outcome.pipeline.deliveries.stats.failed;
+  const { succeeded: messages, failed: returned } = outcome.pipeline.deliveries.stats;
   await outcome.pipeline.stop();
   if (outcome.problems.length > 0) throw new Error(`pipeline: ${outcome.problems.join("; ")}`);
   if (
@@ -148,6 +150,7 @@ async function runPipeline(): Promise<VariantResult> {
     reports: outcome.summary.reportsFinished,
     ...measured,
     messages,
+    returned,
   };
 }
 
@@ -237,7 +240,7 @@ async function runPhysical(): Promise<VariantResult> {
   }
   const measured = measuring.finish();
   await stack.stop();
-  return { variant: "physical", reports: sent, ...measured, messages: 0 };
+  return { variant: "physical", reports: sent, ...measured, messages: 0, returned: 0 };
 }
 
 if (values.variant !== undefined) {
@@ -288,7 +291,7 @@ console.log(
   `  Lasso calls per report by route: ${routes.map((route) => `${route} ${median(pipe.map((r) => perReport(r, r.calls[route] ?? 0))).toFixed(3)}`).join(", ")}`,
 );
 console.log(
-  `  queue messages per report ${median(pipe.map((r) => perReport(r, r.messages))).toFixed(2)}; CPU per report ${median(pipe.map((r) => r.cpuMs / r.reports)).toFixed(1)} ms (physical ${median(results.physical.map((r) => r.cpuMs / r.reports)).toFixed(1)} ms)`,
+  `  queue messages per report ${median(pipe.map((r) => perReport(r, r.messages))).toFixed(2)} (and ${median(pipe.map((r) => perReport(r, r.returned))).toFixed(2)} receives brought back later); CPU per report ${median(pipe.map((r) => r.cpuMs / r.reports)).toFixed(1)} ms (physical ${median(results.physical.map((r) => r.cpuMs / r.reports)).toFixed(1)} ms)`,
 );
 const operations = [...new Set(pipe.flatMap((r) => Object.keys(r.dynamo)))].sort();
 console.log(
