@@ -35,7 +35,7 @@ async function finishedAtLeast(w: World, batchId: string, n: number): Promise<vo
 
 describe("poll-batches: incremental item reads", () => {
   test("items finishing over many polls are each handed on once, and no poll reads the list from page 1 again", async () => {
-    const w = await world({ itemsPageSize: 5, reportDelayMs: 25 });
+    const w = await world({ itemsPageSize: 5, reportDelayMs: 80 });
     const cvrs = validCvrs(36_000_000, 40);
     const { batch } = await w.submit({ cvrs });
     const summaries: PollSummary[] = [];
@@ -60,7 +60,7 @@ describe("poll-batches: incremental item reads", () => {
   });
 
   test("a batch whose completion did not move costs no items call", async () => {
-    const w = await world({ itemsPageSize: 5, reportDelayMs: 1500 });
+    const w = await world({ itemsPageSize: 5, reportDelayMs: 2500 });
     const { batch } = await w.submit({ cvrs: validCvrs(36_100_000, 3) });
     await finishedAtLeast(w, batch.id, 1);
 
@@ -145,6 +145,44 @@ describe("poll-batches: incremental item reads", () => {
     const summary = await w.poll({}, { lasso: newestFirst });
     await w.drain();
     expect(summary.batches[0]).toMatchObject({ result: "closed", handedOn: 4 });
+    expect(w.received).toHaveLength(10);
+    expect([...tally(w.received).values()].every((n) => n === 1)).toBe(true);
+  });
+
+  test("a token that skips what was listed before it (a list by cvr): the closing read counts too few and starts over", async () => {
+    const w = await world({ itemsPageSize: 4, reportDelayMs: 2 });
+    // Submitted largest cvr first: the later reports sort before the earlier ones.
+    const cvrs = validCvrs(36_400_000, 10).reverse();
+    const { batch } = await w.submit({ cvrs });
+    await w.sim.settle();
+    let visible = 6;
+    const byCvr: LassoReader = {
+      getBatch: async (id) => {
+        const answer = await w.lasso.getBatch(id);
+        return visible < 10 ? { ...answer, status: "Executing", completionPercentage: visible / 10 } : answer;
+      },
+      listItems: async (id, options) => {
+        const all: Awaited<ReturnType<LassoReader["listItems"]>>["items"] = [];
+        for await (const item of w.lasso.iterateItems(id)) all.push(item);
+        // Keyset paging: a token is "after this cvr"; what sorts before it is never shown again.
+        const sorted = all.slice(0, visible).sort((a, b) => (a.cvr < b.cvr ? -1 : 1));
+        const after = options?.cToken;
+        const rest = sorted.filter((item) => after === undefined || item.cvr > after);
+        const items = rest.slice(0, 4);
+        const more = rest.length > 4;
+        return { items, ...(more ? { continuationToken: items.at(-1)?.cvr ?? "" } : {}) };
+      },
+    };
+    await w.poll({}, { lasso: byCvr });
+    await w.drain();
+    expect(w.received).toHaveLength(6);
+    expect((await w.record(batch.id)).itemsCursor).toMatchObject({ itemsBefore: 4 });
+
+    // The four that finish now all sort before the token: the resumed read sees 6 of 10.
+    visible = 10;
+    const summary = await w.poll({}, { lasso: byCvr });
+    await w.drain();
+    expect(summary.batches[0]).toMatchObject({ result: "closed", handedOn: 4, completeRead: true });
     expect(w.received).toHaveLength(10);
     expect([...tally(w.received).values()].every((n) => n === 1)).toBe(true);
   });

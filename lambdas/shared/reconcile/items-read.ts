@@ -99,9 +99,10 @@ export async function readAndHandOn(
   const start = plan.resume ? record.itemsCursor : undefined;
   const ended = await readFrom(ports, run, record, isListener, priority, read, start);
   if (ended.startOver === undefined) {
+    // Only a read that began past page 1 can have missed something before its start.
     const short =
       read.complete &&
-      start !== undefined &&
+      !read.fromFirstPage &&
       plan.expectItems !== undefined &&
       read.finishedItems < plan.expectItems;
     if (!short) return read;
