@@ -13,8 +13,8 @@
  *
  *   npx tsx bench/pipeline-lasso-calls.bench.ts [--customers 100] [--runs 2] [--poll-ms 1500]
  */
-import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
+import { median, printResult, routeOf, runChild } from "./pipeline-support.ts";
 
 const { values } = parseArgs({
   options: {
@@ -34,19 +34,6 @@ interface VariantResult {
   mails: number;
   elapsedMs: number;
   calls: Record<string, number>;
-}
-
-/** The simulator's log line "GET /apps/reporting/batches/ID/items?... -> 200 (3 ms)" by route. */
-function routeOf(line: string): string {
-  const [method, path = ""] = line.split(" ");
-  if (path.startsWith("/files/")) return "pdf";
-  if (!path.startsWith("/apps/reporting/")) return "other";
-  const rest = path.slice("/apps/reporting/".length).split("?")[0] ?? "";
-  if (rest === "batches") return method === "POST" ? "createBatch" : "listBatches";
-  if (rest.endsWith("/items")) return "listItems";
-  if (rest.endsWith("/download")) return "download";
-  if (rest.startsWith("batches/")) return "getBatch";
-  return "other";
 }
 
 async function runVariant(variant: "webhooks" | "poll-only"): Promise<VariantResult> {
@@ -84,38 +71,20 @@ async function runVariant(variant: "webhooks" | "poll-only"): Promise<VariantRes
 
 if (values.variant !== undefined) {
   const result = await runVariant(values.variant === "webhooks" ? "webhooks" : "poll-only");
-  console.log(`RESULT ${JSON.stringify(result)}`);
+  printResult(result);
   process.exit(0);
 }
 
 function child(variant: string): VariantResult {
-  const run = spawnSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      new URL(import.meta.url).pathname,
-      "--variant",
-      variant,
-      "--customers",
-      String(CUSTOMERS),
-      "--poll-ms",
-      String(POLL_MS),
-    ],
-    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
-  );
-  const line = run.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  if (run.status !== 0 || line === undefined) {
-    throw new Error(`${variant} failed (${run.status}): ${run.stderr.slice(-2000)}`);
-  }
-  return JSON.parse(line.slice("RESULT ".length)) as VariantResult;
+  return runChild<VariantResult>(new URL(import.meta.url).pathname, [
+    "--variant",
+    variant,
+    "--customers",
+    String(CUSTOMERS),
+    "--poll-ms",
+    String(POLL_MS),
+  ]);
 }
-
-const median = (xs: readonly number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
 
 const results: Record<string, VariantResult[]> = { webhooks: [], "poll-only": [] };
 for (let i = 0; i < RUNS; i++) {

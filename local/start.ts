@@ -19,7 +19,7 @@ import {
   LOCAL_SCHEDULES,
   schedulesForCustomers,
 } from "./pipeline/local-config.ts";
-import { type PipelineStatus, settledReports } from "./pipeline/pipeline-status.ts";
+import type { PipelineProgress } from "./pipeline/pipeline-status.ts";
 import { type RunOutcome, runLocalPipeline, writeMailFiles } from "./pipeline/runner.ts";
 import { SERVE_PORTS, serveLocalPipeline } from "./pipeline/serve.ts";
 
@@ -145,12 +145,11 @@ function simOptions(options: StartOptions): LassoSimulatorOptions {
   return { ...rate, faults: chaosFaults(seed) };
 }
 
-function progressLine(status: PipelineStatus): string {
+function progressLine(progress: PipelineProgress): string {
   return (
-    `batches ${status.batches} (${status.openBatches} open) · reports finished ${status.reportsFinished}/${status.expectedReports}` +
-    ` · delivered ${status.delivered} · failed ${status.failed} · unroutable ${status.unroutable}` +
-    // Reports, not queue messages: a report's webhook ring and poll may both be on the queue.
-    ` · waiting for delivery ${Math.max(0, status.reportsFinished - settledReports(status))}`
+    `batches ${progress.batches} (${progress.openBatches} open) · reports expected ${progress.expectedReports}` +
+    // Messages, not reports: a report's webhook ring and its hand-off are two messages.
+    ` · messages delivered to deliver-report ${progress.messagesHandled} · on the queue ${progress.queueDepth}`
   );
 }
 

@@ -15,7 +15,7 @@ import type { DeliveryStatus } from "#shared/state/records.ts";
 import { type OutcomeRequest, releaseClaim } from "#shared/state/report-delivery.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { RetryLaterError } from "./errors.ts";
-import type { BatchFacts, BatchFactsCache, LassoReader } from "./lasso-lookups.ts";
+import type { BatchFacts, BatchFactsCache, LassoReader, RoutingFactsReader } from "./lasso-lookups.ts";
 import type { CustomerDirectory, Route } from "./routing.ts";
 
 export const DELIVERY_METRICS = {
@@ -67,6 +67,8 @@ export interface DeliverReportDeps {
   putEvidence: PutEvidence;
   /** The routing facts of batches already read by this container. */
   batchFacts?: BatchFactsCache;
+  /** Reads a batch record's routing facts (shared with the container's webhook rings). */
+  routingFacts?: RoutingFactsReader;
   clock: () => Date;
   metrics: Counter;
   logger: Logger;

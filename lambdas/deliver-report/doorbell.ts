@@ -34,7 +34,12 @@ import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
 import type { Log } from "#shared/runtime/log.ts";
 import type { Counter } from "#shared/runtime/metrics.ts";
 import { claimRingRead } from "#shared/state/batch-polling.ts";
-import { getBatchRecord, putNewBatchRecord } from "#shared/state/batches.ts";
+import {
+  type BatchRoutingFacts,
+  getBatchRoutingFacts,
+  isBatchOpen,
+  putNewBatchRecord,
+} from "#shared/state/batches.ts";
 import { batchKey, OPEN_BATCH_PARTITION } from "#shared/state/keys.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
 import { getReportRecord } from "#shared/state/report-delivery.ts";
@@ -47,6 +52,7 @@ import {
   type UnverifiedHint,
 } from "#shared/state/unverified.ts";
 import { isRetryableLasso, RetryLaterError } from "./errors.ts";
+import type { RoutingFactsReader } from "./lasso-lookups.ts";
 
 export const DOORBELL_METRICS = {
   /** A webhook our records or Lasso's API contradict: mailed to nobody (alarmed). */
@@ -77,8 +83,16 @@ export interface DoorbellConfig {
   reserveMs: number;
 }
 
+/** What a ring needs of a recorded batch: its fixed facts (the open state is read apart). */
+export type RingBatch = BatchRoutingFacts & Pick<BatchRecord, "lassoBatchId">;
+
 export interface DoorbellDeps {
   state: StateTable;
+  /**
+   * A recorded batch's facts, read once per container (they never change; the manifest
+   * holds up to 1,000 entries); without it every ring reads them.
+   */
+  routingFacts?: RoutingFactsReader;
   queue: ReportReadyQueue;
   lasso: () => Promise<PollLassoReader>;
   clock: () => Date;
@@ -112,7 +126,7 @@ const UNSETTLED: Readonly<Record<string, string>> = {
 const ADOPT_MAX_AGE_MS = 30 * 86_400_000;
 
 type BatchVerdict =
-  | { kind: "known"; record: BatchRecord; answered?: LassoBatch }
+  | { kind: "known"; record: RingBatch; answered?: LassoBatch }
   | { kind: "unverified"; reason: string }
   | { kind: "later"; reason: string; retryAfterMs: number };
 
@@ -162,10 +176,16 @@ export function adoptionRefusal(
   return undefined;
 }
 
+/** A recorded batch's fixed facts, from the container's cache when there is one. */
+async function recordedBatch(deps: DoorbellDeps, id: string): Promise<RingBatch | undefined> {
+  const facts = await (deps.routingFacts ?? getBatchRoutingFacts)(deps.state, id);
+  return facts === undefined ? undefined : { ...facts, lassoBatchId: id };
+}
+
 /** Step 1: our record of the batch, or Lasso's word on it (once per batch). */
 async function batchVerdict(message: ReportReadyMessage, deps: DoorbellDeps): Promise<BatchVerdict> {
   const id = message.batchId;
-  const record = await getBatchRecord(deps.state, id);
+  const record = await recordedBatch(deps, id);
   if (record !== undefined) return { kind: "known", record };
   const now = deps.clock();
   const cached = await freshBatchVerdict(deps.state, id, now);
@@ -228,13 +248,13 @@ async function batchVerdict(message: ReportReadyMessage, deps: DoorbellDeps): Pr
     return { kind: "known", record: adopted, answered: batch };
   }
   // Someone recorded it meanwhile (our own submission, or another ring): theirs counts.
-  const recorded = await getBatchRecord(deps.state, id);
+  const recorded = await recordedBatch(deps, id);
   if (recorded === undefined) throw new Error(`batch record ${id} vanished after a conditional put failed`);
   return { kind: "known", record: recorded };
 }
 
 /** Step 2: why the hint contradicts what we know of the batch, if it does. */
-export function hintContradiction(message: ReportReadyMessage, record: BatchRecord): string | undefined {
+export function hintContradiction(message: ReportReadyMessage, record: RingBatch): string | undefined {
   if (message.reportType !== undefined && message.reportType !== record.reportType) {
     return `the webhook says ${message.reportType}, the batch is ${record.reportType}`;
   }
@@ -249,7 +269,7 @@ export function hintContradiction(message: ReportReadyMessage, record: BatchReco
 }
 
 /** Step 3: the report's identity, when the hint names one report we can tell. */
-function hintedIdentity(message: ReportReadyMessage, record: BatchRecord): string | undefined {
+function hintedIdentity(message: ReportReadyMessage, record: RingBatch): string | undefined {
   if (record.isListener && message.reportId === undefined) return undefined;
   return reportIdentity(
     {
@@ -289,7 +309,7 @@ export async function answerDoorbell(
       return { outcome: "already-handed-on", identity };
     }
   }
-  if (record.openPartition === undefined) {
+  if (!(await isBatchOpen(deps.state, record.lassoBatchId))) {
     // A batch closes only after a complete read of its items: Lasso did not list this one.
     return ring.unverified("the batch is closed and Lasso's item list did not have this report");
   }
@@ -341,7 +361,7 @@ function ringOf(message: ReportReadyMessage, deps: DoorbellDeps, context: RingCo
 
 /** Step 4: the batch reconciled exactly as a poll would, within this invocation's deadline. */
 async function readBatch(
-  record: BatchRecord,
+  record: RingBatch,
   answered: LassoBatch | undefined,
   deps: DoorbellDeps,
   deadline: Date,

@@ -31,7 +31,7 @@ import type { DeliverReportSettings } from "./config.ts";
 import { deliverReport } from "./deliver-report.ts";
 import { answerDoorbell, type DoorbellConfig } from "./doorbell.ts";
 import { RetryLaterError, UnidentifiableReportError } from "./errors.ts";
-import { BatchFactsCache } from "./lasso-lookups.ts";
+import { BatchFactsCache, cachedRoutingFacts, type RoutingFactsReader } from "./lasso-lookups.ts";
 import type { CustomerDirectory } from "./routing.ts";
 
 export const SERVICE_NAME = "deliver-report";
@@ -44,6 +44,8 @@ export interface DeliverReportWiring
   > {
   /** Built once per container with the wiring: a batch's routing facts are read once. */
   batchFacts: BatchFactsCache;
+  /** A recorded batch's routing facts, read once per container for deliveries and rings. */
+  routingFacts: RoutingFactsReader;
   /** The report-ready queue: a webhook's ring hands Lasso's finished reports on to it. */
   queue: ReportReadyQueue;
   doorbell: DoorbellConfig;
@@ -149,6 +151,7 @@ export function buildDeliverReportWiring(
     ),
     putEvidence: s3EvidenceArchive(clients.s3, settings.archive.bucket),
     batchFacts: new BatchFactsCache(),
+    routingFacts: cachedRoutingFacts(),
     config: {
       archive: settings.archive,
       sender: settings.mail.sender,

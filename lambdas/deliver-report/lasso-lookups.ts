@@ -8,7 +8,7 @@ import { isNotFound } from "#shared/lasso/errors.ts";
 import { type FetchedPdf, PdfFetchError } from "#shared/pdf/fetch.ts";
 import type { ReportReadyMessage } from "#shared/report-ready.ts";
 import type { Log } from "#shared/runtime/log.ts";
-import { getBatchRoutingFacts } from "#shared/state/batches.ts";
+import { type BatchRoutingFacts, getBatchRoutingFacts } from "#shared/state/batches.ts";
 import type { ManifestEntry } from "#shared/state/records.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import {
@@ -34,16 +34,13 @@ export interface BatchFacts {
  * and manifest never change, so each is read once per container, not once per report
  * (a manifest holds up to a chunk's 1,000 entries). Bounded: the oldest go first.
  */
-export class BatchFactsCache {
+export class BatchFactsCache<T = BatchFacts> {
   /** Promises, so that the parallel deliveries of one batch share one read. */
-  readonly #facts = new Map<string, Promise<BatchFacts>>();
+  readonly #facts = new Map<string, Promise<T>>();
   constructor(readonly capacity = 256) {}
 
   /** The cached facts, or `load`'s; kept only when `load` says they are fixed (`keep`). */
-  async get(
-    lassoBatchId: string,
-    load: () => Promise<{ facts: BatchFacts; keep: boolean }>,
-  ): Promise<BatchFacts> {
+  async get(lassoBatchId: string, load: () => Promise<{ facts: T; keep: boolean }>): Promise<T> {
     const cached = this.#facts.get(lassoBatchId);
     if (cached !== undefined) {
       // Most recently used last.
@@ -66,13 +63,38 @@ export class BatchFactsCache {
   }
 }
 
+/** A batch record's routing facts (getBatchRoutingFacts, or a container's cache of them). */
+export type RoutingFactsReader = (
+  state: StateTable,
+  lassoBatchId: string,
+) => Promise<BatchRoutingFacts | undefined>;
+
+/**
+ * Routing facts read once per container for deliveries and webhook rings alike: a recorded
+ * batch's facts never change (an unknown batch is asked again: it may be recorded any moment).
+ */
+export function cachedRoutingFacts(
+  cache = new BatchFactsCache<BatchRoutingFacts | undefined>(),
+): RoutingFactsReader {
+  return (state, lassoBatchId) =>
+    cache.get(lassoBatchId, async () => {
+      const facts = await getBatchRoutingFacts(state, lassoBatchId);
+      return { facts, keep: facts !== undefined };
+    });
+}
+
 /**
  * The report type and listener flag from the batch record (cached per container); else,
  * for a type that cannot listen, from the message; else from Lasso's getBatch.
  */
 export async function batchFacts(
   message: ReportReadyMessage,
-  ports: { state: StateTable; lasso: () => Promise<LassoReader>; batchFacts?: BatchFactsCache },
+  ports: {
+    state: StateTable;
+    lasso: () => Promise<LassoReader>;
+    batchFacts?: BatchFactsCache;
+    routingFacts?: RoutingFactsReader;
+  },
 ): Promise<BatchFacts> {
   const load = () => readBatchFacts(message, ports);
   if (ports.batchFacts === undefined) return (await load()).facts;
@@ -82,9 +104,9 @@ export async function batchFacts(
 /** `keep`: the facts came from our record, which never changes (not from the message or Lasso). */
 async function readBatchFacts(
   message: ReportReadyMessage,
-  ports: { state: StateTable; lasso: () => Promise<LassoReader> },
+  ports: { state: StateTable; lasso: () => Promise<LassoReader>; routingFacts?: RoutingFactsReader },
 ): Promise<{ facts: BatchFacts; keep: boolean }> {
-  const record = await getBatchRoutingFacts(ports.state, message.batchId);
+  const record = await (ports.routingFacts ?? getBatchRoutingFacts)(ports.state, message.batchId);
   if (record !== undefined) {
     const facts: BatchFacts = {
       reportType: record.reportType,

@@ -38,6 +38,8 @@ interface TestPdf {
 export class ReportingApi {
   /** PDFs behind the pdfUrl of webhook-test deliveries, so that link works too. */
   private readonly testPdfs = new Map<string, TestPdf>();
+  /** Continuation tokens of earlier epochs answer 400 (expireContinuationTokens). */
+  private tokenEpoch = 0;
 
   constructor(private readonly deps: ReportingApiDeps) {}
 
@@ -74,14 +76,25 @@ export class ReportingApi {
       if (cursor === undefined || cursor.batchId !== batch.id || cursor.status !== status) {
         throw badRequest("cToken is not a valid continuation token for this batch and filter");
       }
+      if (cursor.epoch !== this.tokenEpoch) throw badRequest("cToken has expired");
       offset = cursor.offset;
     }
     const reports = batch.reports.filter((r) => status === null || r.status === status);
-    const page = pageOf(reports, { batchId: batch.id, status, offset }, this.deps.itemsPageSize);
+    const page = pageOf(
+      reports,
+      { batchId: batch.id, status, offset, epoch: this.tokenEpoch },
+      this.deps.itemsPageSize,
+    );
     return json(200, {
       items: page.items.map((r) => this.deps.state.itemJson(r)),
       continuationToken: page.continuationToken,
     });
+  }
+
+  /** Every continuation token issued so far answers 400 from now on; returns the new epoch. */
+  expireContinuationTokens(): number {
+    this.tokenEpoch++;
+    return this.tokenEpoch;
   }
 
   async download(id: string): Promise<Reply> {

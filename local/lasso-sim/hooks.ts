@@ -8,6 +8,7 @@
  *   POST   /_sim/batches/{id}/stop           → the batch (ListeningStopped)
  *   POST   /_sim/batches/{id}/run            → the batch (a Scheduled batch starts now)
  *   POST   /_sim/faults                      → 204; body: a FaultRule or an array of them
+ *   POST   /_sim/tokens/expire               → 204; every continuation token so far answers 400
  *   DELETE /_sim/faults                      → 204; clears the rules
  *   GET    /_sim/webhooks                    → the webhook log, plus disabled URLs
  *   POST   /_sim/webhooks?enabled=true|false → { enabled } (or body { "enabled": … })
@@ -77,6 +78,11 @@ export async function handleSimHook(
       sim.setWebhooksEnabled(enabled);
       return json(200, { enabled });
     }
+    case "tokens":
+      if (method !== "POST") throw methodNotAllowed();
+      if (id !== "expire") throw notFound("Unknown test hook");
+      sim.expireContinuationTokens();
+      return { status: 204 };
     case "settle":
       if (method !== "POST") throw methodNotAllowed();
       await sim.settle();

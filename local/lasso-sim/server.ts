@@ -220,6 +220,7 @@ export async function startLassoSimulator(options: LassoSimulatorOptions = {}): 
     clearFaults: () => faults.clearRules(),
     triggerChange: (batchId, cvr) => state.triggerChange(batchId, cvr),
     expirePdfLinks: (batchId) => state.expirePdfLinks(batchId),
+    expireContinuationTokens: () => parts.api.expireContinuationTokens(),
     stopListening: (batchId) => state.stopListening(batchId),
     runNow: (batchId) => state.runNow(batchId),
     setWebhooksEnabled: (enabled) => {

@@ -224,6 +224,8 @@ export interface LassoSimulator {
   stopListening(batchId: string): void;
   /** New pdfurl links for every report of the batch; the old ones answer 404 (expired). */
   expirePdfLinks(batchId: string): number;
+  /** Every continuation token issued so far answers 400 ("cToken has expired") from now on. */
+  expireContinuationTokens(): void;
   /** Starts a Scheduled batch now instead of at its scheduledTime. */
   runNow(batchId: string): void;
   setWebhooksEnabled(enabled: boolean): void;

@@ -5,9 +5,10 @@
  */
 
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { type DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, paginateQuery, paginateScan } from "@aws-sdk/lib-dynamodb";
 import { readQueueDepth } from "#shared/queue-depth.ts";
 import type { FailureNoticeRecord } from "#shared/state/failure-notices.ts";
+import { OPEN_BATCH_PARTITION } from "#shared/state/keys.ts";
 import type { BatchRecord, ReportRecord } from "#shared/state/records.ts";
 import type { StoredMail } from "../aws/sent-mails.ts";
 
@@ -52,13 +53,7 @@ export async function readStateRecords(
   return { batches, reports, notices };
 }
 
-export async function readPipelineStatus(ports: {
-  doc: DynamoDBDocumentClient;
-  sqs: SQSClient;
-  stateTable: string;
-  queueUrl: string;
-  dlqUrl: string;
-}): Promise<PipelineStatus> {
+export async function readPipelineStatus(ports: ProgressPorts): Promise<PipelineStatus> {
   const { batches, reports, notices } = await readStateRecords(ports.doc, ports.stateTable);
   const queue = await readQueueDepth(ports.sqs, ports.queueUrl);
   const outcome = (status: ReportRecord["deliveryStatus"]): number =>
@@ -84,6 +79,69 @@ export async function readPipelineStatus(ports: {
     ),
   };
 }
+
+/**
+ * The run's progress from counters, without reading every record: what the runner fired
+ * (batches and their items, from submit-batches' answers), the open-batch index, the
+ * queues, and what it fed to deliver-report. Cheap enough to read every second at any size;
+ * "done" is still decided from the records (readPipelineStatus), once these say it may be.
+ */
+export interface PipelineProgress {
+  batches: number;
+  expectedReports: number;
+  openBatches: number;
+  openListenerBatches: number;
+  /** Messages deliver-report handled (deleted after its invocation), rings included. */
+  messagesHandled: number;
+  /** Every message on the report-ready queue: visible, in flight or delayed. */
+  queueDepth: number;
+  deadLetters: number;
+}
+
+export interface ProgressPorts {
+  doc: DynamoDBDocumentClient;
+  sqs: SQSClient;
+  stateTable: string;
+  queueUrl: string;
+  dlqUrl: string;
+}
+
+export async function readPipelineProgress(
+  ports: ProgressPorts,
+  counters: Pick<PipelineProgress, "batches" | "expectedReports" | "messagesHandled">,
+): Promise<PipelineProgress> {
+  let openBatches = 0;
+  let openListenerBatches = 0;
+  const pages = paginateQuery(
+    { client: ports.doc },
+    {
+      TableName: ports.stateTable,
+      IndexName: "openBatches",
+      KeyConditionExpression: "#open = :open",
+      ProjectionExpression: "#listener",
+      ExpressionAttributeNames: { "#open": "openPartition", "#listener": "isListener" },
+      ExpressionAttributeValues: { ":open": OPEN_BATCH_PARTITION },
+    },
+  );
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) {
+      openBatches++;
+      if (item.isListener === true) openListenerBatches++;
+    }
+  }
+  const [queue, dlq] = await Promise.all([
+    readQueueDepth(ports.sqs, ports.queueUrl),
+    readQueueDepth(ports.sqs, ports.dlqUrl),
+  ]);
+  return { ...counters, openBatches, openListenerBatches, queueDepth: queue.total, deadLetters: dlq.total };
+}
+
+/** Whether the counters allow the run to be over: only then are the records read to make sure. */
+export const mayBeDone = (progress: PipelineProgress): boolean =>
+  progress.batches > 0 &&
+  progress.openBatches === progress.openListenerBatches &&
+  progress.queueDepth === 0 &&
+  progress.messagesHandled >= progress.expectedReports;
 
 /** Reports with a final outcome: delivered, or recorded as failed, unroutable or bounced. */
 export const settledReports = (status: PipelineStatus): number =>

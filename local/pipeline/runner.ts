@@ -7,7 +7,8 @@
  *   batch failures, visibility, redrive to the DLQ);
  * - fires the schedules (submit-batches with `{ schedule, scheduledTime }`) and runs
  *   poll-batches on its rate;
- * - stops when every submitted report is delivered or recorded as failed, or at a timeout.
+ * - stops when every submitted report is delivered or recorded as failed, or at a timeout;
+ *   progress comes from counters, the records are read to confirm the end.
  * The handlers are the modules CDK deploys; they learn where everything is from the
  * standard environment variables only.
  */
@@ -28,7 +29,10 @@ import { type FunctionUrlServer, lambdaContext, serveFunctionUrl } from "./funct
 import { LOCAL_SETTINGS } from "./local-config.ts";
 import {
   duplicateMails,
+  mayBeDone,
+  type PipelineProgress,
   type PipelineStatus,
+  readPipelineProgress,
   readPipelineStatus,
   settledReports,
 } from "./pipeline-status.ts";
@@ -43,8 +47,8 @@ export interface RunnerOptions {
   pollIntervalMs?: number;
   /** Fixed ports (`--serve`); ephemeral when absent. */
   ports?: { aws?: LocalAwsPorts; sim?: number; webhook?: number };
-  /** Progress and log lines. */
-  onProgress?: (status: PipelineStatus) => void;
+  /** Progress (from counters, about once a second) and log lines. */
+  onProgress?: (progress: PipelineProgress) => void;
   /** Called once everything is up, before the schedules fire. */
   onStarted?: (pipeline: LocalPipeline) => void;
   log?: (line: string) => void;
@@ -84,24 +88,32 @@ export interface LocalPipeline {
   fire(schedule: ScheduleConfig, scheduledTime?: Date, firedBy?: FiredBy): Promise<unknown>;
   /** Runs one poll now. */
   poll(): Promise<unknown>;
+  /** What every record says (reads the whole state table). */
   status(): Promise<PipelineStatus>;
+  /** Progress from counters (no table scan): see PipelineProgress. */
+  progress(): Promise<PipelineProgress>;
   mails(): Promise<StoredMail[]>;
   /** Starts polling on the rate; returns a stop function. */
   startPolling(intervalMs: number): () => Promise<void>;
   stop(): Promise<void>;
 }
 
+/** How often the run's progress is read (from counters: cheap). */
+const PROGRESS_EVERY_MS = 1000;
+/** The records are read to decide "done" at least this often, whatever the counters say. */
+const CONFIRM_EVERY_MS = 10_000;
+
 type LambdaHandler<Event, Result> = (event: Event, context: Context) => Promise<Result>;
 
 const context = (functionName: string, timeoutSeconds: number): Context =>
   lambdaContext({ functionName, timeoutMs: timeoutSeconds * 1000 });
 
-type PipelineStartOptions = Pick<RunnerOptions, "sim" | "ports" | "log"> & {
+export type PipelineStartOptions = Pick<RunnerOptions, "sim" | "ports" | "log"> & {
   customers: readonly Record<string, unknown>[];
 };
 
-/** The local stack with the runner's settings (queue timings and chunk size from local-config). */
-function startRunnerStack(options: PipelineStartOptions): Promise<LocalStack> {
+/** The local stack with the runner's settings (queue timings and chunk size from local-config); also the benchmarks' baseline. */
+export function startRunnerStack(options: PipelineStartOptions): Promise<LocalStack> {
   return startLocalStack({
     ...(options.ports?.aws ? { awsPorts: options.ports.aws } : {}),
     ...(options.ports?.sim === undefined ? {} : { simPort: options.ports.sim }),
@@ -133,6 +145,17 @@ async function startDeliveries(stack: LocalStack, log: (line: string) => void): 
     functionTimeoutMs: LOCAL_SETTINGS.deliveryTimeoutSeconds * 1000,
     log,
   });
+}
+
+/** The batches a submit-batches answer names, with their items (an answer of another shape names none). */
+function batchesOf(result: unknown): { lassoBatchId: string; items: number }[] {
+  const chunks = (result as { chunks?: unknown } | undefined)?.chunks;
+  if (!Array.isArray(chunks)) return [];
+  return chunks.flatMap((chunk: { lassoBatchId?: unknown; items?: unknown }) =>
+    typeof chunk.lassoBatchId === "string" && typeof chunk.items === "number"
+      ? [{ lassoBatchId: chunk.lassoBatchId, items: chunk.items }]
+      : [],
+  );
 }
 
 /** Runs `poll` every `intervalMs` until the returned function is called; a failed poll is logged, not fatal. */
@@ -191,28 +214,39 @@ export async function startLocalPipeline(options: PipelineStartOptions): Promise
       unknown
     >;
     const poll = (): Promise<unknown> => pollBatches({}, context("poll-batches", 300));
+    const statusPorts = {
+      doc,
+      sqs: stack.sqs,
+      stateTable: stack.resources.names.stateTable,
+      queueUrl: stack.resources.reportReadyQueueUrl,
+      dlqUrl: stack.resources.reportReadyDlqUrl,
+    };
+    // Counters for progress: the batches submit-batches answered with, by id.
+    const fired = new Map<string, number>();
 
     return {
       stack,
       webhook,
       deliveries,
-      fire: (schedule, scheduledTime = new Date(), firedBy = "scheduler") =>
-        submitBatches(
+      fire: async (schedule, scheduledTime = new Date(), firedBy = "scheduler") => {
+        const result = await submitBatches(
           {
             schedule,
             scheduledTime: scheduledTime.toISOString(),
             ...(firedBy === "operator" ? { firedBy } : {}),
           },
           context("submit-batches", 900),
-        ),
+        );
+        for (const batch of batchesOf(result)) fired.set(batch.lassoBatchId, batch.items);
+        return result;
+      },
       poll,
-      status: () =>
-        readPipelineStatus({
-          doc,
-          sqs: stack.sqs,
-          stateTable: stack.resources.names.stateTable,
-          queueUrl: stack.resources.reportReadyQueueUrl,
-          dlqUrl: stack.resources.reportReadyDlqUrl,
+      status: () => readPipelineStatus(statusPorts),
+      progress: () =>
+        readPipelineProgress(statusPorts, {
+          batches: fired.size,
+          expectedReports: [...fired.values()].reduce((total, items) => total + items, 0),
+          messagesHandled: deliveries.stats.succeeded,
         }),
       mails: () => stack.aws.sentMails.read(),
       startPolling: (intervalMs) => pollOnRate(poll, intervalMs, log),
@@ -251,38 +285,44 @@ export async function runLocalPipeline(
         problems.push(`schedule ${schedule.name}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    let status = await pipeline.status();
+    // Progress comes from counters; the records are read (a scan) only when the counters say
+    // the run may be over, and at most every CONFIRM_EVERY_MS in any case (nothing is missed
+    // if a counter is off).
+    let lastConfirmed = Date.now();
     for (;;) {
-      options.onProgress?.(status);
-      const settled = settledReports(status);
-      if (
-        status.batches > 0 &&
-        settled >= status.expectedReports &&
-        status.inFlight === 0 &&
-        // Listener batches stay open by design: they do not hold the run up.
-        status.openBatches === status.openListenerBatches
-      ) {
-        break;
+      const progress = await pipeline.progress();
+      options.onProgress?.(progress);
+      if (mayBeDone(progress) || Date.now() - lastConfirmed >= CONFIRM_EVERY_MS) {
+        lastConfirmed = Date.now();
+        const status = await pipeline.status();
+        if (
+          status.batches > 0 &&
+          settledReports(status) >= status.expectedReports &&
+          status.inFlight === 0 &&
+          // Listener batches stay open by design: they do not hold the run up.
+          status.openBatches === status.openListenerBatches
+        ) {
+          break;
+        }
       }
       // Nothing fired (a customer file without a usable row), or every firing failed.
-      if (status.batches === 0 && (problems.length > 0 || options.schedules.length === 0)) break;
+      if (progress.batches === 0 && (problems.length > 0 || options.schedules.length === 0)) break;
       if (Date.now() - started > timeoutMs) {
+        const status = await pipeline.status();
         problems.push(
-          `timed out after ${Math.round(timeoutMs / 1000)} s: ${settled} of ${status.expectedReports} reports settled, ` +
+          `timed out after ${Math.round(timeoutMs / 1000)} s: ${settledReports(status)} of ${status.expectedReports} reports settled, ` +
             `${status.openBatches - status.openListenerBatches} batches open, ${status.inFlight} deliveries in flight, ` +
             `${status.queueVisible} messages waiting`,
         );
         break;
       }
-      // Reading the status scans the state table: once a second keeps it cheap.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      status = await pipeline.status();
+      await new Promise((resolve) => setTimeout(resolve, PROGRESS_EVERY_MS));
     }
     await stopPolling();
     // A delivery that recorded its report's outcome may still be sending its failure notice:
     // the queue is empty once every invocation has returned.
     await pipeline.deliveries.idle(10_000).catch(() => undefined);
-    status = await pipeline.status();
+    const status = await pipeline.status();
     const sent = await pipeline.mails();
     const noticeIds = new Set(status.noticeMessageIds);
     const mails = sent.filter((mail) => !noticeIds.has(mail.messageId));

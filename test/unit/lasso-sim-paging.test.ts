@@ -5,7 +5,12 @@ import { authHeaders } from "#local/lasso-sim/webhooks.ts";
 
 describe("lasso-sim continuation tokens", () => {
   it("round-trips a cursor through an opaque token", () => {
-    const cursor = { batchId: "d2e61fbf-7562-4ffb-ba33-52396c0ba12d", status: "Failed", offset: 100 };
+    const cursor = {
+      batchId: "d2e61fbf-7562-4ffb-ba33-52396c0ba12d",
+      status: "Failed",
+      offset: 100,
+      epoch: 2,
+    };
     const token = encodeToken(cursor);
     expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(token).not.toContain("100");
@@ -17,25 +22,35 @@ describe("lasso-sim continuation tokens", () => {
     expect(decodeToken(Buffer.from("[1,2]").toString("base64url"))).toBeUndefined();
     expect(decodeToken(Buffer.from('{"v":1,"b":"x","s":null,"o":-1}').toString("base64url"))).toBeUndefined();
     expect(decodeToken("e30")).toBeUndefined();
+    expect(
+      decodeToken(Buffer.from('{"v":1,"b":"x","s":null,"o":0,"e":-1}').toString("base64url")),
+    ).toBeUndefined();
+  });
+
+  it("reads a token issued before epochs as epoch 0", () => {
+    const token = Buffer.from('{"v":1,"b":"x","s":null,"o":50}').toString("base64url");
+    expect(decodeToken(token)).toEqual({ batchId: "x", status: null, offset: 50, epoch: 0 });
   });
 
   it("pages with a token only while more items follow", () => {
     const all = [1, 2, 3, 4, 5];
-    const first = pageOf(all, { batchId: "b", status: null, offset: 0 }, 2);
+    const first = pageOf(all, { batchId: "b", status: null, offset: 0, epoch: 0 }, 2);
     expect(first.items).toEqual([1, 2]);
     const second = pageOf(
       all,
-      decodeToken(first.continuationToken ?? "") ?? { batchId: "", status: null, offset: 0 },
+      decodeToken(first.continuationToken ?? "") ?? { batchId: "", status: null, offset: 0, epoch: 0 },
       2,
     );
     expect(second.items).toEqual([3, 4]);
     const third = pageOf(
       all,
-      decodeToken(second.continuationToken ?? "") ?? { batchId: "", status: null, offset: 0 },
+      decodeToken(second.continuationToken ?? "") ?? { batchId: "", status: null, offset: 0, epoch: 0 },
       2,
     );
     expect(third).toEqual({ items: [5], continuationToken: null });
-    expect(pageOf([1, 2], { batchId: "b", status: null, offset: 0 }, 2).continuationToken).toBeNull();
+    expect(
+      pageOf([1, 2], { batchId: "b", status: null, offset: 0, epoch: 0 }, 2).continuationToken,
+    ).toBeNull();
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
 import {
+  assessBatch,
   clearAlert,
   decideClose,
   decideItemsRead,
@@ -9,6 +10,7 @@ import {
   parseLassoTime,
   raiseAlert,
 } from "#shared/reconcile/assess.ts";
+import { emptyRead, type ItemsRead } from "#shared/reconcile/items-read.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
 
 const NOW = new Date("2026-03-02T12:00:00.000Z");
@@ -66,6 +68,7 @@ describe("decideItemsRead: only when something can have changed", () => {
     ).toEqual({
       read: true,
       why: "final",
+      plan: { resume: false, expectItems: 10 },
     });
     expect(decideItemsRead(record({ isListener: true }), lasso({ status: "ListeningStopped" })).read).toBe(
       true,
@@ -82,6 +85,7 @@ describe("decideItemsRead: only when something can have changed", () => {
     expect(decideItemsRead(record({ itemsReadAtCompletion: 0.4 }), lasso())).toEqual({
       read: true,
       why: "progress",
+      plan: { resume: false },
     });
     expect(decideItemsRead(record(), lasso({ status: "Initializing", completionPercentage: 0 })).read).toBe(
       false,
@@ -94,7 +98,52 @@ describe("decideItemsRead: only when something can have changed", () => {
         record({ isListener: true, itemsReadAtCompletion: 1 }),
         lasso({ status: "Listening", completionPercentage: 1 }),
       ),
-    ).toEqual({ read: true, why: "listening" });
+    ).toEqual({ read: true, why: "listening", plan: { resume: false } });
+  });
+});
+
+describe("decideItemsRead: where a read starts", () => {
+  const cursor = {
+    cToken: "t2",
+    firstItem: "item-101",
+    itemsBefore: 100,
+    countsBefore: { Completed: 99, Warning: 0, Failed: 1 },
+  };
+  test("a read resumes at the stored cursor while the batch runs and listens", () => {
+    expect(decideItemsRead(record({ itemsCursor: cursor, itemsReadAtCompletion: 0.4 }), lasso())).toEqual({
+      read: true,
+      why: "progress",
+      plan: { resume: true },
+    });
+    const listening = lasso({ status: "Listening", isListener: true });
+    expect(decideItemsRead(record({ itemsCursor: cursor, isListener: true }), listening)).toMatchObject({
+      plan: { resume: true },
+    });
+  });
+  test("an unchanged batch is not read, cursor or not", () => {
+    expect(decideItemsRead(record({ itemsCursor: cursor, itemsReadAtCompletion: 0.5 }), lasso()).read).toBe(
+      false,
+    );
+  });
+  test("a normal batch's closing read resumes but must count batchSize items", () => {
+    expect(
+      decideItemsRead(
+        record({ itemsCursor: cursor }),
+        lasso({ status: "FinishedWithErrors", completionPercentage: 1, batchSize: 250 }),
+      ),
+    ).toEqual({ read: true, why: "final", plan: { resume: true, expectItems: 250 } });
+  });
+  test("a stopped listener resumes on the poll that sees the stop, reads from page 1 on the next", () => {
+    const stopped = lasso({ status: "ListeningStopped", isListener: true });
+    expect(decideItemsRead(record({ isListener: true, itemsCursor: cursor }), stopped)).toMatchObject({
+      plan: { resume: true },
+    });
+    expect(
+      decideItemsRead(
+        record({ isListener: true, itemsCursor: cursor, finishedSeenAt: "2026-03-02T11:55:00.000Z" }),
+        stopped,
+      ),
+    ).toMatchObject({ plan: { resume: false } });
   });
 });
 
@@ -155,6 +204,7 @@ describe("decideClose", () => {
     lasso: lasso({ status: "Finished", completionPercentage: 1, batchSize: 10 }),
     isListener: false,
     completeRead: true,
+    readFromFirstPage: true,
     allHandedOn: true,
     finishedItems: 10,
     newlyHandedOn: 0,
@@ -193,6 +243,14 @@ describe("decideClose", () => {
       close: true,
       reason: "ListeningStopped",
     });
+    // Only after a read of the whole list: a resumed one does not see what moved before the cursor.
+    expect(
+      decideClose({ ...stopped, finishedSeenBefore: "2026-03-02T11:55:00.000Z", readFromFirstPage: false })
+        .close,
+    ).toBe(false);
+  });
+  test("a normal batch closes after a resumed read that counts batchSize items", () => {
+    expect(decideClose({ ...base, readFromFirstPage: false })).toEqual({ close: true, reason: "Finished" });
   });
 });
 
@@ -217,5 +275,54 @@ describe("alerts", () => {
       detail: "stuck again",
     });
     expect(clearAlert({}, "ReportFailed", NOW)).toEqual({});
+  });
+});
+
+describe("assessBatch: the cursor moves only past pages handed on completely", () => {
+  const policy = { stalledAfterMs: minutes(60), unknownClosePolls: 3 };
+  const cursor = {
+    cToken: "t3",
+    firstItem: "item-101",
+    itemsBefore: 100,
+    countsBefore: { Completed: 100, Warning: 0, Failed: 0 },
+  };
+  const read = (over: Partial<ItemsRead> = {}): ItemsRead => ({
+    ...emptyRead(),
+    pages: 2,
+    complete: true,
+    finishedItems: 120,
+    counts: { Completed: 120, Warning: 0, Failed: 0 },
+    cursor,
+    ...over,
+  });
+  const assess = (r: ItemsRead, rec: BatchRecord = record()) =>
+    assessBatch(rec, lasso(), r, NOW, policy, 0).update;
+
+  test("a complete read with every report handed on stores its cursor and completion", () => {
+    const update = assess(read());
+    expect(update.set.itemsCursor).toEqual(cursor);
+    expect(update.set.itemsReadAtCompletion).toBe(0.5);
+    expect(update.set.itemCounts).toEqual({ Completed: 120, Warning: 0, Failed: 0 });
+  });
+  test("a report not handed on keeps the old cursor: the next read covers its page again", () => {
+    const update = assess(read({ notHandedOn: ["cvr 1: SQS refused"] }));
+    expect(update.set.itemsCursor).toBeUndefined();
+    expect(update.remove).not.toContain("itemsCursor");
+    expect(update.set.itemsReadAtCompletion).toBeUndefined();
+  });
+  test("a read cut short keeps the old cursor", () => {
+    const update = assess(read({ complete: false, stopped: true, error: "stopped", cursor: undefined }));
+    expect(update.set.itemsCursor).toBeUndefined();
+    expect(update.remove).not.toContain("itemsCursor");
+  });
+  test("a read that started over and did not finish drops the cursor Lasso refused", () => {
+    const update = assess(
+      read({ complete: false, startedOver: "Lasso refused the stored token", error: "x", cursor: undefined }),
+    );
+    expect(update.remove).toContain("itemsCursor");
+  });
+  test("a complete read that found no item drops any cursor", () => {
+    const update = assess(read({ cursor: undefined, finishedItems: 0 }), record({ itemsCursor: cursor }));
+    expect(update.remove).toContain("itemsCursor");
   });
 });

@@ -6,7 +6,7 @@ import { type BatchStatus, FINISHED_BATCH_STATUSES } from "#shared/lasso/enums.t
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
 import type { BatchPollFields, BatchPollUpdate } from "#shared/state/batch-polling.ts";
 import type { BatchAlert, BatchAlertKind, BatchRecord } from "#shared/state/records.ts";
-import type { ItemsRead } from "./items-read.ts";
+import type { ItemsRead, ReadPlan } from "./items-read.ts";
 import type { PollPolicy } from "./run.ts";
 
 /** After these statuses a batch produces no new reports (reports queued before may still finish). */
@@ -23,23 +23,32 @@ export function parseLassoTime(text: string | undefined): Date | undefined {
 }
 
 export type ItemsDecision =
-  | { read: true; why: "final" | "listening" | "progress" }
+  | { read: true; why: "final" | "listening" | "progress"; plan: ReadPlan }
   | { read: false; why: "scheduled" | "noProgress" };
 
 /**
- * Whether this poll reads the batch's items. Reading costs Lasso rate budget (one call per
- * page), so a batch is read only when something can have changed: its completion moved
- * since the last complete read, it is finished (the closing read, always), or it is a
- * listener batch that is Listening (new reports do not move its completion).
+ * Whether this poll reads the batch's items, and from where. Reading costs Lasso rate budget
+ * (one call per page), so a batch is read only when something can have changed: its
+ * completion moved since the last complete read, it is finished (the closing read, always),
+ * or it is a listener batch that is Listening (new reports do not move its completion). A
+ * read resumes at the record's cursor when there is one.
  */
 export function decideItemsRead(record: BatchRecord, lasso: LassoBatch): ItemsDecision {
-  if (isFinalStatus(lasso.status)) return { read: true, why: "final" };
-  if (lasso.status === "Scheduled") return { read: false, why: "scheduled" };
-  if ((record.isListener || lasso.isListener) && lasso.status === "Listening") {
-    return { read: true, why: "listening" };
+  const isListener = record.isListener || lasso.isListener;
+  const resume = record.itemsCursor !== undefined;
+  if (isFinalStatus(lasso.status)) {
+    // A listener batch closes only after a whole read from page 1 (decideClose): the poll
+    // after the one that saw the stop makes it. A normal batch's closing read may resume:
+    // it starts over when it counts fewer items than batchSize.
+    if (isListener) {
+      return { read: true, why: "final", plan: { resume: resume && record.finishedSeenAt === undefined } };
+    }
+    return { read: true, why: "final", plan: { resume, expectItems: lasso.batchSize } };
   }
+  if (lasso.status === "Scheduled") return { read: false, why: "scheduled" };
+  if (isListener && lasso.status === "Listening") return { read: true, why: "listening", plan: { resume } };
   if (lasso.completionPercentage !== (record.itemsReadAtCompletion ?? 0))
-    return { read: true, why: "progress" };
+    return { read: true, why: "progress", plan: { resume } };
   return { read: false, why: "noProgress" };
 }
 
@@ -72,8 +81,10 @@ export function isStalled(
 export interface CloseInput {
   lasso: LassoBatch;
   isListener: boolean;
-  /** Every page was read in this poll. */
+  /** The read reached the end of the list in this poll. */
   completeRead: boolean;
+  /** ...and it began at page 1 (a listener batch closes only after such a read). */
+  readFromFirstPage: boolean;
   /** Every finished item read was handed on (now or before). */
   allHandedOn: boolean;
   /** Distinct finished items the read found. */
@@ -90,16 +101,19 @@ export type CloseDecision = { close: false } | { close: true; reason: string; in
 
 /**
  * Closes a batch once it is finished and every finished report is handed on:
- * - a normal batch when the items read cover its batchSize; when fewer appear, it waits
+ * - a normal batch when the items read cover its batchSize (a read resumed at the cursor
+ *   counts the items before it; one that comes up short is redone from page 1 by
+ *   items-read.ts, so the order of Lasso's list does not matter); when fewer appear, it waits
  *   (the items list may lag the status) and closes as incomplete after `stalledAfterMs`;
  * - a listener batch after ListeningStopped, once a poll after the one that first saw the
- *   stop finds nothing new (reports queued before the stop still finish).
+ *   stop reads the whole list from page 1 and finds nothing new (reports queued before the
+ *   stop still finish).
  */
 export function decideClose(input: CloseInput): CloseDecision {
   const { lasso } = input;
   if (!isFinalStatus(lasso.status) || !input.completeRead || !input.allHandedOn) return { close: false };
   if (input.isListener) {
-    if (input.finishedSeenBefore !== undefined && input.newlyHandedOn === 0) {
+    if (input.finishedSeenBefore !== undefined && input.readFromFirstPage && input.newlyHandedOn === 0) {
       return { close: true, reason: lasso.status };
     }
     return { close: false };
@@ -184,8 +198,14 @@ export function assessBatch(
   if (read?.complete === true) {
     set.itemCounts = read.counts;
     set.failedItems = read.failedNotes;
-    if (read.notHandedOn.length === 0) set.itemsReadAtCompletion = lasso.completionPercentage;
   }
+  // The cursor moves only past pages on which every report was handed on: a later read
+  // resumed there must not skip a report that still has to go.
+  if (allHandedOn) {
+    set.itemsReadAtCompletion = lasso.completionPercentage;
+    if (read.cursor !== undefined) set.itemsCursor = read.cursor;
+    else remove.push("itemsCursor");
+  } else if (read?.startedOver !== undefined) remove.push("itemsCursor");
   if (read?.error !== undefined) {
     set.lastPollError = read.error;
     set.lastPollErrorAt = nowIso;
@@ -197,6 +217,7 @@ export function assessBatch(
     lasso,
     isListener: record.isListener || lasso.isListener,
     completeRead: read?.complete === true,
+    readFromFirstPage: read?.fromFirstPage === true,
     allHandedOn,
     finishedItems: read?.finishedItems ?? 0,
     newlyHandedOn: read?.handedOn.length ?? 0,

@@ -236,7 +236,7 @@ async function readItemsIfDue(
     };
   }
   const isListener = record.isListener || lasso.isListener;
-  const read = await readAndHandOn(ports, run, claimed, isListener, priority);
+  const read = await readAndHandOn(ports, run, claimed, isListener, priority, decision.plan);
   return { ok: true, decision, working: claimed, read, deferredRead: false };
 }
 

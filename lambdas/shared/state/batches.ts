@@ -76,6 +76,22 @@ export async function getBatchRoutingFacts(
   return { reportType, isListener, manifest, ...(adoptedAt === undefined ? {} : { adoptedAt }) };
 }
 
+/**
+ * Whether the batch is still open (the poller or a ring may still hand its reports on),
+ * strongly consistent; only `openPartition` comes back, not the manifest.
+ */
+export async function isBatchOpen(table: StateTable, lassoBatchId: string): Promise<boolean> {
+  const { Item } = await table.doc.send(
+    new GetCommand({
+      TableName: table.tableName,
+      Key: batchKey(lassoBatchId),
+      ConsistentRead: true,
+      ProjectionExpression: "openPartition",
+    }),
+  );
+  return Item?.openPartition !== undefined;
+}
+
 /** Creates the record once; false when it already exists (a re-run found the same batch). */
 export async function putNewBatchRecord(table: StateTable, record: BatchRecord): Promise<boolean> {
   return putIfAbsent(table, record);

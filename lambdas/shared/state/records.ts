@@ -46,6 +46,8 @@ export interface BatchRecord extends RecordBase {
   lastPolledAt?: string;
   /** completionPercentage at the last time every item page was read. */
   itemsReadAtCompletion?: number;
+  /** Where the next read of the items resumes (docs/polling.md, "Reading incrementally"). */
+  itemsCursor?: ItemsCursor;
   /** Present ("OPEN") while the poller must reconcile the batch: the sparse index key. */
   openPartition?: string;
   closedAt?: string;
@@ -74,6 +76,23 @@ export interface BatchRecord extends RecordBase {
   /** The last poll's error for this batch (absent after a clean poll). */
   lastPollError?: string;
   lastPollErrorAt?: string;
+}
+
+/**
+ * The last page a complete read of a batch's items reached, on which every report was
+ * handed on: the next read starts there (re-reading it picks up items appended to it).
+ */
+export interface ItemsCursor {
+  /** The cToken that fetched that page; absent when it was the first page. */
+  cToken?: string;
+  /**
+   * Its first item (Lasso's item id, else the cvr): another item first there now means the
+   * list moved under the token, and the read starts over at page 1.
+   */
+  firstItem: string;
+  /** Distinct finished items on the pages before it, in all and by status. */
+  itemsBefore: number;
+  countsBefore: Record<ItemStatus, number>;
 }
 
 export const BATCH_ALERT_KINDS = [
