@@ -161,12 +161,13 @@ describe("the report schedules", () => {
         (mapping.Properties.FunctionName as { Ref?: string }).Ref === id(app.stateless.syncSchedules),
     );
     expect(mappings).toHaveLength(1);
-    expect(mappings[0]?.Properties).toMatchObject({
+    const mapping = mappings[0] as (typeof mappings)[number];
+    expect(mapping.Properties).toMatchObject({
       StartingPosition: "TRIM_HORIZON",
       FunctionResponseTypes: ["ReportBatchItemFailures"],
       MaximumRetryAttempts: 5,
     });
-    const destination = (mappings[0]?.Properties.DestinationConfig as { OnFailure: { Destination: unknown } })
+    const destination = (mapping.Properties.DestinationConfig as { OnFailure: { Destination: unknown } })
       .OnFailure.Destination;
     expect(app.render(destination)).toBe(arn(app.stateless.scheduleSyncDlq));
   });
