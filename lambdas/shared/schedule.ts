@@ -23,13 +23,34 @@ export type ScheduleWebhookAuth = (typeof SCHEDULE_WEBHOOK_AUTH)[number];
 /** EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`. */
 const CRON = /^cron\(\s*(\S+\s+){5}\S+\s*\)$/;
 
+/** The highest N of "the Nth business day of the month" (a month has at least 18: see docs/schedules.md). */
+export const MAX_NTH_BUSINESS_DAY = 20;
+
+/**
+ * Which Danish business days a business-day rule fires on: every one, the last of the
+ * month, or the Nth of the month (docs/schedules.md).
+ */
+export const businessDaySchema = z.union(
+  [z.literal("every"), z.literal("last"), z.number().int().min(1).max(MAX_NTH_BUSINESS_DAY)],
+  { error: `must be "every", "last" or a whole number 1..${MAX_NTH_BUSINESS_DAY} (the Nth business day)` },
+);
+export type BusinessDay = z.output<typeof businessDaySchema>;
+
+const LOCAL_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+
 export const scheduleSchema = z
   .object({
     /** Unique, used in resource names and in the run's idempotency key. */
     name: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, "letters, digits and '-', at most 40"),
+    /** When it fires: an EventBridge Scheduler cron, or `businessDay` with `at` (exactly one of the two). */
     cron: z
       .string()
-      .regex(CRON, "must be an EventBridge Scheduler cron expression: cron(m h dom mon dow year)"),
+      .regex(CRON, "must be an EventBridge Scheduler cron expression: cron(m h dom mon dow year)")
+      .optional(),
+    /** A Danish business-day rule (weekends and public holidays skipped); needs `at`. */
+    businessDay: businessDaySchema.optional(),
+    /** The local time (in `timeZone`) of a business-day rule's firing, `HH:MM`. */
+    at: z.string().regex(LOCAL_TIME, "must be a local time HH:MM such as 07:00").optional(),
     timeZone: z.string().refine(isTimeZone, "must be an IANA time zone such as Europe/Copenhagen"),
     reportType: z.enum(REPORT_TYPES),
     /** Which customers it covers: their `group` attribute. */
@@ -68,6 +89,7 @@ export const scheduleSchema = z
     flexibleWindowMinutes: z.number().int().min(0).max(240).default(15),
   })
   .superRefine((schedule, ctx) => {
+    for (const issue of timingProblems(schedule)) ctx.addIssue({ code: "custom", ...issue });
     if (schedule.listener && !LISTENABLE_REPORT_TYPES.has(schedule.reportType)) {
       ctx.addIssue({
         code: "custom",
@@ -78,3 +100,41 @@ export const scheduleSchema = z
   });
 
 export type ScheduleConfig = z.output<typeof scheduleSchema>;
+
+/** A schedule that fires on a cron. */
+export type CronSchedule = ScheduleConfig & { cron: string; businessDay?: undefined };
+/** A schedule that fires on Danish business days at a local time. */
+export type BusinessDaySchedule = ScheduleConfig & { cron?: undefined; businessDay: BusinessDay; at: string };
+
+/** Exactly one of `cron` and `businessDay` (with `at`): what is wrong, by field. */
+function timingProblems(schedule: {
+  cron?: string | undefined;
+  businessDay?: BusinessDay | undefined;
+  at?: string | undefined;
+}): { path: string[]; message: string }[] {
+  const hasCron = schedule.cron !== undefined;
+  const hasRule = schedule.businessDay !== undefined;
+  if (hasCron && hasRule) {
+    return [
+      {
+        path: ["businessDay"],
+        message: "a schedule has either cron or businessDay, not both: remove one of them",
+      },
+    ];
+  }
+  if (!hasCron && !hasRule) {
+    return [
+      {
+        path: ["cron"],
+        message: `a schedule needs cron (an EventBridge Scheduler cron) or businessDay ("every", "last" or 1..${MAX_NTH_BUSINESS_DAY}) with at (HH:MM)`,
+      },
+    ];
+  }
+  if (hasRule && schedule.at === undefined) {
+    return [{ path: ["at"], message: "a businessDay rule needs at: the local time HH:MM it fires" }];
+  }
+  if (hasCron && schedule.at !== undefined) {
+    return [{ path: ["at"], message: "at belongs to a businessDay rule: a cron says its time itself" }];
+  }
+  return [];
+}

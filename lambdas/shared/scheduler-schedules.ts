@@ -16,6 +16,7 @@ import {
   UpdateScheduleCommand,
 } from "@aws-sdk/client-scheduler";
 import { type ScheduleConfig, scheduleSchema } from "./schedule.ts";
+import { schedulerExpression } from "./schedule-rules.ts";
 
 /** Scheduler's context attribute: the firing's scheduled time, the same on every retry. */
 export const SCHEDULED_TIME_ATTRIBUTE = "<aws.scheduler.scheduled-time>";
@@ -38,10 +39,10 @@ export interface ScheduleTarget {
 export const RUN_RETRY_POLICY = { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 12 * 60 * 60 } as const;
 
 /**
- * The expression Scheduler gets for a schedule. One function, so the business-day rules
- * (lambdas/shared/schedule.ts, issue 18) swap in here only.
+ * The expression Scheduler gets for a schedule: its cron, or a business-day rule's
+ * candidate cron (submit-batches drops the candidates that are not the rule's day).
  */
-export const expressionOf = (schedule: ScheduleConfig): string => schedule.cron;
+export const expressionOf = (schedule: ScheduleConfig): string => schedulerExpression(schedule);
 
 export type DesiredSchedule = Omit<CreateScheduleCommandInput, "ClientToken">;
 

@@ -1,18 +1,18 @@
 /**
  * `npm start -- --serve`: after the run, keep the local pipeline up on fixed ports so
  * people and tools can use it: the SES mail viewer, the DynamoDB endpoint for the AWS CLI,
- * the webhook URL. Schedules fire on their cron times (croner, in their time zones); the
- * poller runs on its rate; `npm run fire -- SCHEDULE` fires one now.
+ * the webhook URL. Schedules fire when EventBridge Scheduler would fire them
+ * (./local-scheduler.ts: business-day rules and daylight saving time included); the poller
+ * runs on its rate; `npm run fire -- SCHEDULE` fires one now.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { dirname } from "node:path";
-import type { Cron } from "croner";
-import { scheduleJob } from "#cli/schedule-period.ts";
 import type { SubmitResult } from "#lambdas/submit-batches/run-result.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import { ENV } from "#shared/env-names.ts";
 import { LOCAL_SETTINGS } from "./local-config.ts";
+import { startLocalScheduler } from "./local-scheduler.ts";
 import type { LocalPipeline } from "./runner.ts";
 
 /** The fixed ports of `--serve` (documented in README.md). */
@@ -29,11 +29,6 @@ export const SERVE_PORTS = {
 } as const;
 
 export const ENDPOINTS_FILE = ".local/endpoints.json";
-
-/** A schedule's cron job (croner, in its time zone: cli/schedule-period.ts reads the same pattern). */
-export function croner(schedule: ScheduleConfig, onFire: (scheduledTime: Date) => void): Cron {
-  return scheduleJob(schedule, (job) => onFire(job.currentRun() ?? new Date()));
-}
 
 type Fire = (schedule: ScheduleConfig, at: Date) => Promise<unknown>;
 
@@ -121,7 +116,11 @@ export async function serveLocalPipeline(
   say: (line: string) => void,
 ): Promise<void> {
   const fire = firer(pipeline, say);
-  const jobs = schedules.map((schedule) => croner(schedule, (at) => void fire(schedule, at)));
+  // The config's schedules; the firer reports its own failures, so firings do not wait on each other.
+  const scheduler = await startLocalScheduler({
+    schedules: () => schedules,
+    onFire: (schedule, at) => void fire(schedule, at),
+  });
   const stopPolling = pipeline.startPolling(LOCAL_SETTINGS.pollIntervalMs);
   const control = await startControlServer(schedules, fire);
 
@@ -137,15 +136,13 @@ export async function serveLocalPipeline(
   );
   say(`  Webhook:      ${endpoints.webhookUrl} (header ${endpoints.webhookHeaderName})`);
   say(`  Fire now:     npm run fire -- ${schedules[0]?.name ?? "SCHEDULE"}`);
-  for (const [index, job] of jobs.entries()) {
-    say(`  next ${schedules[index]?.name ?? ""}: ${job.nextRun()?.toISOString() ?? "never"}`);
-  }
+  for (const { schedule, at } of scheduler.upcoming()) say(`  next ${schedule}: ${at.toISOString()}`);
 
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
-  for (const job of jobs) job.stop();
+  scheduler.stop();
   await new Promise<void>((resolve) => control.close(() => resolve()));
   await stopPolling();
   await pipeline.stop();
