@@ -233,6 +233,8 @@ async function fireInProcess(
         schedule,
         scheduledTime,
         ...(base.customerIds === undefined ? {} : { customerIds: base.customerIds }),
+        // An operator's run goes whatever the day (a business-day rule's guard is for the scheduler).
+        firedBy: "operator",
       },
       {
         chunkSize: target.chunkSize,
@@ -280,6 +282,7 @@ async function fireLambda(
           schedule,
           scheduledTime: base.scheduledTime,
           ...(base.customerIds === undefined ? {} : { customerIds: base.customerIds }),
+          firedBy: "operator",
         }),
       ),
     }),

@@ -1,30 +1,32 @@
 /**
  * Danish business days: Monday to Friday except the public holidays (type `public`) of the
- * date-holidays library for DK. Days it lists as observances (Grundlovsdag, Christmas Eve,
- * 1 May) are business days here, as they are by law; docs/schedules.md says why.
+ * date-holidays library for DK, from the table generated from it
+ * (./danish-holidays.generated.ts, `npm run build:holidays`: the library itself would add
+ * about 1.4 MB to submit-batches). Days it lists as observances (Grundlovsdag, Christmas
+ * Eve, 1 May) are business days here; docs/schedules.md says why.
  *
  * Dates are calendar dates `YYYY-MM-DD` (no time, no zone): the caller says which zone's
  * date it means.
  */
-import Holidays from "date-holidays";
+import { DANISH_PUBLIC_HOLIDAYS, HOLIDAY_YEARS } from "./danish-holidays.generated.ts";
 
 /** A calendar date `YYYY-MM-DD`. */
 export type LocalDate = string;
 
-// Built once: the library parses its rules for DK on construction.
-const danish = new Holidays("DK");
 const holidaysByYear = new Map<number, ReadonlyMap<LocalDate, string>>();
 
 /** The public holidays of a year in Denmark: date → Danish name. */
 export function danishPublicHolidays(year: number): ReadonlyMap<LocalDate, string> {
+  if (year < HOLIDAY_YEARS.from || year > HOLIDAY_YEARS.to) {
+    // A wrong business day would be worse than none: say so.
+    throw new Error(
+      `no Danish holidays for ${year}: the table covers ${HOLIDAY_YEARS.from}-${HOLIDAY_YEARS.to} (lib/holidays/danish-holidays.ts)`,
+    );
+  }
   let holidays = holidaysByYear.get(year);
   if (holidays === undefined) {
-    holidays = new Map(
-      danish
-        .getHolidays(year)
-        .filter((holiday) => holiday.type === "public")
-        .map((holiday) => [holiday.date.slice(0, 10), holiday.name] as const),
-    );
+    const prefix = `${year}-`;
+    holidays = new Map(Object.entries(DANISH_PUBLIC_HOLIDAYS).filter(([date]) => date.startsWith(prefix)));
     holidaysByYear.set(year, holidays);
   }
   return holidays;
@@ -52,12 +54,20 @@ export function nonBusinessReason(date: LocalDate): string | undefined {
 
 export const isBusinessDay = (date: LocalDate): boolean => nonBusinessReason(date) === undefined;
 
+const businessDaysByMonth = new Map<string, readonly LocalDate[]>();
+
 /** The business days of a month, in order. */
-export function businessDaysOfMonth(year: number, month: number): LocalDate[] {
-  const days: LocalDate[] = [];
-  for (let day = 1; day <= daysInMonth(year, month); day++) {
-    const date = localDate(year, month, day);
-    if (isBusinessDay(date)) days.push(date);
+export function businessDaysOfMonth(year: number, month: number): readonly LocalDate[] {
+  const key = `${year}-${month}`;
+  let days = businessDaysByMonth.get(key);
+  if (days === undefined) {
+    const found: LocalDate[] = [];
+    for (let day = 1; day <= daysInMonth(year, month); day++) {
+      const date = localDate(year, month, day);
+      if (isBusinessDay(date)) found.push(date);
+    }
+    days = found;
+    businessDaysByMonth.set(key, days);
   }
   return days;
 }

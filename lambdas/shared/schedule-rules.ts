@@ -74,6 +74,8 @@ export function* schedulerFirings(schedule: ScheduleTiming, after: Date): Genera
   const job = new Cron(cronerPattern(schedule), {
     timezone: "Etc/UTC",
     alternativeWeekdays: true,
+    // Scheduler's `0/30` (from 0, every 30) is croner's non-standard stepping.
+    sloppyRanges: true,
     paused: true,
   });
   try {

@@ -23,16 +23,25 @@ export type ScheduleWebhookAuth = (typeof SCHEDULE_WEBHOOK_AUTH)[number];
 /** EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`. */
 const CRON = /^cron\(\s*(\S+\s+){5}\S+\s*\)$/;
 
-/** The highest N of "the Nth business day of the month" (a month has at least 18: see docs/schedules.md). */
+/** The highest N of "the Nth business day of the month": a month has 17 to 23 (docs/schedules.md), one with fewer than N has no firing. */
 export const MAX_NTH_BUSINESS_DAY = 20;
 
 /**
  * Which Danish business days a business-day rule fires on: every one, the last of the
  * month, or the Nth of the month (docs/schedules.md).
  */
+const BUSINESS_DAY_MESSAGE = `must be "every", "last" or a whole number 1..${MAX_NTH_BUSINESS_DAY} (the Nth business day)`;
 export const businessDaySchema = z.union(
-  [z.literal("every"), z.literal("last"), z.number().int().min(1).max(MAX_NTH_BUSINESS_DAY)],
-  { error: `must be "every", "last" or a whole number 1..${MAX_NTH_BUSINESS_DAY} (the Nth business day)` },
+  [
+    z.literal("every"),
+    z.literal("last"),
+    z
+      .number()
+      .int(BUSINESS_DAY_MESSAGE)
+      .min(1, BUSINESS_DAY_MESSAGE)
+      .max(MAX_NTH_BUSINESS_DAY, BUSINESS_DAY_MESSAGE),
+  ],
+  { error: BUSINESS_DAY_MESSAGE },
 );
 export type BusinessDay = z.output<typeof businessDaySchema>;
 
@@ -88,8 +97,14 @@ export const scheduleSchema = z
      */
     flexibleWindowMinutes: z.number().int().min(0).max(240).default(15),
   })
+  // Said even when other fields are wrong too: "which timing?" is the first thing to fix.
+  .superRefine(
+    (schedule, ctx) => {
+      for (const issue of timingProblems(schedule)) ctx.addIssue({ code: "custom", ...issue });
+    },
+    { when: (payload) => typeof payload.value === "object" && payload.value !== null },
+  )
   .superRefine((schedule, ctx) => {
-    for (const issue of timingProblems(schedule)) ctx.addIssue({ code: "custom", ...issue });
     if (schedule.listener && !LISTENABLE_REPORT_TYPES.has(schedule.reportType)) {
       ctx.addIssue({
         code: "custom",

@@ -45,6 +45,8 @@ export const submitEventSchema = z.object({
     .refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO 8601 date-time"),
   /** Only these customers (an operator's `lasso-reports run SCHEDULE --customer ID…`); the scheduler never sends it. */
   customerIds: z.array(z.number().int().min(1)).min(1).max(MAX_RUN_CUSTOMERS).optional(),
+  /** `operator` from `lasso-reports run` (fires whatever the day); the scheduler never sends it. */
+  firedBy: z.enum(["scheduler", "operator"]).optional(),
 });
 
 /**
@@ -85,7 +87,7 @@ export function createSubmitBatchesHandler(wiring: SubmitBatchesWiring) {
       logger.error("invalid submit event", { problems });
       throw new InvalidSubmitEventError(`invalid submit-batches event: ${problems.join("; ")}`);
     }
-    const { schedule, customerIds } = parsed.data;
+    const { schedule, customerIds, firedBy } = parsed.data;
     const scheduledTime = canonicalScheduledTime(parsed.data.scheduledTime);
     logger.appendKeys({
       schedule: schedule.name,
@@ -100,7 +102,12 @@ export function createSubmitBatchesHandler(wiring: SubmitBatchesWiring) {
         log: logTo(logger),
         invocationId: context.awsRequestId,
       },
-      { schedule, scheduledTime, ...(customerIds === undefined ? {} : { customerIds }) },
+      {
+        schedule,
+        scheduledTime,
+        ...(customerIds === undefined ? {} : { customerIds }),
+        ...(firedBy === undefined ? {} : { firedBy }),
+      },
       wiring.settings,
     );
     countRun(counter, result);

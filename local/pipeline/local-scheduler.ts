@@ -38,7 +38,7 @@ export async function startLocalScheduler(options: LocalSchedulerOptions): Promi
    * Per schedule name: its timing as last read, and the instant up to which its firings are
    * done (or were before it was first seen or last changed: those are not made up).
    */
-  const seen = new Map<string, { timing: string; firedUpTo: Date }>();
+  const seen = new Map<string, { timing: string; firedUpTo: Date; next?: Date | null }>();
   let upcoming: { schedule: ScheduleConfig; at: Date }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -53,8 +53,9 @@ export async function startLocalScheduler(options: LocalSchedulerOptions): Promi
         seen.set(schedule.name, state);
       }
       if (!schedule.enabled) return [];
-      const [at] = nextFirings(schedule, state.firedUpTo, 1);
-      return at === undefined ? [] : [{ schedule, at }];
+      // Computed once per firing (and change), not on every reading.
+      state.next ??= nextFirings(schedule, state.firedUpTo, 1)[0] ?? null;
+      return state.next === null ? [] : [{ schedule, at: state.next }];
     });
   };
 
@@ -63,7 +64,10 @@ export async function startLocalScheduler(options: LocalSchedulerOptions): Promi
     for (const { schedule, at } of upcoming) {
       if (at.getTime() > now.getTime()) continue;
       const state = seen.get(schedule.name);
-      if (state !== undefined) state.firedUpTo = at;
+      if (state !== undefined) {
+        state.firedUpTo = at;
+        delete state.next;
+      }
       try {
         await options.onFire(schedule, at);
       } catch (error) {

@@ -9,6 +9,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { dirname } from "node:path";
 import type { SubmitResult } from "#lambdas/submit-batches/run-result.ts";
+import type { FiredBy } from "#lambdas/submit-batches/submit-run.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import { ENV } from "#shared/env-names.ts";
 import { LOCAL_SETTINGS } from "./local-config.ts";
@@ -31,7 +32,7 @@ export const SERVE_PORTS = {
 
 export const ENDPOINTS_FILE = ".local/endpoints.json";
 
-type Fire = (schedule: ScheduleConfig, at: Date) => Promise<unknown>;
+type Fire = (schedule: ScheduleConfig, at: Date, firedBy?: FiredBy) => Promise<unknown>;
 
 /** submit-batches' answer as one line, in the words `lasso-reports run` uses. */
 function firedLine(result: unknown): string {
@@ -48,10 +49,10 @@ function firedLine(result: unknown): string {
 
 /** Fires a schedule and says what happened; a failure is reported, not thrown (cron and control both call it). */
 function firer(pipeline: LocalPipeline, say: (line: string) => void): Fire {
-  return async (schedule, at) => {
+  return async (schedule, at, firedBy) => {
     say(`firing ${schedule.name} for ${at.toISOString()}`);
     try {
-      const result = await pipeline.fire(schedule, at);
+      const result = await pipeline.fire(schedule, at, firedBy);
       say(`  ${schedule.name}: ${firedLine(result)}`);
       return result;
     } catch (error) {
@@ -78,7 +79,8 @@ async function startControlServer(
       );
       return;
     }
-    void fire(schedule, new Date()).then((result) => {
+    // Asked for now: fired as an operator's run, whatever the day.
+    void fire(schedule, new Date(), "operator").then((result) => {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify(result));
     });

@@ -12,6 +12,7 @@ import { deployConfig } from "#lib/config/deploy-config.ts";
 import { parseDeployConfig } from "#lib/config/schema.ts";
 import { ENV } from "#shared/env-names.ts";
 import { itemFromSchedule } from "#shared/schedule-item.ts";
+import { schedulerExpression } from "#shared/schedule-rules.ts";
 import { actionsCalledBy } from "./code-actions.ts";
 import { resourcesOf, type SynthesizedApp, synthesize } from "./synth.ts";
 
@@ -190,6 +191,20 @@ describe("the report schedules", () => {
       expect(create.parameters.Item.name).toEqual({ S: schedule.name });
       expect(seeds[index]?.Properties.Update).toEqual(seeds[index]?.Properties.Create);
     }
+  });
+
+  it("a business-day rule is seeded as its flat attributes (no cron): the sync gives Scheduler its candidate cron", () => {
+    const index = config.schedules.findIndex((schedule) => schedule.businessDay === 1);
+    expect(index, "the example config has a first-business-day schedule").toBeGreaterThanOrEqual(0);
+    const seed = Object.values(resourcesOf(app.statelessTemplate, "Custom::AWS"))[index];
+    const item = (
+      JSON.parse(app.render(seed?.Properties.Create)) as { parameters: { Item: Record<string, unknown> } }
+    ).parameters.Item;
+    expect(item).toMatchObject({ businessDay: { N: "1" }, at: { S: "07:00" } });
+    expect(item.cron).toBeUndefined();
+    expect(schedulerExpression(config.schedules[index] as (typeof config.schedules)[number])).toBe(
+      "cron(0 7 1-10 * ? *)",
+    );
   });
 
   it("refused items and the sync's dead letters are alarmed", () => {
