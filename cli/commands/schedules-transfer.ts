@@ -23,7 +23,7 @@ import { CliFailure } from "../errors.ts";
 import { blocks, failed, ok, table } from "../output.ts";
 import { readScheduleItems, syncText, waitForSync, writeScheduleItem } from "../schedule-store.ts";
 import type { CommandContext } from "./context.ts";
-import { storeOf } from "./schedules.ts";
+import { storeOf } from "./schedule-target.ts";
 
 interface Entry {
   /** Where it is in the file: "entry 3" or "line 4". */

@@ -19,7 +19,6 @@ import { blocks, type CommandResult, failed, fields, localTime, ok, table } from
 import {
   deleteScheduleItem,
   getScheduleItem,
-  type ScheduleStore,
   scheduleView,
   scheduleViews,
   syncText,
@@ -30,19 +29,10 @@ import {
 } from "../schedule-store.ts";
 import type { Target } from "../target.ts";
 import { askYes, type CommandContext } from "./context.ts";
+import { storeOf } from "./schedule-target.ts";
 import { addSchedulesExport, addSchedulesImport } from "./schedules-transfer.ts";
 
 const DEFAULT_WAIT_SECONDS = 20;
-
-/** The target's schedules table; a stack from before schedules were data has none. */
-export function storeOf(target: Target): ScheduleStore {
-  if (target.scheduleStore === undefined) {
-    throw new CliFailure(
-      `${target.label} has no schedules table (deployed before schedules were data): deploy this version first`,
-    );
-  }
-  return target.scheduleStore;
-}
 
 /** `field=value` pairs, typed as the item stores them (`field=` or `field=-` removes it). */
 export function assignment(value: string, previous: [string, unknown][] = []): [string, unknown][] {

@@ -91,7 +91,12 @@ function comparable(schedule: Pick<GetScheduleCommandOutput, keyof DesiredSchedu
 export const sameSchedule = (running: GetScheduleCommandOutput, desired: DesiredSchedule): boolean =>
   comparable(running) === comparable(desired);
 
-type Send = Pick<SchedulerClient, "send">;
+/** The port the sync's use case takes: a SchedulerClient, or a stand-in in a unit test. */
+export type SchedulerPort = Pick<SchedulerClient, "send">;
+/** A schedule as Scheduler answers GetSchedule. */
+export type RunningSchedule = GetScheduleCommandOutput;
+
+type Send = SchedulerPort;
 
 /** The schedule as Scheduler has it; undefined when there is none. */
 export async function getRunningSchedule(

@@ -9,7 +9,6 @@
  * - a valid item: created, or updated when it differs (pause/resume is `enabled`).
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { GetScheduleCommandOutput, SchedulerClient } from "@aws-sdk/client-scheduler";
 import type { Counter } from "#shared/runtime/metrics.ts";
 import { type ScheduleItem, scheduleFromItem } from "#shared/schedule-item.ts";
 import {
@@ -17,6 +16,8 @@ import {
   deleteSchedule,
   desiredSchedule,
   getRunningSchedule,
+  type RunningSchedule,
+  type SchedulerPort,
   type ScheduleTarget,
   sameSchedule,
   updateSchedule,
@@ -31,7 +32,7 @@ import type { StateTable } from "#shared/state/state-table.ts";
 export interface SyncScheduleDeps {
   /** The item as stored now (strongly consistent), undefined when deleted. */
   readItem(name: string): Promise<ScheduleItem | undefined>;
-  scheduler: Pick<SchedulerClient, "send">;
+  scheduler: SchedulerPort;
   target: ScheduleTarget;
   state: StateTable;
   metrics: Counter;
@@ -48,7 +49,7 @@ export interface SyncScheduleResult {
 /** Scheduler's refusals of a schedule itself (not of the call): the item's fault, not a retry. */
 const REFUSED_BY_SCHEDULER = new Set(["ValidationException"]);
 
-const summaryOf = (running: GetScheduleCommandOutput | undefined): RunningScheduleSummary | undefined =>
+const summaryOf = (running: RunningSchedule | undefined): RunningScheduleSummary | undefined =>
   running === undefined
     ? undefined
     : {
