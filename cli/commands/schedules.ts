@@ -245,7 +245,7 @@ function addReadCommands(schedules: Command, context: CommandContext): void {
           fields(Object.entries(item).sort(([a], [b]) => a.localeCompare(b))),
           fields([
             ["valid", view.problem === undefined ? "yes" : `no: ${view.problem}`],
-            ["next firings", next.map((at) => localTime(at.toISOString())).join("\n")],
+            ["next firings", next.map((at) => localTime(at.toISOString())).join(", ")],
             ...renderSync(view.sync),
           ]),
         );
