@@ -223,8 +223,11 @@ describe("schedules import and export", () => {
     const exported = await harness.cli(["schedules", "export"]);
     expect(exported.code, exported.stderr).toBe(0);
     const items = JSON.parse(exported.stdout) as Record<string, unknown>[];
-    expect(items.map((item) => item.name)).toEqual(["monthly-revision", "owners-watch"]);
-    expect(items[1]).toMatchObject({ listener: true, listenerTriggerNow: true });
+    const config = parseDeployConfig(deployConfig);
+    expect(items.map((item) => item.name)).toEqual(config.schedules.map((schedule) => schedule.name).sort());
+    const byName = (name: string) => items.find((item) => item.name === name) as Record<string, unknown>;
+    expect(byName("owners-watch")).toMatchObject({ listener: true, listenerTriggerNow: true });
+    expect(byName("first-bankday-finans")).toMatchObject({ businessDay: 1, at: "07:00" });
 
     const csv = await harness.cli(["schedules", "export", "--format", "csv"]);
     const csvFile = join(harness.dir, "schedules.csv");
@@ -235,18 +238,17 @@ describe("schedules import and export", () => {
       csvFile,
     ]);
     expect(imported.code, imported.stderr).toBe(0);
-    expect(imported.data).toEqual([
-      expect.objectContaining({ name: "monthly-revision", outcome: "unchanged" }),
-      expect.objectContaining({ name: "owners-watch", outcome: "updated" }),
-    ]);
+    expect(imported.data.map((row) => [row.name, row.outcome])).toEqual(
+      items.map((item) => [item.name, item.name === "owners-watch" ? "updated" : "unchanged"]),
+    );
     expect((await running("owners-watch"))?.ScheduleExpression).toBe("cron(45 2 * * ? *)");
 
     const bad = join(harness.dir, "bad.json");
     await writeFile(
       bad,
       JSON.stringify([
-        { ...items[0], cron: "cron(0 9 1 * ? *)" },
-        { ...items[1], group: "" },
+        { ...byName("monthly-revision"), cron: "cron(0 9 1 * ? *)" },
+        { ...byName("owners-watch"), group: "" },
       ]),
     );
     const refused = await harness.cli(["schedules", "import", bad]);
