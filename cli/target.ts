@@ -25,7 +25,7 @@ import { loadDeployConfig as readDeployConfig } from "#lib/config/load.ts";
 import type { DeployConfig, ScheduleConfig } from "#lib/config/schema.ts";
 import { CUSTOMERS_TRANSLATE_CONFIG, type Language } from "#shared/customers.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
-import { scheduleFromItem } from "#shared/schedule-item.ts";
+import { SCHEDULES_TRANSLATE_CONFIG, scheduleFromItem } from "#shared/schedule-item.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { DEFAULT_WEBHOOK_BASIC_USER } from "#shared/webhook-credentials.ts";
 import { DEFAULT_ENDPOINTS_FILE, type LocalEndpoints, readLocalEndpoints } from "./endpoints.ts";
@@ -163,7 +163,10 @@ async function openLocal(given: string | undefined): Promise<Target> {
   const scheduleStore =
     endpoints.schedulesTable === undefined
       ? undefined
-      : { doc: stateDoc, tableName: endpoints.schedulesTable };
+      : {
+          doc: DynamoDBDocumentClient.from(dynamo, SCHEDULES_TRANSLATE_CONFIG),
+          tableName: endpoints.schedulesTable,
+        };
   const stored =
     scheduleStore === undefined
       ? { schedules: endpoints.scheduleConfigs, refusedSchedules: [] }
@@ -357,7 +360,9 @@ async function openDeployed(options: TargetOptions): Promise<Target> {
   const stateDoc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const schedulesTable = stateful.SchedulesTableName;
   const scheduleStore =
-    schedulesTable === undefined ? undefined : { doc: stateDoc, tableName: schedulesTable };
+    schedulesTable === undefined
+      ? undefined
+      : { doc: DynamoDBDocumentClient.from(dynamo, SCHEDULES_TRANSLATE_CONFIG), tableName: schedulesTable };
   // A stack from before schedules were data: the deploy config's schedules are what it runs.
   const stored =
     scheduleStore === undefined

@@ -6,8 +6,17 @@
  * in the table exactly when it would be valid in the config; a bad item is a reason, never
  * a crash.
  */
+import type { TranslateConfig } from "@aws-sdk/lib-dynamodb";
 import type * as z from "zod";
+import { CUSTOMERS_TRANSLATE_CONFIG } from "./customers.ts";
 import { type ScheduleConfig, scheduleSchema } from "./schedule.ts";
+
+/**
+ * How a document client reads hand-edited schedule items, as customer items: a number
+ * beyond JavaScript's safe range comes back as its text, which the schema then refuses
+ * with the field's name, instead of an unreadable item.
+ */
+export const SCHEDULES_TRANSLATE_CONFIG: TranslateConfig = CUSTOMERS_TRANSLATE_CONFIG;
 
 /** The schedule's own attributes; nested fields are flattened (see {@link itemFromSchedule}). */
 const SCHEDULE_FIELDS = Object.keys(scheduleSchema.shape) as (keyof typeof scheduleSchema.shape)[];

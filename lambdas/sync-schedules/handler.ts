@@ -6,6 +6,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { stateDocumentClient } from "#shared/runtime/dynamo.ts";
+import { SCHEDULES_TRANSLATE_CONFIG } from "#shared/schedule-item.ts";
 import { readSyncSchedulesConfig } from "./config.ts";
 import { createSyncSchedulesHandler } from "./lambda.ts";
 
@@ -13,7 +14,7 @@ const dynamo = new DynamoDBClient({});
 
 export const handler = createSyncSchedulesHandler({
   config: readSyncSchedulesConfig(),
-  schedulesDoc: DynamoDBDocumentClient.from(dynamo),
+  schedulesDoc: DynamoDBDocumentClient.from(dynamo, SCHEDULES_TRANSLATE_CONFIG),
   stateDoc: stateDocumentClient(dynamo),
   scheduler: new SchedulerClient({}),
 });

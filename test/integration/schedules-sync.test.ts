@@ -6,6 +6,7 @@
  * back through the real SchedulerClient: add, change, pause, resume, delete; an invalid
  * item leaves the running schedule as it was and records its reason; replays change nothing.
  */
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -158,6 +159,28 @@ describe("a schedule item reaches EventBridge Scheduler", () => {
       timeZone: "Europe/Copenhagen",
       state: "ENABLED",
     });
+  });
+
+  it("a number beyond JavaScript's range is refused with its field, not a failed sync", async () => {
+    await stack.dynamo.send(
+      new PutItemCommand({
+        TableName: schedulesTable,
+        Item: {
+          name: { S: "huge" },
+          businessDay: { N: "123456789012345678901234567890" },
+          at: { S: "07:00" },
+          timeZone: { S: "Europe/Copenhagen" },
+          reportType: { S: "Revision" },
+          group: { S: "nord" },
+        },
+      }),
+    );
+    const tick = await stream.tick();
+    expect(tick.synced).toEqual([expect.objectContaining({ name: "huge", outcome: "refused" })]);
+    expect(tick.synced[0]?.reason).toMatch(/^businessDay: /);
+    expect(await running("huge")).toBeUndefined();
+    await doc.send(new DeleteCommand({ TableName: schedulesTable, Key: { name: "huge" } }));
+    await stream.tick();
   });
 
   it("a deleted item deletes the schedule", async () => {
