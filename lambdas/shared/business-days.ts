@@ -26,7 +26,11 @@ export function danishPublicHolidays(year: number): ReadonlyMap<LocalDate, strin
   let holidays = holidaysByYear.get(year);
   if (holidays === undefined) {
     const prefix = `${year}-`;
-    holidays = new Map(Object.entries(DANISH_PUBLIC_HOLIDAYS).filter(([date]) => date.startsWith(prefix)));
+    holidays = new Map(
+      Object.entries(DANISH_PUBLIC_HOLIDAYS).flatMap(([name, dates]) =>
+        dates.filter((date) => date.startsWith(prefix)).map((date) => [date, name] as const),
+      ),
+    );
     holidaysByYear.set(year, holidays);
   }
   return holidays;

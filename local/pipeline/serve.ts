@@ -133,6 +133,7 @@ export async function serveLocalPipeline(
     onFire: (schedule, at) => void fire(schedule, at),
     // A `schedules set` is seen within seconds, well before a next firing.
     refreshMs: 5_000,
+    onError: (error) => say(`  schedules: ${error instanceof Error ? error.message : String(error)}`),
   });
   const stopPolling = pipeline.startPolling(LOCAL_SETTINGS.pollIntervalMs);
   const control = await startControlServer(sync.running, fire);

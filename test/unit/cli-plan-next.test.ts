@@ -111,6 +111,23 @@ describe("plan --next", () => {
     expect(run.stdout).not.toContain("2027-03-28");
   });
 
+  it("lists 02:30 on 2027-10-31, which happens twice in Copenhagen, once: at its first occurrence", async () => {
+    const run = await cli([
+      "plan",
+      "nightly",
+      "--next",
+      "2",
+      "--scheduled-time",
+      "2027-10-30T12:00:00Z",
+      "--json",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as UpcomingFirings).firings).toEqual([
+      "2027-10-31T00:30:00.000Z",
+      "2027-11-01T01:30:00.000Z",
+    ]);
+  });
+
   it("refuses a count that is not a whole number", async () => {
     const run = await cli(["plan", "nightly", "--next", "zwölf"]);
     expect(run.code).toBe(2);
