@@ -4,29 +4,16 @@
  * `npx cdk deploy --all`; docs/deploy.md has the steps. The mail templates (templates/mail/)
  * are checked first: `npm run build:mail` compiles them for deliver-report.
  */
-import { readFileSync } from "node:fs";
 import { buildApp } from "../lib/app.ts";
-import { deployConfig } from "../lib/config/deploy-config.ts";
+import { deployConfigInput } from "../lib/config/load.ts";
 import { ConfigError } from "../lib/config/schema.ts";
 import { checkMailTemplates, MailTemplateError, TEMPLATE_DIR } from "../lib/mail-templates/compile.ts";
-
-function configInput(): unknown {
-  const file = process.env.LASSO_REPORTS_CONFIG;
-  if (file === undefined || file.trim() === "") return deployConfig;
-  try {
-    return JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new ConfigError(
-      `LASSO_REPORTS_CONFIG=${file}: not a readable JSON file (${(error as Error).message})`,
-    );
-  }
-}
 
 try {
   // The mail templates compile (no unknown variable) and deliver-report bundles their
   // current compilation. LASSO_REPORTS_MAIL_TEMPLATES: another template folder to check.
   await checkMailTemplates(process.env.LASSO_REPORTS_MAIL_TEMPLATES || TEMPLATE_DIR);
-  buildApp(configInput()).app.synth();
+  buildApp(deployConfigInput()).app.synth();
 } catch (error) {
   if (error instanceof ConfigError || error instanceof MailTemplateError) {
     // The message lists every bad field by its path; a stack trace would only hide it.

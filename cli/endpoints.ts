@@ -36,6 +36,8 @@ export const localEndpointsSchema = z.looseObject({
   webhookSecret: z.string().min(1),
   customersTable: z.string().min(1),
   stateTable: z.string().min(1),
+  /** The local schedules table: the CLI's schedules come from it when given (else scheduleConfigs). */
+  schedulesTable: z.string().min(1).optional(),
   reportReadyQueueUrl: url,
   reportReadyDlqUrl: url,
   /** The runner's control server (`POST {control}/schedules/{name}/fire`). */
@@ -96,7 +98,7 @@ export function localEndpointsOf(parts: {
   aws: { dynamodb: string; sqs: string; ses: string; secretsManager: string };
   lasso: { baseUrl: string; apiKey: string };
   webhook: { url: string; headerName: string; basicUser?: string; secret: string };
-  tables: { customersTable: string; stateTable: string };
+  tables: { customersTable: string; stateTable: string; schedulesTable?: string };
   queues: { reportReadyQueueUrl: string; reportReadyDlqUrl: string };
   schedules: readonly ScheduleConfig[];
   chunkSize?: number;
@@ -117,6 +119,7 @@ export function localEndpointsOf(parts: {
     webhookSecret: parts.webhook.secret,
     customersTable: parts.tables.customersTable,
     stateTable: parts.tables.stateTable,
+    ...(parts.tables.schedulesTable === undefined ? {} : { schedulesTable: parts.tables.schedulesTable }),
     reportReadyQueueUrl: parts.queues.reportReadyQueueUrl,
     reportReadyDlqUrl: parts.queues.reportReadyDlqUrl,
     ...(parts.control === undefined ? {} : { control: parts.control }),

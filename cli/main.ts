@@ -16,6 +16,7 @@ import { addPlanCommand } from "./commands/plan.ts";
 import { addRedriveCommand } from "./commands/redrive.ts";
 import { addResendCommand } from "./commands/resend.ts";
 import { addRunCommand } from "./commands/run.ts";
+import { addSchedulesCommands } from "./commands/schedules.ts";
 import { addStatementCommand } from "./commands/statement.ts";
 import { addStatusCommand } from "./commands/status.ts";
 import { addSuppressionsCommands } from "./commands/suppressions.ts";
@@ -28,13 +29,17 @@ export type { CliIo } from "./commands/context.ts";
 
 const EXAMPLES = `
 Targets:
-  (default)            the deployed stack named by stackName in lib/config/deploy-config.ts
+  (default)            the deployed stack named by stackName in the deploy config
+                       (LASSO_REPORTS_CONFIG, else lib/config/deploy-config.ts)
   --stack NAME         another deployment (its stacks NAME-Stateful and NAME-Stateless)
   --local              the local pipeline of \`npm start -- --serve\` (.local/endpoints.json)
   --endpoints FILE     a local pipeline's endpoints file (implies --local)
 
 Examples:
   lasso-reports --local customers import docs/sample-customers.csv --dry-run
+  lasso-reports schedules list
+  lasso-reports schedules set monthly-revision businessDay=1 at=07:00 cron=
+  lasso-reports schedules pause owners-watch
   lasso-reports plan monthly-revision
   lasso-reports run monthly-revision
   lasso-reports status --batch 3f1c…
@@ -74,6 +79,7 @@ export function buildProgram(io: CliIo, sink: { result?: CommandResult }): Comma
 
   const context = commandContext(io, sink);
   addCustomersCommands(program, context);
+  addSchedulesCommands(program, context);
   addPlanCommand(program, context);
   addRunCommand(program, context);
   addStatusCommand(program, context);

@@ -2,13 +2,14 @@
  * What the CLI works on: a deployed stack, or the local pipeline.
  *
  * - Deployed: the stacks `<stackName>-Stateful` and `<stackName>-Stateless` (stackName from
- *   lib/config/deploy-config.ts, or `--stack`); table, queue, function and secret names and
- *   the webhook URL come from their CloudFormation outputs; the schedules, the Lasso base
- *   URL, the webhook header name and the chunk size from the deploy config (the same file
- *   that was deployed). Credentials and region: the AWS SDK's usual chain (`--profile`,
- *   `--region`, AWS_PROFILE, ...).
+ *   the deploy config CDK reads, LASSO_REPORTS_CONFIG included, or `--stack`); table, queue,
+ *   function and secret names and the webhook URL come from their CloudFormation outputs;
+ *   the schedules from the stack's schedules table (what EventBridge Scheduler runs); the
+ *   Lasso base URL, the webhook header name and the chunk size from the deploy config (the
+ *   same one that was deployed). Credentials and region: the AWS SDK's usual chain
+ *   (`--profile`, `--region`, AWS_PROFILE, ...).
  * - Local (`--local`): the endpoints file of `npm start -- --serve` (or `--endpoints FILE`),
- *   which also holds the runner's schedules and chunk size, with dummy credentials.
+ *   with the local schedules table and chunk size, with dummy credentials.
  */
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -20,15 +21,17 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { DeleteSuppressedDestinationCommand, NotFoundException, SESv2Client } from "@aws-sdk/client-sesv2";
 import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { deployConfig } from "#lib/config/deploy-config.ts";
-import { type DeployConfig, parseDeployConfig, type ScheduleConfig } from "#lib/config/schema.ts";
+import { loadDeployConfig as readDeployConfig } from "#lib/config/load.ts";
+import type { DeployConfig, ScheduleConfig } from "#lib/config/schema.ts";
 import { CUSTOMERS_TRANSLATE_CONFIG, type Language } from "#shared/customers.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
+import { SCHEDULES_TRANSLATE_CONFIG, scheduleFromItem } from "#shared/schedule-item.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { DEFAULT_WEBHOOK_BASIC_USER } from "#shared/webhook-credentials.ts";
 import { DEFAULT_ENDPOINTS_FILE, type LocalEndpoints, readLocalEndpoints } from "./endpoints.ts";
 import { CliFailure, UsageError } from "./errors.ts";
 import { DEFAULT_TIME_ZONE } from "./output.ts";
+import { readScheduleItems, type ScheduleStore } from "./schedule-store.ts";
 import type { SesSuppressionList } from "./suppressions.ts";
 
 export interface TargetOptions {
@@ -66,7 +69,12 @@ export interface Target {
   sqs: SQSClient;
   queueUrl(): Promise<string>;
   dlqUrl(): Promise<string>;
+  /** The valid schedules: from the schedules table when the target has one (what Scheduler runs). */
   schedules: readonly ScheduleConfig[];
+  /** Stored schedule items the schema refuses (plan and run cannot use them), with why. */
+  refusedSchedules: readonly { name: string; reason: string }[];
+  /** The schedules table (absent: a stack deployed before schedules were data). */
+  scheduleStore?: ScheduleStore;
   chunkSize: number;
   defaultLanguage: Language;
   /** The hosts the delivery may fetch PDFs from (the deploy config's `pdfHosts`). */
@@ -98,9 +106,16 @@ const LASSO_RETRY = { retries: 6, maxTotalMs: 60_000 };
 /** The repository root (where `.local/` lives when the CLI runs from elsewhere). */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
-export function findSchedule(target: Pick<Target, "schedules" | "label">, name: string): ScheduleConfig {
+export function findSchedule(
+  target: Pick<Target, "schedules" | "label"> & Partial<Pick<Target, "refusedSchedules">>,
+  name: string,
+): ScheduleConfig {
   const schedule = target.schedules.find((candidate) => candidate.name === name);
   if (schedule === undefined) {
+    const refused = target.refusedSchedules?.find((candidate) => candidate.name === name);
+    if (refused !== undefined) {
+      throw new CliFailure(`schedule "${name}" in ${target.label} is refused: ${refused.reason}`);
+    }
     const known = target.schedules.map((candidate) => candidate.name).join(", ") || "none";
     throw new UsageError(`no schedule "${name}" in ${target.label} (known: ${known})`);
   }
@@ -113,6 +128,20 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
     return openLocal(options.endpoints);
   }
   return openDeployed(options);
+}
+
+/** The schedules stored in the table: the valid ones, and the refused ones with why. */
+export async function loadStoredSchedules(
+  store: ScheduleStore,
+): Promise<Pick<Target, "schedules" | "refusedSchedules">> {
+  const schedules: ScheduleConfig[] = [];
+  const refusedSchedules: { name: string; reason: string }[] = [];
+  for (const item of await readScheduleItems(store)) {
+    const decoded = scheduleFromItem(item);
+    if (decoded.ok) schedules.push(decoded.schedule);
+    else refusedSchedules.push({ name: decoded.name ?? String(item.name), reason: decoded.reason });
+  }
+  return { schedules, refusedSchedules };
 }
 
 function endpointsPath(given: string | undefined): string {
@@ -132,20 +161,37 @@ async function openLocal(given: string | undefined): Promise<Target> {
   };
   const dynamo = new DynamoDBClient({ ...base, endpoint: endpoints.dynamodb } satisfies DynamoDBClientConfig);
   const sqs = new SQSClient({ ...base, endpoint: endpoints.sqs });
+  const stateDoc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  const scheduleStore =
+    endpoints.schedulesTable === undefined
+      ? undefined
+      : {
+          doc: DynamoDBDocumentClient.from(dynamo, SCHEDULES_TRANSLATE_CONFIG),
+          tableName: endpoints.schedulesTable,
+        };
+  const stored =
+    scheduleStore === undefined
+      ? { schedules: endpoints.scheduleConfigs, refusedSchedules: [] }
+      : await loadStoredSchedules(scheduleStore).catch((error: unknown) => {
+          dynamo.destroy();
+          sqs.destroy();
+          throw new CliFailure(`cannot read the local schedules table: ${(error as Error).message}`);
+        });
   return {
     kind: "local",
     label: `the local pipeline (${path})`,
     customersDoc: DynamoDBDocumentClient.from(dynamo, CUSTOMERS_TRANSLATE_CONFIG),
     customersTable: endpoints.customersTable,
     state: {
-      doc: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+      doc: stateDoc,
       tableName: endpoints.stateTable,
       retentionDays: endpoints.stateRetentionDays ?? 400,
     },
     sqs,
     queueUrl: async () => endpoints.reportReadyQueueUrl,
     dlqUrl: async () => endpoints.reportReadyDlqUrl,
-    schedules: endpoints.scheduleConfigs,
+    ...stored,
+    ...(scheduleStore === undefined ? {} : { scheduleStore }),
     chunkSize: endpoints.chunkSize,
     defaultLanguage: endpoints.defaultLanguage ?? "da",
     ...(endpoints.firmName === undefined ? {} : { firmName: endpoints.firmName }),
@@ -189,13 +235,19 @@ export const STACK_OUTPUTS = {
   stateless: ["WebhookUrl", "SubmitBatchesFunctionName"],
 } as const;
 
-type OutputName = (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS][number];
+/** Outputs a stack deployed by an older version lacks: the CLI falls back without them. */
+export const OPTIONAL_STATEFUL_OUTPUTS = ["SchedulesTableName"] as const;
+
+type OutputName =
+  | (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS][number]
+  | (typeof OPTIONAL_STATEFUL_OUTPUTS)[number];
 
 /** The named outputs of one stack; a missing stack or output is a failure that says which. */
 export async function stackOutputs(
   cloudFormation: Pick<CloudFormationClient, "send">,
   stackName: string,
   wanted: readonly OutputName[],
+  optional: readonly OutputName[] = [],
 ): Promise<Record<string, string>> {
   let outputs: { OutputKey?: string; OutputValue?: string }[];
   try {
@@ -218,12 +270,16 @@ export async function stackOutputs(
     }
     values[name] = output.OutputValue;
   }
+  for (const name of optional) {
+    const value = outputs.find((candidate) => candidate.OutputKey === name)?.OutputValue;
+    if (value !== undefined) values[name] = value;
+  }
   return values;
 }
 
 function loadDeployConfig(): DeployConfig {
   try {
-    return parseDeployConfig(deployConfig);
+    return readDeployConfig();
   } catch (error) {
     throw new CliFailure((error as Error).message);
   }
@@ -237,7 +293,12 @@ async function readDeployedOutputs(
   const cloudFormation = new CloudFormationClient(clientConfig);
   try {
     const [stateful, stateless] = await Promise.all([
-      stackOutputs(cloudFormation, `${stackName}-Stateful`, STACK_OUTPUTS.stateful),
+      stackOutputs(
+        cloudFormation,
+        `${stackName}-Stateful`,
+        STACK_OUTPUTS.stateful,
+        OPTIONAL_STATEFUL_OUTPUTS,
+      ),
       stackOutputs(cloudFormation, `${stackName}-Stateless`, STACK_OUTPUTS.stateless),
     ]);
     return { stateful, stateless };
@@ -299,6 +360,22 @@ async function openDeployed(options: TargetOptions): Promise<Target> {
   const lambda = new LambdaClient(clientConfig);
   const ses = new SESv2Client(clientConfig);
   const secretValue = secretReader(secrets);
+  const stateDoc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  const schedulesTable = stateful.SchedulesTableName;
+  const scheduleStore =
+    schedulesTable === undefined
+      ? undefined
+      : { doc: DynamoDBDocumentClient.from(dynamo, SCHEDULES_TRANSLATE_CONFIG), tableName: schedulesTable };
+  // A stack from before schedules were data: the deploy config's schedules are what it runs.
+  const stored =
+    scheduleStore === undefined
+      ? { schedules: config.schedules, refusedSchedules: [] }
+      : await loadStoredSchedules(scheduleStore).catch((error: unknown) => {
+          for (const client of [dynamo, sqs, secrets, lambda, ses]) client.destroy();
+          throw new CliFailure(
+            `cannot read the schedules table ${schedulesTable}: ${(error as Error).message}`,
+          );
+        });
 
   return {
     kind: "deployed",
@@ -306,14 +383,15 @@ async function openDeployed(options: TargetOptions): Promise<Target> {
     customersDoc: DynamoDBDocumentClient.from(dynamo, CUSTOMERS_TRANSLATE_CONFIG),
     customersTable: output(stateful, "CustomersTableName"),
     state: {
-      doc: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+      doc: stateDoc,
       tableName: output(stateful, "StateTableName"),
       retentionDays: config.retention.stateDays,
     },
     sqs,
     queueUrl: queueUrlOnce(sqs, output(stateful, "ReportReadyQueueName")),
     dlqUrl: queueUrlOnce(sqs, output(stateful, "ReportReadyDlqName")),
-    schedules: config.schedules,
+    ...stored,
+    ...(scheduleStore === undefined ? {} : { scheduleStore }),
     chunkSize: config.submission.chunkSize,
     defaultLanguage: config.mail.defaultLanguage,
     firmName: config.firm.name,

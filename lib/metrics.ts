@@ -58,6 +58,11 @@ export const APP_METRICS = {
   mailDelayed: metric("record-ses-event", "MailDelayed"),
   /** Dimension `reason`: untagged (a mail sent before the delivery tags), missing (no such record). */
   sesEventUnmatched: metric("record-ses-event", "SesEventUnmatched"),
+  // sync-schedules (lambdas/sync-schedules/sync-schedule.ts)
+  /** A schedule item the schema or Scheduler refused: the running schedule stayed as it was. */
+  scheduleRefused: metric("sync-schedules", "ScheduleRefused"),
+  /** Dimension `outcome`: created, updated, unchanged, deleted. */
+  scheduleSynced: metric("sync-schedules", "ScheduleSynced"),
 } as const satisfies Record<string, AppMetricDefinition>;
 
 /** The `reason` values deliver-report gives DeliveryFailed (lambdas/deliver-report/deliver-report.ts). */

@@ -1,6 +1,7 @@
 /**
  * The stateful half: what holds data and must outlive a redeploy of the functions. The
- * customer table (people's data: deletion protection, retained on teardown), the state
+ * customer and schedule tables (people's data: deletion protection, retained on teardown;
+ * the schedules table's stream drives sync-schedules), the state
  * table (machine records with TTL and the sparse indexes), the report-ready queue with its
  * dead-letter queue, the two secrets, and the write-once evidence archive. Tables are built from lambdas/shared/tables.ts,
  * the definitions local mode uses too.
@@ -11,7 +12,13 @@ import type * as kms from "aws-cdk-lib/aws-kms";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
-import { CUSTOMERS_TABLE, type KeyDefinition, STATE_TABLE, type TableDefinition } from "#shared/tables.ts";
+import {
+  CUSTOMERS_TABLE,
+  type KeyDefinition,
+  SCHEDULES_TABLE,
+  STATE_TABLE,
+  type TableDefinition,
+} from "#shared/tables.ts";
 import type { DeployConfig } from "./config/schema.ts";
 import { archiveBucketName, EvidenceArchive } from "./constructs/evidence-archive.ts";
 import { acknowledge } from "./nag.ts";
@@ -52,6 +59,7 @@ function secureQueueProps(): Pick<sqs.QueueProps, "encryption" | "enforceSSL"> {
 export class StatefulStack extends Stack {
   readonly customersTable: dynamodb.Table;
   readonly stateTable: dynamodb.Table;
+  readonly schedulesTable: dynamodb.Table;
   readonly reportReadyQueue: sqs.Queue;
   readonly reportReadyDlq: sqs.Queue;
   readonly lassoApiKeySecret: secretsmanager.Secret;
@@ -73,6 +81,18 @@ export class StatefulStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     addIndexes(this.customersTable, CUSTOMERS_TABLE);
+
+    this.schedulesTable = new dynamodb.Table(this, SCHEDULES_TABLE.id, {
+      partitionKey: attribute(SCHEDULES_TABLE.partitionKey),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Keys only: sync-schedules reads the item as it is now, so a replay is harmless.
+      stream: dynamodb.StreamViewType.KEYS_ONLY,
+      // Operators' edits: never deleted by a stack operation.
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
 
     this.stateTable = new dynamodb.Table(this, STATE_TABLE.id, {
       partitionKey: attribute(STATE_TABLE.partitionKey),
@@ -133,6 +153,10 @@ export class StatefulStack extends Stack {
     new CfnOutput(this, "CustomersTableName", {
       value: this.customersTable.tableName,
       description: "The customer table (edit by hand or with the CLI)",
+    });
+    new CfnOutput(this, "SchedulesTableName", {
+      value: this.schedulesTable.tableName,
+      description: "The report schedules (edit by hand or with `lasso-reports schedules`; docs/schedules.md)",
     });
     new CfnOutput(this, "StateTableName", { value: this.stateTable.tableName });
     new CfnOutput(this, "ReportReadyQueueName", { value: this.reportReadyQueue.queueName });

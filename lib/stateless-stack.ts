@@ -1,12 +1,12 @@
 /**
- * The stateless half: the five functions with exactly the permissions each uses, the
+ * The stateless half: the six functions with exactly the permissions each uses, the
  * webhook's Function URL, the schedules, SES sending and its event path, the dashboard
  * and the alarms. Everything here can be replaced by a redeploy without losing data; the
  * small dead-letter queues of the scheduler and of the SES event path live here, beside
  * the resources that write to them (a rule's DLQ needs a queue policy naming the rule).
  */
 import * as path from "node:path";
-import { CfnOutput, Duration, Fn, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -25,6 +25,7 @@ import { Mail } from "./constructs/mail.ts";
 import { Observability } from "./constructs/observability.ts";
 import { grantSecretValue, grantSend, grantTable } from "./constructs/permissions.ts";
 import { ReportFunction } from "./constructs/report-function.ts";
+import { ReportSchedules } from "./constructs/report-schedules.ts";
 import { Schedules } from "./constructs/schedules.ts";
 import { acknowledge, acknowledgeInvokeOfVersions } from "./nag.ts";
 import { DELIVER_TIMEOUT, DLQ_RETENTION } from "./stateful-stack.ts";
@@ -33,6 +34,8 @@ import { DELIVER_TIMEOUT, DLQ_RETENTION } from "./stateful-stack.ts";
 export interface StatefulResources {
   customersTable: dynamodb.ITable;
   stateTable: dynamodb.ITable;
+  /** The report schedules, with a stream (keys only) that drives sync-schedules. */
+  schedulesTable: dynamodb.ITable;
   reportReadyQueue: sqs.IQueue;
   reportReadyDlq: sqs.IQueue;
   lassoApiKeySecret: secretsmanager.ISecret;
@@ -68,8 +71,11 @@ export class StatelessStack extends Stack {
   readonly webhookUrl: lambda.FunctionUrl;
   readonly scheduledRunsDlq: sqs.Queue;
   readonly sesEventsDlq: sqs.Queue;
+  readonly scheduleSyncDlq: sqs.Queue;
   readonly mail: Mail;
   readonly schedules: Schedules;
+  readonly reportSchedules: ReportSchedules;
+  readonly syncSchedules: ReportFunction;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
@@ -92,6 +98,7 @@ export class StatelessStack extends Stack {
     };
     this.scheduledRunsDlq = dlq("ScheduledRunsDlq", "the schedules and submit-batches' failed async runs");
     this.sesEventsDlq = dlq("SesEventsDlq", "the SES events rule target and record-ses-event's failed runs");
+    this.scheduleSyncDlq = dlq("ScheduleSyncDlq", "sync-schedules' stream batches it gave up on");
 
     const stateEnv = {
       [ENV.stateTable]: stateful.stateTable.tableName,
@@ -279,12 +286,23 @@ export class StatelessStack extends Stack {
 
     this.schedules = new Schedules(this, "Schedules", {
       config,
-      submitFunction: this.submitBatches,
       pollFunction: this.pollBatches,
       deadLetterQueue: this.scheduledRunsDlq,
     });
-    acknowledgeInvokeOfVersions(this, this.submitBatches, "the submit-batches schedules' role");
     acknowledgeInvokeOfVersions(this, this.pollBatches, "the poll schedule's role");
+
+    // The report schedules: data in the schedules table, applied by sync-schedules.
+    this.reportSchedules = new ReportSchedules(this, "ReportSchedules", {
+      config,
+      schedulesTable: stateful.schedulesTable,
+      stateEnv,
+      stateTable: stateful.stateTable,
+      submitFunction: this.submitBatches,
+      scheduledRunsDlq: this.scheduledRunsDlq,
+      syncDlq: this.scheduleSyncDlq,
+      logRetention,
+    });
+    this.syncSchedules = this.reportSchedules.syncFunction;
 
     this.observability = new Observability(this, "Observability", {
       config,
@@ -294,12 +312,14 @@ export class StatelessStack extends Stack {
         "receive-webhook": this.receiveWebhook,
         "deliver-report": this.deliverReport,
         "record-ses-event": this.recordSesEvent,
+        "sync-schedules": this.syncSchedules,
       },
       reportReadyQueue: stateful.reportReadyQueue,
       deadLetterQueues: {
         ReportReady: stateful.reportReadyDlq,
         ScheduledRuns: this.scheduledRunsDlq,
         SesEvents: this.sesEventsDlq,
+        ScheduleSync: this.scheduleSyncDlq,
       },
     });
 
@@ -313,20 +333,18 @@ export class StatelessStack extends Stack {
       ["ReceiveWebhookFunctionName", this.receiveWebhook],
       ["DeliverReportFunctionName", this.deliverReport],
       ["RecordSesEventFunctionName", this.recordSesEvent],
+      ["SyncSchedulesFunctionName", this.syncSchedules],
     ] as const) {
       new CfnOutput(this, outputId, { value: fn.functionName });
     }
-    if (this.schedules.runSchedules.length > 0) {
-      new CfnOutput(this, "RunScheduleNames", {
-        value: Fn.join(
-          ",",
-          this.schedules.runSchedules.map((schedule) => schedule.scheduleName),
-        ),
-        description: "The report schedules, in deploy-config order (aws scheduler get-schedule --name ...)",
-      });
-    }
+    new CfnOutput(this, "ScheduleGroupName", {
+      value: this.reportSchedules.group.scheduleGroupName,
+      description:
+        "The report schedules' EventBridge Scheduler group (aws scheduler list-schedules --group-name ...)",
+    });
     new CfnOutput(this, "ScheduledRunsDlqName", { value: this.scheduledRunsDlq.queueName });
     new CfnOutput(this, "SesEventsDlqName", { value: this.sesEventsDlq.queueName });
+    new CfnOutput(this, "ScheduleSyncDlqName", { value: this.scheduleSyncDlq.queueName });
     new CfnOutput(this, "SesConfigurationSetName", {
       value: this.mail.configurationSet.configurationSetName,
     });

@@ -6,6 +6,15 @@
 export const ENV = {
   customersTable: "CUSTOMERS_TABLE_NAME",
   stateTable: "STATE_TABLE_NAME",
+  /** The schedules table (one flat item per report schedule) and where sync-schedules applies it. */
+  schedulesTable: "SCHEDULES_TABLE_NAME",
+  /** sync-schedules: the stack's EventBridge Scheduler group that holds the report schedules. */
+  scheduleGroup: "SCHEDULE_GROUP_NAME",
+  /** sync-schedules: the role the schedules invoke submit-batches with (passed to Scheduler). */
+  schedulerRoleArn: "SCHEDULER_ROLE_ARN",
+  /** sync-schedules: the schedules' target, and the dead-letter queue of their failed firings. */
+  submitFunctionArn: "SUBMIT_FUNCTION_ARN",
+  scheduledRunsDlqArn: "SCHEDULED_RUNS_DLQ_ARN",
   reportReadyQueueUrl: "REPORT_READY_QUEUE_URL",
   lassoBaseUrl: "LASSO_BASE_URL",
   lassoApiKeySecretId: "LASSO_API_KEY_SECRET_ID",

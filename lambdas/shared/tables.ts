@@ -3,8 +3,11 @@
  * both build their tables from these definitions, so local mode has the same names, keys
  * and indexes as a deployment.
  *
- * Two tables, because people edit one and machines the other:
+ * Tables for what people edit apart from what machines write:
  * - customers: one flat item per customer, edited by hand (see docs/customers.md);
+ * - schedules: one flat item per report schedule, edited by hand or with the CLI; its
+ *   stream drives sync-schedules, which applies each change to EventBridge Scheduler
+ *   (see docs/schedules.md, "Schedules as data");
  * - state: machine-written runs, batches (with manifests), reports and deliveries
  *   (see docs/state-model.md).
  */
@@ -42,6 +45,16 @@ export const CUSTOMERS_TABLE = {
     },
     { indexName: "byCvr", partitionKey: { name: "cvr", type: "S" } },
   ],
+} as const satisfies TableDefinition;
+
+/**
+ * Its own table rather than a key prefix in the customer table: that table's key is the
+ * numeric customerId, and its stream would wake the schedule sync on every customer edit.
+ */
+export const SCHEDULES_TABLE = {
+  id: "Schedules",
+  partitionKey: { name: "name", type: "S" },
+  indexes: [],
 } as const satisfies TableDefinition;
 
 export const STATE_TABLE = {

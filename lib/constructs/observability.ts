@@ -181,6 +181,12 @@ export class Observability extends Construct {
         1,
       ],
       ["MailRejected", "SES rejected a report mail.", appMetric(m.mailRejected), 1],
+      [
+        "ScheduleRefused",
+        "A schedule item was refused; EventBridge Scheduler still runs the schedule as it was. See docs/operations.md#schedulerefused.",
+        appMetric(m.scheduleRefused),
+        1,
+      ],
     ];
     for (const [alarmId, description, metric, threshold] of metricAlarms) {
       this.alarm(

@@ -8,7 +8,8 @@
  *   - SES v2: aws-ses-v2-local (its web page lists sent mails; `GET /store` returns them);
  *   - Secrets Manager: our own minimal emulator (local/aws/secrets-emulator.ts);
  *   - S3 (the evidence archive): s3rver (@20minutes/s3rver), on a temporary directory;
- * - `moto`: all five from one moto server (local/aws/moto.ts), which needs Python's moto.
+ *   - EventBridge Scheduler (the report schedules' state): ours (local/aws/scheduler-emulator.ts);
+ * - `moto`: all six from one moto server (local/aws/moto.ts), which needs Python's moto.
  */
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
@@ -17,6 +18,7 @@ import { CreateEmailIdentityCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import dynalite from "dynalite";
 import { startMotoServer } from "./moto.ts";
 import { startS3Emulator } from "./s3-emulator.ts";
+import { createSchedulerEmulator } from "./scheduler-emulator.ts";
 import { createSecretsEmulator } from "./secrets-emulator.ts";
 import { motoSentMails, type SentMailStore, sesEmulatorSentMails } from "./sent-mails.ts";
 
@@ -50,6 +52,7 @@ export interface LocalAwsPorts {
   ses?: number;
   secretsManager?: number;
   s3?: number;
+  scheduler?: number;
   /** The one port of the moto backend. */
   moto?: number;
 }
@@ -60,6 +63,7 @@ export interface LocalAwsEndpoints {
   ses: string;
   secretsManager: string;
   s3: string;
+  scheduler: string;
 }
 
 export interface LocalAws {
@@ -93,6 +97,7 @@ export function awsEnvironment(endpoints: LocalAwsEndpoints): Record<string, str
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
     // A loopback IP endpoint: the SDK addresses buckets path-style, as S3 emulators need.
     AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_SCHEDULER: endpoints.scheduler,
   };
 }
 
@@ -151,6 +156,8 @@ async function startNodeBackend(ports: LocalAwsPorts): Promise<LocalAws> {
     servers.push(secrets);
     const s3 = await startS3Emulator(ports.s3 ?? 0, LOCAL_CREDENTIALS);
     stops.push(s3.stop);
+    const scheduler = await listen(createSchedulerEmulator(LOCAL_REGION), ports.scheduler ?? 0);
+    servers.push(scheduler);
 
     const endpoints: LocalAwsEndpoints = {
       dynamodb: urlOf(dynamo),
@@ -158,6 +165,7 @@ async function startNodeBackend(ports: LocalAwsPorts): Promise<LocalAws> {
       ses: urlOf(ses),
       secretsManager: urlOf(secrets),
       s3: s3.url,
+      scheduler: urlOf(scheduler),
     };
     return {
       backend: "node",
@@ -182,6 +190,7 @@ async function startMotoBackend(ports: LocalAwsPorts): Promise<LocalAws> {
     ses: moto.url,
     secretsManager: moto.url,
     s3: moto.url,
+    scheduler: moto.url,
   };
   const env = awsEnvironment(endpoints);
   const ses = new SESv2Client({

@@ -12,6 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { ENV } from "#shared/env-names.ts";
@@ -19,7 +20,7 @@ import { DEFAULT_WEBHOOK_BASIC_USER } from "#shared/webhook-credentials.ts";
 import { startLassoSimulator } from "../lasso-sim/index.ts";
 import type { LassoSimulator, LassoSimulatorOptions } from "../lasso-sim/types.ts";
 import { DEMO_SENDER, demoMailProfileJson } from "./demo-firm.ts";
-import { type LocalAws, type LocalAwsPorts, startLocalAws } from "./local-aws.ts";
+import { LOCAL_REGION, type LocalAws, type LocalAwsPorts, startLocalAws } from "./local-aws.ts";
 import { type LocalResources, provisionLocalResources } from "./provision.ts";
 
 export const DEFAULT_WEBHOOK_HEADER = "x-lasso-reports-secret";
@@ -48,6 +49,7 @@ export interface LocalStack {
   sqs: SQSClient;
   secrets: SecretsManagerClient;
   s3: S3Client;
+  scheduler: SchedulerClient;
   lassoApiKeySecretId: string;
   webhookSecretId: string;
   /** What Lasso must send in `webhookHeaderName`. */
@@ -104,6 +106,13 @@ function localFunctionEnv(
   return {
     [ENV.customersTable]: resources.names.customersTable,
     [ENV.stateTable]: resources.names.stateTable,
+    [ENV.schedulesTable]: resources.names.schedulesTable,
+    // sync-schedules' target, as the stack sets it: local firing reads the schedules back
+    // from the emulated Scheduler and runs submit-batches in process (local/pipeline/).
+    [ENV.scheduleGroup]: resources.names.scheduleGroup,
+    [ENV.submitFunctionArn]: `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${resources.names.customersTable}-submit-batches`,
+    [ENV.schedulerRoleArn]: "arn:aws:iam::000000000000:role/local-scheduler-invoke",
+    [ENV.scheduledRunsDlqArn]: `arn:aws:sqs:${LOCAL_REGION}:000000000000:${resources.names.customersTable}-scheduled-runs-dlq`,
     [ENV.reportReadyQueueUrl]: resources.reportReadyQueueUrl,
     [ENV.lassoBaseUrl]: simBaseUrl,
     [ENV.lassoApiKeySecretId]: ids.lassoApiKeySecretId,
@@ -147,9 +156,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sqs = new SQSClient({});
     const secrets = new SecretsManagerClient({});
     const s3 = new S3Client({});
-    clients.push(dynamo, sqs, secrets, s3);
+    const scheduler = new SchedulerClient({});
+    clients.push(dynamo, sqs, secrets, s3, scheduler);
     const resources = await provisionLocalResources(
-      { dynamo, sqs, s3 },
+      { dynamo, sqs, s3, scheduler },
       { prefix: options.prefix, ...options.queue },
     );
 
@@ -169,6 +179,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs,
       secrets,
       s3,
+      scheduler,
       ...secretIds,
       webhookSecret,
       webhookHeaderName,

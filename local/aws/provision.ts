@@ -10,12 +10,20 @@ import {
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, PutObjectLockConfigurationCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  ConflictException,
+  CreateScheduleGroupCommand,
+  type SchedulerClient,
+} from "@aws-sdk/client-scheduler";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { CUSTOMERS_TABLE, STATE_TABLE, type TableDefinition } from "#shared/tables.ts";
+import { CUSTOMERS_TABLE, SCHEDULES_TABLE, STATE_TABLE, type TableDefinition } from "#shared/tables.ts";
 
 export interface LocalResourceNames {
   customersTable: string;
   stateTable: string;
+  schedulesTable: string;
+  /** The EventBridge Scheduler group of the report schedules (the stack's own). */
+  scheduleGroup: string;
   reportReadyQueue: string;
   reportReadyDlq: string;
   archiveBucket: string;
@@ -30,6 +38,8 @@ export interface LocalResources {
 export const localResourceNames = (prefix = "lasso-reports"): LocalResourceNames => ({
   customersTable: `${prefix}-customers`,
   stateTable: `${prefix}-state`,
+  schedulesTable: `${prefix}-schedules`,
+  scheduleGroup: `${prefix}-reports`,
   reportReadyQueue: `${prefix}-report-ready`,
   reportReadyDlq: `${prefix}-report-ready-dlq`,
   archiveBucket: `${prefix}-archive`,
@@ -104,6 +114,15 @@ export async function createTable(
   }
 }
 
+/** The stack's schedule group (the CDK app creates it); one that exists already is fine. */
+export async function createScheduleGroup(scheduler: SchedulerClient, name: string): Promise<void> {
+  try {
+    await scheduler.send(new CreateScheduleGroupCommand({ Name: name }));
+  } catch (error) {
+    if (!(error instanceof ConflictException)) throw error;
+  }
+}
+
 async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
   const { Attributes } = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
@@ -115,12 +134,14 @@ async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
 
 export async function provisionLocalResources(
   /** Without `s3`, no archive bucket (for what does not deliver). */
-  clients: { dynamo: DynamoDBClient; sqs: SQSClient; s3?: S3Client },
+  clients: { dynamo: DynamoDBClient; sqs: SQSClient; s3?: S3Client; scheduler?: SchedulerClient },
   options: { prefix?: string; visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {},
 ): Promise<LocalResources> {
   const names = localResourceNames(options.prefix);
   await createTable(clients.dynamo, names.customersTable, CUSTOMERS_TABLE);
   await createTable(clients.dynamo, names.stateTable, STATE_TABLE);
+  await createTable(clients.dynamo, names.schedulesTable, SCHEDULES_TABLE);
+  if (clients.scheduler !== undefined) await createScheduleGroup(clients.scheduler, names.scheduleGroup);
   if (clients.s3 !== undefined) await createArchiveBucket(clients.s3, names.archiveBucket);
   const dlq = await clients.sqs.send(new CreateQueueCommand({ QueueName: names.reportReadyDlq }));
   if (!dlq.QueueUrl) throw new Error("the local SQS emulator returned no DLQ URL");

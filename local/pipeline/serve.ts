@@ -15,6 +15,7 @@ import { ENV } from "#shared/env-names.ts";
 import { DEMO_FIRM } from "../aws/demo-firm.ts";
 import { LOCAL_SETTINGS } from "./local-config.ts";
 import { startLocalScheduler } from "./local-scheduler.ts";
+import { startLocalScheduleSync } from "./local-schedules.ts";
 import type { LocalPipeline } from "./runner.ts";
 
 /** The fixed ports of `--serve` (documented in README.md). */
@@ -64,8 +65,12 @@ function firer(pipeline: LocalPipeline, say: (line: string) => void): Fire {
 }
 
 /** `POST /schedules/{name}/fire` on the control port (what `npm run fire` calls). */
-async function startControlServer(schedules: readonly ScheduleConfig[], fire: Fire): Promise<Server> {
-  const control = createServer((req, res) => {
+async function startControlServer(
+  source: () => Promise<readonly ScheduleConfig[]>,
+  fire: Fire,
+): Promise<Server> {
+  const control = createServer(async (req, res) => {
+    const schedules = await source().catch(() => []);
     const match = /^\/schedules\/([^/]+)\/fire$/.exec(req.url ?? "");
     const schedule = match ? schedules.find((s) => s.name === decodeURIComponent(match[1] ?? "")) : undefined;
     if (req.method !== "POST" || !schedule) {
@@ -103,11 +108,13 @@ function servedEndpoints(pipeline: LocalPipeline, schedules: readonly ScheduleCo
     webhookSecret: stack.webhookSecret,
     customersTable: stack.resources.names.customersTable,
     stateTable: stack.resources.names.stateTable,
+    // `lasso-reports --local schedules …` edits it; plan and run read their schedules from it.
+    schedulesTable: stack.resources.names.schedulesTable,
     reportReadyQueueUrl: stack.resources.reportReadyQueueUrl,
     reportReadyDlqUrl: stack.resources.reportReadyDlqUrl,
     control: `http://127.0.0.1:${SERVE_PORTS.control}`,
     schedules: schedules.map((s) => s.name),
-    // For `lasso-reports --local` (cli/endpoints.ts): plan and run need the schedules themselves.
+    // The seed of the schedules table (older CLIs read the schedules from here).
     scheduleConfigs: schedules,
     chunkSize: LOCAL_SETTINGS.chunkSize,
     firmName: DEMO_FIRM.firm.name,
@@ -120,14 +127,18 @@ export async function serveLocalPipeline(
   say: (line: string) => void,
 ): Promise<void> {
   const fire = firer(pipeline, say);
-  // The config's schedules; the firer reports its own failures, so firings do not wait on each other.
+  // Schedules as data: the table, its sync to the emulated Scheduler, and firing from it.
+  const sync = await startLocalScheduleSync(pipeline.stack, schedules, { log: say });
+  // The firer reports its own failures, so firings do not wait on each other.
   const scheduler = await startLocalScheduler({
-    schedules: () => schedules,
+    schedules: sync.running,
     onFire: (schedule, at) => void fire(schedule, at),
+    // A `schedules set` is seen within seconds, well before a next firing.
+    refreshMs: 5_000,
     onError: (error) => say(`  schedules: ${error instanceof Error ? error.message : String(error)}`),
   });
   const stopPolling = pipeline.startPolling(LOCAL_SETTINGS.pollIntervalMs);
-  const control = await startControlServer(schedules, fire);
+  const control = await startControlServer(sync.running, fire);
 
   const endpoints = servedEndpoints(pipeline, schedules);
   await mkdir(dirname(ENDPOINTS_FILE), { recursive: true });
@@ -140,6 +151,7 @@ export async function serveLocalPipeline(
     `  DynamoDB:     aws dynamodb scan --endpoint-url ${endpoints.dynamodb} --table-name ${endpoints.customersTable}`,
   );
   say(`  Webhook:      ${endpoints.webhookUrl} (header ${endpoints.webhookHeaderName})`);
+  say(`  Schedules:    npx lasso-reports --local schedules list (set, pause, resume: no restart)`);
   say(`  Fire now:     npm run fire -- ${schedules[0]?.name ?? "SCHEDULE"}`);
   for (const { schedule, at } of scheduler.upcoming()) say(`  next ${schedule}: ${at.toISOString()}`);
 
@@ -148,6 +160,7 @@ export async function serveLocalPipeline(
     process.once("SIGTERM", resolve);
   });
   scheduler.stop();
+  await sync.stop();
   await new Promise<void>((resolve) => control.close(() => resolve()));
   await stopPolling();
   await pipeline.stop();

@@ -34,6 +34,11 @@ const ACTION_OF: Record<string, string | string[]> = {
   cachedSecret: "secretsmanager:GetSecretValue",
   rotatingSecret: "secretsmanager:GetSecretValue",
   GetSecretValueCommand: "secretsmanager:GetSecretValue",
+  GetScheduleCommand: "scheduler:GetSchedule",
+  CreateScheduleCommand: "scheduler:CreateSchedule",
+  UpdateScheduleCommand: "scheduler:UpdateSchedule",
+  DeleteScheduleCommand: "scheduler:DeleteSchedule",
+  paginateListSchedules: "scheduler:ListSchedules",
 };
 
 export async function actionsCalledBy(folder: string): Promise<string[]> {

@@ -9,9 +9,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { localEndpointsOf } from "#cli/endpoints.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import type { LocalStack } from "#local/aws/local-stack.ts";
+import { itemFromSchedule } from "#shared/schedule-item.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = join(REPO, "cli", "bin.js");
@@ -74,6 +76,13 @@ export async function cliHarness(
   stack: LocalStack,
   options: { webhookUrl: string; schedules: readonly ScheduleConfig[]; chunkSize?: number },
 ): Promise<CliHarness> {
+  // The CLI reads a local target's schedules from its schedules table, as `--serve` keeps them.
+  const doc = DynamoDBDocumentClient.from(stack.dynamo);
+  for (const schedule of options.schedules) {
+    await doc.send(
+      new PutCommand({ TableName: stack.resources.names.schedulesTable, Item: itemFromSchedule(schedule) }),
+    );
+  }
   const dir = await mkdtemp(join(tmpdir(), "lasso-reports-cli-"));
   const endpointsFile = join(dir, "endpoints.json");
   const endpoints = localEndpointsOf({

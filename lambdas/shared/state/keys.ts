@@ -19,6 +19,7 @@ export const RECORD_TYPES = [
   "unverified",
   "lookUpBudget",
   "failureNotice",
+  "scheduleSync",
 ] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
@@ -104,3 +105,6 @@ export const failureNoticeKey = (customerId: number, lassoBatchId: string): Stat
   sk: `BATCH#${lassoBatchId}`,
 });
 export const lookUpBudgetKey = (minute: string): StateKey => ({ pk: `LOOKUPS#${minute}`, sk: "LOOKUPS" });
+
+/** What sync-schedules last did with a schedule item (state/schedule-sync.ts): one per schedule. */
+export const scheduleSyncKey = (name: string): StateKey => ({ pk: `SCHEDULE#${name}`, sk: "SYNC" });
