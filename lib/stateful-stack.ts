@@ -11,7 +11,13 @@ import type * as kms from "aws-cdk-lib/aws-kms";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
-import { CUSTOMERS_TABLE, type KeyDefinition, STATE_TABLE, type TableDefinition } from "#shared/tables.ts";
+import {
+  CUSTOMERS_TABLE,
+  type KeyDefinition,
+  LASSO_BUDGET_TABLE,
+  STATE_TABLE,
+  type TableDefinition,
+} from "#shared/tables.ts";
 import type { DeployConfig } from "./config/schema.ts";
 import { archiveBucketName, EvidenceArchive } from "./constructs/evidence-archive.ts";
 import { acknowledge } from "./nag.ts";
@@ -52,6 +58,7 @@ function secureQueueProps(): Pick<sqs.QueueProps, "encryption" | "enforceSSL"> {
 export class StatefulStack extends Stack {
   readonly customersTable: dynamodb.Table;
   readonly stateTable: dynamodb.Table;
+  readonly lassoBudgetTable: dynamodb.Table;
   readonly reportReadyQueue: sqs.Queue;
   readonly reportReadyDlq: sqs.Queue;
   readonly lassoApiKeySecret: secretsmanager.Secret;
@@ -85,6 +92,16 @@ export class StatefulStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     addIndexes(this.stateTable, STATE_TABLE);
+
+    // One item: the token bucket that keeps every function under Lasso's rate limit.
+    // Rebuilt by the first taker when lost, so nothing to retain.
+    this.lassoBudgetTable = new dynamodb.Table(this, LASSO_BUDGET_TABLE.id, {
+      partitionKey: attribute(LASSO_BUDGET_TABLE.partitionKey),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
 
     this.reportReadyDlq = new sqs.Queue(this, "ReportReadyDlq", {
       ...secureQueueProps(),
@@ -135,6 +152,10 @@ export class StatefulStack extends Stack {
       description: "The customer table (edit by hand or with the CLI)",
     });
     new CfnOutput(this, "StateTableName", { value: this.stateTable.tableName });
+    new CfnOutput(this, "LassoBudgetTableName", {
+      value: this.lassoBudgetTable.tableName,
+      description: "The shared Lasso call budget (one item, docs/operations.md)",
+    });
     new CfnOutput(this, "ReportReadyQueueName", { value: this.reportReadyQueue.queueName });
     new CfnOutput(this, "ReportReadyDlqName", { value: this.reportReadyDlq.queueName });
     new CfnOutput(this, "ArchiveBucketName", {

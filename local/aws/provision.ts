@@ -11,11 +11,12 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, PutObjectLockConfigurationCommand, type S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { CUSTOMERS_TABLE, STATE_TABLE, type TableDefinition } from "#shared/tables.ts";
+import { CUSTOMERS_TABLE, LASSO_BUDGET_TABLE, STATE_TABLE, type TableDefinition } from "#shared/tables.ts";
 
 export interface LocalResourceNames {
   customersTable: string;
   stateTable: string;
+  lassoBudgetTable: string;
   reportReadyQueue: string;
   reportReadyDlq: string;
   archiveBucket: string;
@@ -30,6 +31,7 @@ export interface LocalResources {
 export const localResourceNames = (prefix = "lasso-reports"): LocalResourceNames => ({
   customersTable: `${prefix}-customers`,
   stateTable: `${prefix}-state`,
+  lassoBudgetTable: `${prefix}-lasso-budget`,
   reportReadyQueue: `${prefix}-report-ready`,
   reportReadyDlq: `${prefix}-report-ready-dlq`,
   archiveBucket: `${prefix}-archive`,
@@ -121,6 +123,7 @@ export async function provisionLocalResources(
   const names = localResourceNames(options.prefix);
   await createTable(clients.dynamo, names.customersTable, CUSTOMERS_TABLE);
   await createTable(clients.dynamo, names.stateTable, STATE_TABLE);
+  await createTable(clients.dynamo, names.lassoBudgetTable, LASSO_BUDGET_TABLE);
   if (clients.s3 !== undefined) await createArchiveBucket(clients.s3, names.archiveBucket);
   const dlq = await clients.sqs.send(new CreateQueueCommand({ QueueName: names.reportReadyDlq }));
   if (!dlq.QueueUrl) throw new Error("the local SQS emulator returned no DLQ URL");

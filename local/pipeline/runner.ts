@@ -47,6 +47,8 @@ export interface RunnerOptions {
   /** Called once everything is up, before the schedules fire. */
   onStarted?: (pipeline: LocalPipeline) => void;
   log?: (line: string) => void;
+  /** Function environment over the runner's (a benchmark's baseline switches the Lasso budget off). */
+  env?: Record<string, string>;
 }
 
 export interface RunSummary {
@@ -92,7 +94,7 @@ type LambdaHandler<Event, Result> = (event: Event, context: Context) => Promise<
 const context = (functionName: string, timeoutSeconds: number): Context =>
   lambdaContext({ functionName, timeoutMs: timeoutSeconds * 1000 });
 
-type PipelineStartOptions = Pick<RunnerOptions, "sim" | "ports" | "log"> & {
+type PipelineStartOptions = Pick<RunnerOptions, "sim" | "ports" | "log" | "env"> & {
   customers: readonly Record<string, unknown>[];
 };
 
@@ -106,7 +108,7 @@ function startRunnerStack(options: PipelineStartOptions): Promise<LocalStack> {
       visibilityTimeoutSeconds: LOCAL_SETTINGS.deliveryTimeoutSeconds * 6,
       maxReceiveCount: LOCAL_SETTINGS.maxReceiveCount,
     },
-    env: { [ENV.chunkSize]: String(LOCAL_SETTINGS.chunkSize) },
+    env: { [ENV.chunkSize]: String(LOCAL_SETTINGS.chunkSize), ...options.env },
   });
 }
 
