@@ -11,7 +11,7 @@
  *   npx tsx bench/lasso-budget.bench.ts [--customers 500] [--lasso-rate 500] [--runs 1]
  *
  * Ends with one line a script can read:
- *   lasso-budget: time/floor X.XX  reports: R  lasso-429-per-report: T  max-calls-in-60s: M  baseline-time/floor: B  baseline-429-per-report: S
+ *   lasso-budget: time/floor X.XX  calls-span/floor: Y.YY  reports: R  lasso-429-per-report: T  max-calls-in-60s: M  baseline-time/floor: B  baseline-429-per-report: S
  */
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
@@ -37,6 +37,11 @@ interface VariantResult {
   accepted: number;
   refused: number;
   maxInWindow: number;
+  /** From the first Lasso call let through to the last. */
+  callSpanMs: number;
+  /** The budget item's count of leases (writes) and tokens handed out (0 without a budget). */
+  leases: number;
+  tokensTaken: number;
 }
 
 async function runVariant(variant: "budget" | "no-budget"): Promise<VariantResult> {
@@ -60,6 +65,14 @@ async function runVariant(variant: "budget" | "no-budget"): Promise<VariantResul
   });
   const elapsedMs = Date.now() - startedAt;
   const stats = outcome.pipeline.stack.sim.rateStats();
+  const { DynamoDBDocumentClient, GetCommand } = await import("@aws-sdk/lib-dynamodb");
+  const { LASSO_BUDGET_KEY } = await import("#shared/lasso/call-budget.ts");
+  const { Item } = await DynamoDBDocumentClient.from(outcome.pipeline.stack.dynamo).send(
+    new GetCommand({
+      TableName: outcome.pipeline.stack.resources.names.lassoBudgetTable,
+      Key: { pk: LASSO_BUDGET_KEY },
+    }),
+  );
   await outcome.pipeline.stack.stop();
   if (outcome.problems.length > 0) throw new Error(`${variant}: ${outcome.problems.join("; ")}`);
   return {
@@ -67,7 +80,12 @@ async function runVariant(variant: "budget" | "no-budget"): Promise<VariantResul
     reports: outcome.summary.reportsFinished,
     mails: outcome.summary.mailsSent,
     elapsedMs,
-    ...stats,
+    accepted: stats.accepted,
+    refused: stats.refused,
+    maxInWindow: stats.maxInWindow,
+    callSpanMs: stats.lastAt - stats.firstAt,
+    leases: typeof Item?.version === "number" ? Item.version : 0,
+    tokensTaken: typeof Item?.taken === "number" ? Item.taken : 0,
   };
 }
 
@@ -128,6 +146,10 @@ const summary = (variant: string) => {
     elapsedS: median(runs.map((r) => r.elapsedMs)) / 1000,
     floorS: median(runs.map(floorMs)) / 1000,
     ratio: median(runs.map((r) => r.elapsedMs / floorMs(r))),
+    /** The Lasso calls' own span against the floor: the pacing, without start-up and tail. */
+    callSpanRatio: median(runs.map((r) => r.callSpanMs / floorMs(r))),
+    writesPerCall: median(runs.map((r) => r.leases / r.accepted)),
+    droppedPerCall: median(runs.map((r) => Math.max(0, r.tokensTaken - r.accepted - r.refused) / r.accepted)),
   };
 };
 const budget = summary("budget");
@@ -138,5 +160,5 @@ console.log(
 );
 console.table({ "shared budget": budget, "baseline: no budget (429s)": baseline });
 console.log(
-  `lasso-budget: time/floor ${budget.ratio.toFixed(2)}  reports: ${budget.reports}  lasso-429-per-report: ${budget.refusedPerReport.toFixed(3)}  max-calls-in-60s: ${budget.maxInWindow}  baseline-time/floor: ${baseline.ratio.toFixed(2)}  baseline-429-per-report: ${baseline.refusedPerReport.toFixed(3)}`,
+  `lasso-budget: time/floor ${budget.ratio.toFixed(2)}  calls-span/floor: ${budget.callSpanRatio.toFixed(2)}  reports: ${budget.reports}  lasso-429-per-report: ${budget.refusedPerReport.toFixed(3)}  max-calls-in-60s: ${budget.maxInWindow}  baseline-time/floor: ${baseline.ratio.toFixed(2)}  baseline-429-per-report: ${baseline.refusedPerReport.toFixed(3)}`,
 );

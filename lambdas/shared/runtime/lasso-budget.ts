@@ -2,9 +2,10 @@
  * The Lasso call budget shared by every container of every function (call-budget.ts has
  * the arithmetic): one DynamoDB item, changed only by conditional writes on its version,
  * so concurrent takers never spend a token twice. A container leases a few tokens per
- * write (the bucket's `leaseSize`, 5 at 500 a minute) and drops what it has not used
- * within the lease's lifetime, so DynamoDB sees about one write per five Lasso calls and
- * Lasso never more than its limit in any window.
+ * write (as many as its callers wait for, plus one, at most the bucket's `leaseSize`: 5 at
+ * 500 a minute) and drops what it has not used within the lease's lifetime, so DynamoDB
+ * sees one write per two to five Lasso calls and Lasso never more than its limit in any
+ * window.
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
@@ -28,8 +29,11 @@ import {
 export interface BucketStore {
   /** The bucket as stored (strongly consistent), undefined before the first take. */
   read(): Promise<BucketState | undefined>;
-  /** Writes `next` if the stored version is still `expected` (undefined: no item yet); false when another taker won. */
-  write(next: BucketState, expected: number | undefined): Promise<boolean>;
+  /**
+   * Writes `next` if the stored version is still `expected` (undefined: no item yet), and
+   * counts the `granted` tokens; false when another taker won.
+   */
+  write(next: BucketState, expected: number | undefined, granted: number): Promise<boolean>;
 }
 
 export interface SharedBudgetOptions {
@@ -70,6 +74,8 @@ export class SharedLassoBudget implements LassoCallBudget {
   #leased = 0;
   #leaseExpiresAt = 0;
   #leasing: Promise<number> | undefined;
+  /** Takers of this container waiting for a token now. */
+  #waiting = 0;
 
   constructor(options: SharedBudgetOptions) {
     this.#options = options;
@@ -79,8 +85,16 @@ export class SharedLassoBudget implements LassoCallBudget {
   }
 
   async take(options: { maxWaitMs?: number } = {}): Promise<void> {
-    const maxWaitMs = options.maxWaitMs ?? this.#options.maxWaitMs;
     this.stats.takes++;
+    this.#waiting++;
+    try {
+      await this.#takeOne(options.maxWaitMs ?? this.#options.maxWaitMs);
+    } finally {
+      this.#waiting--;
+    }
+  }
+
+  async #takeOne(maxWaitMs: number): Promise<void> {
     let waited = 0;
     for (;;) {
       if (this.#useLeased()) return;
@@ -123,13 +137,19 @@ export class SharedLassoBudget implements LassoCallBudget {
         this.#known = stored ?? freshBucket(shape, this.#clock());
       }
       const now = this.#clock();
-      const result = takeTokens(this.#known, shape, now, shape.leaseSize);
+      // What is waiting now, and one for the call that usually follows soon (the next page,
+      // the PDF after a look-up): more would mostly be dropped unused.
+      const result = takeTokens(this.#known, shape, now, Math.min(shape.leaseSize, this.#waiting + 1));
       if (!result.ok) {
         // What we know may be old: read afresh before the next try.
         this.#known = undefined;
         return result.waitMs;
       }
-      const written = await store.write(result.next, this.#knownIsStored ? this.#known.version : undefined);
+      const written = await store.write(
+        result.next,
+        this.#knownIsStored ? this.#known.version : undefined,
+        result.granted,
+      );
       if (!written) {
         this.stats.conflicts++;
         this.#known = undefined;
@@ -163,20 +183,27 @@ export function dynamoBucketStore(
         return undefined;
       return { tokens, at, version };
     },
-    async write(next, expected) {
+    async write(next, expected, granted) {
       try {
         await doc.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { pk: key },
-            UpdateExpression: "SET #tokens = :tokens, #at = :at, #version = :version",
+            // `taken` counts every token handed out: against Lasso's count of calls, what was dropped.
+            UpdateExpression: "SET #tokens = :tokens, #at = :at, #version = :version ADD #taken :granted",
             ConditionExpression:
               expected === undefined ? "attribute_not_exists(#version)" : "#version = :expected",
-            ExpressionAttributeNames: { "#tokens": "tokens", "#at": "at", "#version": "version" },
+            ExpressionAttributeNames: {
+              "#tokens": "tokens",
+              "#at": "at",
+              "#version": "version",
+              "#taken": "taken",
+            },
             ExpressionAttributeValues: {
               ":tokens": next.tokens,
               ":at": next.at,
               ":version": next.version,
+              ":granted": granted,
               ...(expected === undefined ? {} : { ":expected": expected }),
             },
           }),
