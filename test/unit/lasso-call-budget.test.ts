@@ -7,7 +7,7 @@ import {
   refilled,
   takeTokens,
 } from "#shared/lasso/call-budget.ts";
-import { type BucketStore, SharedLassoBudget } from "#shared/runtime/lasso-budget.ts";
+import { type BucketStore, readLassoBudgetConfig, SharedLassoBudget } from "#shared/runtime/lasso-budget.ts";
 
 describe("the bucket's shape", () => {
   it("never lets more than the limit into any window: capacity + refill × (window + lease lifetime + margin) = limit", () => {
@@ -242,5 +242,30 @@ describe("SharedLassoBudget (a container's side)", () => {
     // What the store handed out: capacity at the start, plus the refill since.
     const handedOut = shape.capacity + elapsed * shape.refillPerMs - (store.state?.tokens ?? 0);
     expect(granted).toBeLessThanOrEqual(Math.floor(handedOut + 1e-9));
+  });
+});
+
+describe("the budget's settings from a function's environment", () => {
+  const table = { LASSO_BUDGET_TABLE_NAME: "budget" };
+
+  it("defaults to Lasso's 500 a minute and needs the table then", () => {
+    expect(readLassoBudgetConfig(table)).toEqual({ callsPerMinute: 500, tableName: "budget" });
+    expect(() => readLassoBudgetConfig({})).toThrow(/LASSO_BUDGET_TABLE_NAME/);
+  });
+
+  it("0 is no budget at all (a Lasso without a limit), and needs no table", () => {
+    expect(readLassoBudgetConfig({ LASSO_CALLS_PER_MINUTE: "0" })).toEqual({
+      callsPerMinute: 0,
+      tableName: undefined,
+    });
+  });
+
+  it("refuses a limit too small for the bucket's margins, or not a whole number", () => {
+    expect(() => readLassoBudgetConfig({ ...table, LASSO_CALLS_PER_MINUTE: "5" })).toThrow(
+      /LASSO_CALLS_PER_MINUTE/,
+    );
+    expect(() => readLassoBudgetConfig({ ...table, LASSO_CALLS_PER_MINUTE: "many" })).toThrow(
+      /LASSO_CALLS_PER_MINUTE/,
+    );
   });
 });
