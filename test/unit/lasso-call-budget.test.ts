@@ -126,6 +126,25 @@ describe("SharedLassoBudget (a container's side)", () => {
     expect(budget.stats.takes).toBe(9);
   });
 
+  it("while tokens are scarce, waits until there is one for each waiting caller and takes them in one write", async () => {
+    const store = memoryStore();
+    const fake = fakeTime();
+    const budget = new SharedLassoBudget({
+      store,
+      shape,
+      maxWaitMs: 10_000,
+      clock: fake.clock,
+      sleep: fake.sleep,
+      random: () => 0,
+    });
+    await Promise.all(Array.from({ length: shape.capacity }, () => budget.take()));
+    expect(store.writes).toBe(1);
+    await Promise.all(Array.from({ length: 3 }, () => budget.take()));
+    expect(store.writes).toBe(2);
+    // Waited for three tokens, not one.
+    expect(fake.time.slept[0]).toBe(Math.ceil(3 / shape.refillPerMs));
+  });
+
   it("drops leased tokens it did not use within their lifetime", async () => {
     const store = memoryStore();
     const fake = fakeTime();

@@ -111,16 +111,27 @@ export function refilled(state: BucketState, shape: BudgetShape, now: number): B
 
 export type TakeResult = { ok: true; granted: number; next: BucketState } | { ok: false; waitMs: number };
 
-/** Up to `want` whole tokens at `now`, or how long until the first one is there. */
-export function takeTokens(state: BucketState, shape: BudgetShape, now: number, want: number): TakeResult {
+/**
+ * Up to `want` whole tokens at `now` if at least `need` are there (default 1, at most the
+ * capacity), or how long until `need` are.
+ */
+export function takeTokens(
+  state: BucketState,
+  shape: BudgetShape,
+  now: number,
+  want: number,
+  need = 1,
+): TakeResult {
   const current = refilled(state, shape, now);
-  const granted = Math.min(Math.max(1, Math.floor(want)), Math.floor(current.tokens));
-  if (granted >= 1) {
+  const least = Math.max(1, Math.min(Math.floor(need), shape.capacity));
+  const available = Math.floor(current.tokens);
+  if (available >= least) {
+    const granted = Math.min(Math.max(least, Math.floor(want)), available);
     return {
       ok: true,
       granted,
       next: { tokens: current.tokens - granted, at: current.at, version: state.version + 1 },
     };
   }
-  return { ok: false, waitMs: Math.max(1, Math.ceil((1 - current.tokens) / shape.refillPerMs)) };
+  return { ok: false, waitMs: Math.max(1, Math.ceil((least - current.tokens) / shape.refillPerMs)) };
 }

@@ -130,6 +130,8 @@ export class SharedLassoBudget implements LassoCallBudget {
   /** Takes a lease; resolves 0 when tokens were added to this container's, else the wait until one is expected. */
   async #lease(): Promise<number> {
     const { store, shape } = this.#options;
+    // Callers that arrive in the same turn (a batch's parallel deliveries) count as waiting.
+    await Promise.resolve();
     for (;;) {
       if (this.#known === undefined) {
         const stored = await store.read();
@@ -138,8 +140,11 @@ export class SharedLassoBudget implements LassoCallBudget {
       }
       const now = this.#clock();
       // What is waiting now, and one for the call that usually follows soon (the next page,
-      // the PDF after a look-up): more would mostly be dropped unused.
-      const result = takeTokens(this.#known, shape, now, Math.min(shape.leaseSize, this.#waiting + 1));
+      // the PDF after a look-up): more would mostly be dropped unused. While tokens are
+      // scarce, wait until there is one for each waiting caller: one write for all of them
+      // rather than one per token, at the cost of a fraction of a second.
+      const waiting = Math.min(shape.leaseSize, this.#waiting);
+      const result = takeTokens(this.#known, shape, now, Math.min(shape.leaseSize, waiting + 1), waiting);
       if (!result.ok) {
         // What we know may be old: read afresh before the next try.
         this.#known = undefined;
