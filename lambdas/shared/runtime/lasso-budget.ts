@@ -164,7 +164,9 @@ export class SharedLassoBudget implements LassoCallBudget {
       this.#known = result.next;
       this.#knownIsStored = true;
       // Usable from when the refill was counted: `now` is before the write took effect.
-      this.#leased += result.granted;
+      // A token outlives its lease by no more than the lifetime: none is carried over.
+      this.stats.dropped += this.#leased;
+      this.#leased = result.granted;
       this.#leaseExpiresAt = now + shape.leaseLifetimeMs;
       return 0;
     }
