@@ -109,7 +109,7 @@ describe("PDF downloads spend the shared budget (Lasso counts them)", () => {
     maxBytes: 1_000_000,
   });
 
-  it("takes a token before each download, waiting at most the policy's longest wait", async () => {
+  it("takes a token before each download, waiting the policy's longest wait without a deadline, else until the reserve", async () => {
     const { budget, seen } = countingBudget();
     downloads = 0;
     const pdf = await fetchPdfPatiently(`${base}/r.pdf`, options(), {
@@ -122,6 +122,18 @@ describe("PDF downloads spend the shared budget (Lasso counts them)", () => {
     expect(seen.takes).toBe(1);
     expect(seen.maxWaits).toEqual([7_000]);
     expect(downloads).toBe(1);
+    const deadline = new Date(Date.now() + 60_000);
+    await fetchPdfPatiently(`${base}/r.pdf`, options(), {
+      retries: 1,
+      maxWaitMs: 7_000,
+      budgetMs: 10_000,
+      callBudget: budget,
+      deadline,
+      reserveMs: 15_000,
+    });
+    // The 45 s before the reserve, less the 200 ms an attempt needs at least.
+    expect(seen.maxWaits[1]).toBeGreaterThan(44_000);
+    expect(seen.maxWaits[1]).toBeLessThanOrEqual(44_800);
   });
 
   it("without a token downloads nothing and fails retryable with the budget's wait, so the message is deferred", async () => {

@@ -266,11 +266,17 @@ export interface PdfRetryPolicy {
   callBudget?: LassoCallBudget;
 }
 
-/** One token for a download attempt; none in time is a retryable failure with the wait as `retry-after`. */
+/**
+ * One token for a download attempt, waited for as long as the invocation has before its
+ * reserve: the deliveries are paced by Lasso's limit anyway, and a deferral would spend one
+ * of the message's receives (too many and it is dead-lettered). None in time is a
+ * retryable failure with the wait as `retry-after`.
+ */
 async function takeToken(policy: PdfRetryPolicy, leftMs: number): Promise<void> {
   if (policy.callBudget === undefined) return;
+  const maxWaitMs = Number.isFinite(leftMs) ? leftMs - 200 : policy.maxWaitMs;
   try {
-    await policy.callBudget.take({ maxWaitMs: Math.max(0, Math.min(policy.maxWaitMs, leftMs - 200)) });
+    await policy.callBudget.take({ maxWaitMs: Math.max(0, maxWaitMs) });
   } catch (error) {
     if (!(error instanceof LassoBudgetExhausted))
       throw new AbortError(error instanceof Error ? error : new Error(String(error)));
