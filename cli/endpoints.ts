@@ -53,6 +53,8 @@ export const localEndpointsSchema = z.looseObject({
   chunkSize: z.number().int().min(1).default(DEFAULT_CHUNK_SIZE),
   stateRetentionDays: z.number().int().min(1).optional(),
   defaultLanguage: z.enum(LANGUAGES).optional(),
+  /** The firm the local pipeline mails for (statements name it when --firm is not given). */
+  firmName: z.string().min(1).optional(),
   /** The time zone the CLI's readable output shows times in (default Europe/Copenhagen). */
   timeZone: z.string().refine(isTimeZone, "must be an IANA time zone").optional(),
 });
@@ -99,6 +101,7 @@ export function localEndpointsOf(parts: {
   schedules: readonly ScheduleConfig[];
   chunkSize?: number;
   control?: string;
+  firmName?: string;
 }): LocalEndpointsInput {
   return {
     region: parts.region,
@@ -120,5 +123,6 @@ export function localEndpointsOf(parts: {
     schedules: parts.schedules.map((schedule) => schedule.name),
     scheduleConfigs: [...parts.schedules],
     ...(parts.chunkSize === undefined ? {} : { chunkSize: parts.chunkSize }),
+    ...(parts.firmName === undefined ? {} : { firmName: parts.firmName }),
   };
 }

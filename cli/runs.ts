@@ -165,7 +165,7 @@ export async function checkCustomersOfRun(
 
 /**
  * The run this firing would repeat: for a whole run, a whole run of the schedule whose
- * scheduled time is in the current period (since its latest cron firing); for a run of some
+ * scheduled time is in the current period (since its latest firing); for a run of some
  * customers, a run of this period that already took one of them. Undefined: none.
  */
 export async function earlierRunThisPeriod(
@@ -233,6 +233,8 @@ async function fireInProcess(
         schedule,
         scheduledTime,
         ...(base.customerIds === undefined ? {} : { customerIds: base.customerIds }),
+        // An operator's run goes whatever the day (a business-day rule's guard is for the scheduler).
+        firedBy: "operator",
       },
       {
         chunkSize: target.chunkSize,
@@ -280,6 +282,7 @@ async function fireLambda(
           schedule,
           scheduledTime: base.scheduledTime,
           ...(base.customerIds === undefined ? {} : { customerIds: base.customerIds }),
+          firedBy: "operator",
         }),
       ),
     }),

@@ -74,6 +74,8 @@ export interface Target {
   lasso(): Promise<LassoClient>;
   webhook(): Promise<WebhookInfo>;
   submitter: Submitter;
+  /** The firm's name (the deploy config's firm.name; locally the demo firm's): statements name it. */
+  firmName?: string;
   /** The time zone the readable output shows times in (the deploy config's operators.timeZone). */
   timeZone: string;
   /** SES's account-level suppression list (deployed only: the local SES emulator keeps none). */
@@ -146,6 +148,7 @@ async function openLocal(given: string | undefined): Promise<Target> {
     schedules: endpoints.scheduleConfigs,
     chunkSize: endpoints.chunkSize,
     defaultLanguage: endpoints.defaultLanguage ?? "da",
+    ...(endpoints.firmName === undefined ? {} : { firmName: endpoints.firmName }),
     // The local stack lets the delivery fetch from the simulator only (local/aws/local-stack.ts).
     pdfHosts: [new URL(endpoints.lasso).host],
     lasso: once(
@@ -313,6 +316,7 @@ async function openDeployed(options: TargetOptions): Promise<Target> {
     schedules: config.schedules,
     chunkSize: config.submission.chunkSize,
     defaultLanguage: config.mail.defaultLanguage,
+    firmName: config.firm.name,
     pdfHosts: config.pdfHosts,
     lasso: once(
       async () =>

@@ -23,7 +23,7 @@ interface RunOptions {
 }
 
 const HELP = `
-A schedule runs once a period (from one of its cron firings to the next): run
+A schedule runs once a period (from one of its firings to the next): run
 refuses a second whole run in the same period and names the earlier one;
 --again runs it once more (every customer is mailed again). --customer ID…
 runs those customers only, as a run of its own (recorded, shown by status,

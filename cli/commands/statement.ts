@@ -42,10 +42,13 @@ function requestOf(options: StatementOptions): StatementRequest {
   return { scope: "customer", customerId: options.customer, period };
 }
 
-function firmOf(options: StatementOptions, env: NodeJS.ProcessEnv = process.env): string {
-  const firm = (options.firm ?? env[FIRM_ENV] ?? "").trim();
+/** `--firm`, else $LASSO_REPORTS_FIRM, else the target's firm (the deploy config's firm.name). */
+function firmOf(options: StatementOptions, targetFirm: string | undefined, env = process.env): string {
+  const firm = (options.firm ?? env[FIRM_ENV] ?? targetFirm ?? "").trim();
   if (firm === "") {
-    throw new UsageError(`give the firm's name for the statement: --firm NAME, or set ${FIRM_ENV}`);
+    throw new UsageError(
+      `give the firm's name for the statement: --firm NAME, or set ${FIRM_ENV} (the target names no firm)`,
+    );
   }
   return firm;
 }
@@ -70,12 +73,14 @@ export function addStatementCommand(program: Command, context: CommandContext): 
       "--out <file>",
       "where to write it (default statement-<customer|all>-<period>.<format>; - for stdout, csv only)",
     )
-    .option("--firm <name>", `the firm named on the statement (default: $${FIRM_ENV})`);
+    .option(
+      "--firm <name>",
+      `the firm named on the statement (default: $${FIRM_ENV}, else the deploy config's firm.name)`,
+    );
   addPeriodOptions(statementCommand, "sends")
     .hook("preAction", (command) => {
       const options = command.opts<StatementOptions>();
       requestOf(options);
-      firmOf(options);
       if (options.out === "-" && options.format === "pdf") {
         throw new UsageError("a PDF goes to a file: give --out FILE (stdout takes --format csv)");
       }
@@ -87,7 +92,7 @@ export function addStatementCommand(program: Command, context: CommandContext): 
           target.state,
           { doc: target.customersDoc, tableName: target.customersTable },
           request,
-          firmOf(options),
+          firmOf(options, target.firmName),
           new Date(),
         );
         const content = options.format === "csv" ? statementCsv(statement) : await statementPdf(statement);

@@ -17,11 +17,12 @@ interface TestSendOptions {
 }
 
 const HELP = `
-Sends exactly the mail the customer would get for the report type (its recipients, language,
-the firm's signature and footer) to --to only, marked as a test in subject and body, naming
-the recipients it would have gone to. It carries the customer's latest report of the type
-(fetched fresh from Lasso), or a sample PDF (--sample, or when the customer has none yet).
-Recorded in the delivery history as kind "test" (and archived); never counted as a delivery.`;
+Sends exactly the mail the customer would get for the report type (its
+recipients, language, the firm's signature and footer) to --to only, marked as a
+test in subject and body, naming the recipients it would have gone to. It
+carries the customer's latest report of the type (fetched fresh from Lasso), or
+a sample PDF (--sample, or when the customer has none yet). Recorded in the
+delivery history as kind "test" (and archived); never counted as a delivery.`;
 
 export function addTestSendCommand(program: Command, context: CommandContext): void {
   program

@@ -2,7 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { LANGUAGES, type Language } from "#shared/customers.ts";
 import { boolEnv, intEnv, listEnv, MissingConfigError, optionalEnv, requireEnv } from "#shared/env.ts";
 import { ENV } from "#shared/env-names.ts";

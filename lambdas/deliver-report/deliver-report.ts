@@ -225,16 +225,15 @@ async function fetchReportPdf(
     return { ok: false, outcome: await recordFailed(attempt, customer, reason) };
   }
   try {
-    return {
-      ok: true,
-      pdf: await fetchWithFreshLink(
-        pdfUrl,
-        message,
-        { ...deps, logger: logTo(deps.logger) },
-        context.deadline,
-      ),
+    // The link that served the PDF: a refused one was replaced by Lasso's fresh one, which a
+    // link-mode mail must carry.
+    const fetched = await fetchWithFreshLink(
       pdfUrl,
-    };
+      message,
+      { ...deps, logger: logTo(deps.logger) },
+      context.deadline,
+    );
+    return { ok: true, ...fetched };
   } catch (error) {
     if (!(error instanceof PdfFetchError)) throw error;
     if (error.retryable) {

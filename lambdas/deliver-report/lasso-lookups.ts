@@ -158,9 +158,9 @@ export async function fetchWithFreshLink(
     logger: Log;
   },
   deadline: Date,
-): Promise<FetchedPdf> {
+): Promise<{ pdf: FetchedPdf; pdfUrl: string }> {
   try {
-    return await ports.fetchPdf(pdfUrl, deadline);
+    return { pdf: await ports.fetchPdf(pdfUrl, deadline), pdfUrl };
   } catch (error) {
     if (!gone(error)) throw error;
     const fresh = await lookUpPdfUrl(message, ports.lasso);
@@ -177,7 +177,7 @@ export async function fetchWithFreshLink(
       status: error.status,
     });
     try {
-      return await ports.fetchPdf(fresh, deadline);
+      return { pdf: await ports.fetchPdf(fresh, deadline), pdfUrl: fresh };
     } catch (freshError) {
       if (!gone(freshError)) throw freshError;
       throw new RetryLaterError("pdf-gone", `the fresh link too: ${freshError.message}`, {

@@ -50,11 +50,17 @@ export async function deliverTest(
   let pdfUrl = "";
   if (sample) pdf = samplePdf();
   else {
-    pdfUrl = message.pdfUrl ?? (await lookUpPdfUrl(message, deps.lasso)) ?? "";
-    if (pdfUrl === "") return { outcome: "failed", identity, reason: "Lasso's item list has no pdf link" };
-    pdf = (
-      await fetchWithFreshLink(pdfUrl, message, { ...deps, logger: logTo(deps.logger) }, context.deadline)
-    ).bytes;
+    const listed = message.pdfUrl ?? (await lookUpPdfUrl(message, deps.lasso));
+    if (listed === undefined)
+      return { outcome: "failed", identity, reason: "Lasso's item list has no pdf link" };
+    const fetched = await fetchWithFreshLink(
+      listed,
+      message,
+      { ...deps, logger: logTo(deps.logger) },
+      context.deadline,
+    );
+    pdf = fetched.pdf.bytes;
+    pdfUrl = fetched.pdfUrl;
   }
   const real = recipientsFor(customer, facts.reportType);
   // The customer's envelope, sent to the test address only: the body names the real recipients.

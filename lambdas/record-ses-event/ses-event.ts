@@ -5,90 +5,73 @@
  * record: pure, no I/O.
  */
 import { createHash } from "node:crypto";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { ALL_RECIPIENTS, deliveryMonthOf, type RecipientEvent } from "#shared/state/delivery-history.ts";
 import { normaliseEmailAddress, type SuppressionEntry } from "#shared/state/suppression.ts";
+import "#shared/zod-english.ts";
 
-const recipient = z.object({ emailAddress: z.string().min(3) }).loose();
+const optionalText = z.optional(z.string());
+/** At least one entry: an event about nobody is not one we can record. */
+const someOf = <T extends z.core.SomeType>(entry: T) => z.array(entry).check(z.minLength(1));
 
-const mailSchema = z
-  .object({
-    messageId: z.string().min(1),
-    timestamp: z.string().optional(),
-    /** Who the mail went to (SES's envelope destinations). */
-    destination: z.array(z.string()).optional(),
-    /** SES gives tag values as lists: `{ "customer": ["42"], "ses:configuration-set": ["…"] }`. */
-    tags: z.record(z.string(), z.array(z.string())).optional(),
-  })
-  .loose();
+const recipient = z.looseObject({ emailAddress: z.string().check(z.minLength(3)) });
+
+const mailSchema = z.looseObject({
+  messageId: z.string().check(z.minLength(1)),
+  timestamp: optionalText,
+  /** Who the mail went to (SES's envelope destinations). */
+  destination: z.optional(z.array(z.string())),
+  /** SES gives tag values as lists: `{ "customer": ["42"], "ses:configuration-set": ["…"] }`. */
+  tags: z.optional(z.record(z.string(), z.array(z.string()))),
+});
 
 export const sesEventDetailSchema = z.discriminatedUnion("eventType", [
-  z
-    .object({
-      eventType: z.literal("Bounce"),
-      mail: mailSchema,
-      bounce: z
-        .object({
-          bounceType: z.string().min(1),
-          bounceSubType: z.string().optional(),
-          bouncedRecipients: z.array(recipient.extend({ diagnosticCode: z.string().optional() })).min(1),
-          timestamp: z.string().optional(),
-          feedbackId: z.string().optional(),
-        })
-        .loose(),
-    })
-    .loose(),
-  z
-    .object({
-      eventType: z.literal("Complaint"),
-      mail: mailSchema,
-      complaint: z
-        .object({
-          complainedRecipients: z.array(recipient).min(1),
-          complaintFeedbackType: z.string().optional(),
-          timestamp: z.string().optional(),
-          feedbackId: z.string().optional(),
-        })
-        .loose(),
-    })
-    .loose(),
-  z
-    .object({
-      eventType: z.literal("Delivery"),
-      mail: mailSchema,
-      delivery: z
-        .object({
-          timestamp: z.string().optional(),
-          recipients: z.array(z.string().min(3)).min(1),
-          smtpResponse: z.string().optional(),
-          reportingMTA: z.string().optional(),
-        })
-        .loose(),
-    })
-    .loose(),
-  z
-    .object({
-      eventType: z.literal("DeliveryDelay"),
-      mail: mailSchema,
-      deliveryDelay: z
-        .object({
-          timestamp: z.string().optional(),
-          delayType: z.string().optional(),
-          expirationTime: z.string().optional(),
-          delayedRecipients: z
-            .array(recipient.extend({ status: z.string().optional(), diagnosticCode: z.string().optional() }))
-            .min(1),
-        })
-        .loose(),
-    })
-    .loose(),
-  z
-    .object({
-      eventType: z.literal("Reject"),
-      mail: mailSchema,
-      reject: z.object({ reason: z.string().optional() }).loose().optional(),
-    })
-    .loose(),
+  z.looseObject({
+    eventType: z.literal("Bounce"),
+    mail: mailSchema,
+    bounce: z.looseObject({
+      bounceType: z.string().check(z.minLength(1)),
+      bounceSubType: optionalText,
+      bouncedRecipients: someOf(z.extend(recipient, { diagnosticCode: optionalText })),
+      timestamp: optionalText,
+      feedbackId: optionalText,
+    }),
+  }),
+  z.looseObject({
+    eventType: z.literal("Complaint"),
+    mail: mailSchema,
+    complaint: z.looseObject({
+      complainedRecipients: someOf(recipient),
+      complaintFeedbackType: optionalText,
+      timestamp: optionalText,
+      feedbackId: optionalText,
+    }),
+  }),
+  z.looseObject({
+    eventType: z.literal("Delivery"),
+    mail: mailSchema,
+    delivery: z.looseObject({
+      timestamp: optionalText,
+      recipients: someOf(z.string().check(z.minLength(3))),
+      smtpResponse: optionalText,
+      reportingMTA: optionalText,
+    }),
+  }),
+  z.looseObject({
+    eventType: z.literal("DeliveryDelay"),
+    mail: mailSchema,
+    deliveryDelay: z.looseObject({
+      timestamp: optionalText,
+      delayType: optionalText,
+      expirationTime: optionalText,
+      delayedRecipients: someOf(z.extend(recipient, { status: optionalText, diagnosticCode: optionalText })),
+    }),
+  }),
+  z.looseObject({
+    eventType: z.literal("Reject"),
+    mail: mailSchema,
+    reject: z.optional(z.looseObject({ reason: optionalText })),
+  }),
 ]);
 
 export type SesEventDetail = z.infer<typeof sesEventDetailSchema>;

@@ -2,7 +2,8 @@
  * The report-ready message: what both the poller and the webhook put on the report-ready
  * queue, and what the delivery reads. One schema, validated on both ends.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
+import "./zod-english.ts";
 import { ITEM_STATUSES, REPORT_TYPES, type ReportType } from "./lasso/enums.ts";
 
 /** `test`: an operator's test send (`lasso-reports test-send`), to `testTo` only, never a delivery. */
@@ -12,38 +13,45 @@ export const REPORT_READY_SOURCES = ["poll", "webhook", "resend", "test"] as con
 export const SAMPLE_BATCH_ID = "sample";
 export type ReportReadySource = (typeof REPORT_READY_SOURCES)[number];
 
+/** Text of at most `max` characters. */
+const text = (max: number) => z.string().check(z.maxLength(max));
+/** Text of 1 to `max` characters. */
+const someText = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+
 export const reportReadyMessageSchema = z
   .object({
     version: z.literal(1),
     /** Lasso's batch id. */
-    batchId: z.string().min(1).max(200),
+    batchId: someText(200),
     /** The company, 8 digits. */
-    cvr: z.string().regex(/^\d{8}$/, "cvr must be 8 digits"),
+    cvr: z.string().check(z.regex(/^\d{8}$/, "cvr must be 8 digits")),
     /** Absent when a webhook did not say; the delivery then takes it from the batch. */
-    reportType: z.enum(REPORT_TYPES).optional(),
+    reportType: z.optional(z.enum(REPORT_TYPES)),
     itemStatus: z.enum(ITEM_STATUSES),
-    internalCustomerId: z.number().int().optional(),
+    internalCustomerId: z.optional(z.int()),
     /** Lasso's id of this report (item), when known. Identifies reports of listener batches. */
-    reportId: z.string().min(1).max(200).optional(),
-    lassoId: z.string().max(200).optional(),
-    companyName: z.string().max(500).optional(),
-    pdfUrl: z.string().max(4000).optional(),
-    fileName: z.string().max(500).optional(),
-    errorMessage: z.string().max(2000).optional(),
+    reportId: z.optional(someText(200)),
+    lassoId: z.optional(text(200)),
+    companyName: z.optional(text(500)),
+    pdfUrl: z.optional(text(4000)),
+    fileName: z.optional(text(500)),
+    errorMessage: z.optional(text(2000)),
     /** When Lasso finished the report, if it said. */
-    finishedAt: z.string().max(100).optional(),
+    finishedAt: z.optional(text(100)),
     source: z.enum(REPORT_READY_SOURCES),
     /** When our side saw it (ISO 8601). */
-    seenAt: z.string().min(1),
+    seenAt: z.string().check(z.minLength(1)),
     /** Fields of a webhook payload that we do not know, kept as they came (bounded in size). */
-    extra: z.record(z.string(), z.unknown()).optional(),
+    extra: z.optional(z.record(z.string(), z.unknown())),
     /** A test send's one recipient (source `test` only). */
-    testTo: z.email().optional(),
+    testTo: z.optional(z.email()),
   })
-  .refine((message) => (message.source === "test") === (message.testTo !== undefined), {
-    message: "testTo is given exactly for a test send (source test)",
-    path: ["testTo"],
-  });
+  .check(
+    z.refine((message) => (message.source === "test") === (message.testTo !== undefined), {
+      message: "testTo is given exactly for a test send (source test)",
+      path: ["testTo"],
+    }),
+  );
 
 export type ReportReadyMessage = z.infer<typeof reportReadyMessageSchema>;
 

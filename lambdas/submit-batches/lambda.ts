@@ -13,13 +13,14 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { Language } from "#shared/customers.ts";
 import { logTo } from "#shared/runtime/log.ts";
 import { type Counter, METRICS_NAMESPACE, powertoolsCounter } from "#shared/runtime/metrics.ts";
 import { deadlineOf } from "#shared/runtime/time.ts";
 import { scheduleSchema } from "#shared/schedule.ts";
 import { MAX_RUN_CUSTOMERS, runKey } from "#shared/state/keys.ts";
+import "#shared/zod-english.ts";
 import { canonicalScheduledTime } from "./plan.ts";
 import type { SubmitPorts } from "./ports.ts";
 import { RunIncompleteError, type SubmitResult } from "./run-result.ts";
@@ -39,12 +40,16 @@ export const SUBMIT_METRICS = {
 
 export const submitEventSchema = z.object({
   schedule: scheduleSchema,
-  scheduledTime: z
-    .string()
-    .min(1)
-    .refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO 8601 date-time"),
+  scheduledTime: z.string().check(
+    z.minLength(1),
+    z.refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO 8601 date-time"),
+  ),
   /** Only these customers (an operator's `lasso-reports run SCHEDULE --customer ID…`); the scheduler never sends it. */
-  customerIds: z.array(z.number().int().min(1)).min(1).max(MAX_RUN_CUSTOMERS).optional(),
+  customerIds: z.optional(
+    z.array(z.int().check(z.minimum(1))).check(z.minLength(1), z.maxLength(MAX_RUN_CUSTOMERS)),
+  ),
+  /** `operator` from `lasso-reports run` (fires whatever the day); the scheduler never sends it. */
+  firedBy: z.optional(z.enum(["scheduler", "operator"])),
 });
 
 /**
@@ -85,7 +90,7 @@ export function createSubmitBatchesHandler(wiring: SubmitBatchesWiring) {
       logger.error("invalid submit event", { problems });
       throw new InvalidSubmitEventError(`invalid submit-batches event: ${problems.join("; ")}`);
     }
-    const { schedule, customerIds } = parsed.data;
+    const { schedule, customerIds, firedBy } = parsed.data;
     const scheduledTime = canonicalScheduledTime(parsed.data.scheduledTime);
     logger.appendKeys({
       schedule: schedule.name,
@@ -100,7 +105,12 @@ export function createSubmitBatchesHandler(wiring: SubmitBatchesWiring) {
         log: logTo(logger),
         invocationId: context.awsRequestId,
       },
-      { schedule, scheduledTime, ...(customerIds === undefined ? {} : { customerIds }) },
+      {
+        schedule,
+        scheduledTime,
+        ...(customerIds === undefined ? {} : { customerIds }),
+        ...(firedBy === undefined ? {} : { firedBy }),
+      },
       wiring.settings,
     );
     countRun(counter, result);

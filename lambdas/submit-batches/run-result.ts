@@ -30,7 +30,9 @@ export type SubmitOutcome =
   | "already-submitted"
   /** Another invocation holds the run's lease: nothing was sent by this one. */
   | "in-progress-elsewhere"
-  | "schedule-disabled";
+  | "schedule-disabled"
+  /** A business-day rule's candidate firing on a day that is not the rule's: nothing submitted, no run. */
+  | "not-a-business-day";
 
 export interface SubmitResult {
   outcome: SubmitOutcome;

@@ -21,6 +21,7 @@
  */
 import { silentLog } from "#shared/runtime/log.ts";
 import type { ScheduleConfig } from "#shared/schedule.ts";
+import { skipReason } from "#shared/schedule-rules.ts";
 import { type ChunkRecord, listChunks } from "#shared/state/chunks.ts";
 import { runKey } from "#shared/state/keys.ts";
 import type { RunRecord } from "#shared/state/runs.ts";
@@ -40,6 +41,8 @@ import { emptyResult, type SubmitResult, type SubmitSettings } from "./run-resul
 import { onlyCustomers } from "./selection.ts";
 import { chunkIsDone, submitChunk, type WebhookAuth } from "./submit-chunk.ts";
 
+export type FiredBy = "scheduler" | "operator";
+
 export async function submitScheduledRun(
   ports: SubmitPorts,
   input: {
@@ -47,6 +50,11 @@ export async function submitScheduledRun(
     scheduledTime: string | Date;
     /** An operator's run of these customers only: its own run, keyed on them too. */
     customerIds?: readonly number[];
+    /**
+     * Who fired: the scheduler (default), whose candidate firings of a business-day rule are
+     * checked against the rule, or an operator (`lasso-reports run`), who means it.
+     */
+    firedBy?: FiredBy;
   },
   settings: SubmitSettings,
 ): Promise<SubmitResult> {
@@ -58,6 +66,14 @@ export async function submitScheduledRun(
   if (!schedule.enabled) {
     (ports.log ?? silentLog).warn("schedule is disabled: nothing submitted");
     return base;
+  }
+  // Scheduler cannot express holidays: a business-day rule's candidate that is not its day ends here.
+  const notTheDay = input.firedBy === "operator" ? undefined : skipReason(schedule, new Date(scheduledTime));
+  if (notTheDay !== undefined) {
+    (ports.log ?? silentLog).info("not a firing of the business-day rule: nothing submitted", {
+      reason: notTheDay,
+    });
+    return { ...base, outcome: "not-a-business-day" };
   }
 
   // 1. The run, created or its lease taken; or why this invocation has nothing to do.

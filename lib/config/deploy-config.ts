@@ -56,6 +56,18 @@ export const deployConfig: DeployConfigInput = {
       errorAppend: "#fejl",
     },
     {
+      name: "first-bankday-finans",
+      // 07:00 Copenhagen time on the first Danish business day of every month: weekends and
+      // public holidays skipped (docs/schedules.md). `cron` or `businessDay`, never both.
+      businessDay: 1,
+      at: "07:00",
+      timeZone: "Europe/Copenhagen",
+      reportType: "Finans",
+      group: "default",
+      format: "{cvr}-{name}-{type}-{balanceday}",
+      errorAppend: "#fejl",
+    },
+    {
       name: "owners-watch",
       // Keeps every customer of the group covered by a listener batch; re-checked nightly.
       cron: "cron(30 2 * * ? *)",

@@ -147,10 +147,10 @@ export const deployConfigSchema = z
           (cvr) => checkCvr(cvr).ok,
           "must be the firm's CVR number: 8 digits with a valid check digit",
         ),
-      phone: profileLine(40).optional(),
+      phone: z.optional(profileLine(40)),
       web: z.url({ protocol: /^https$/, error: "must be an https URL such as https://firma.dk" }).optional(),
       /** A PNG, JPEG or GIF file (path from the project root), at most 100 KB, embedded in every mail. */
-      logo: z.object({ file: z.string().min(1), alt: profileLine(100).optional() }).optional(),
+      logo: z.object({ file: z.string().min(1), alt: z.optional(profileLine(100)) }).optional(),
       da: firmTexts,
       en: firmTexts,
     }),

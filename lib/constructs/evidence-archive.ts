@@ -87,6 +87,18 @@ export class EvidenceArchive extends Construct {
       lifecycleRules: [{ expiration: Duration.days(archive.retentionDays) }],
       removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
+    // S3 log delivery refuses a bucket with Object Lock retention, so the read record is
+    // kept by policy: nobody deletes a log object (the lifecycle's expiry is not a request).
+    accessLogs.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "AccessLogsAreNeverDeleted",
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+        resources: [accessLogs.arnForObjects("*")],
+      }),
+    );
+    accessLogs.policy?.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
     acknowledge(
       accessLogs,
       "AwsSolutions-S1",

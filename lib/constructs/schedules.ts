@@ -10,6 +10,7 @@ import * as targets from "aws-cdk-lib/aws-scheduler-targets";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { TimeZone } from "aws-cdk-lib/core";
 import { Construct } from "constructs";
+import { schedulerExpression } from "#shared/schedule-rules.ts";
 import type { DeployConfig, ScheduleConfig } from "../config/schema.ts";
 
 /** What submit-batches receives from a firing. */
@@ -43,7 +44,11 @@ export class Schedules extends Construct {
       this.runSchedules.push(
         new scheduler.Schedule(this, `Run-${schedule.name}`, {
           description: `${schedule.reportType} reports for group ${schedule.group} (${schedule.name})`,
-          schedule: scheduler.ScheduleExpression.expression(schedule.cron, TimeZone.of(schedule.timeZone)),
+          // A business-day rule runs on its candidate cron; submit-batches drops the candidates that are not the rule's day.
+          schedule: scheduler.ScheduleExpression.expression(
+            schedulerExpression(schedule),
+            TimeZone.of(schedule.timeZone),
+          ),
           // Safe for submissions: the run is keyed on the scheduled time, not the firing time.
           timeWindow:
             schedule.flexibleWindowMinutes > 0

@@ -1,18 +1,20 @@
 /**
  * `npm start -- --serve`: after the run, keep the local pipeline up on fixed ports so
  * people and tools can use it: the SES mail viewer, the DynamoDB endpoint for the AWS CLI,
- * the webhook URL. Schedules fire on their cron times (croner, in their time zones); the
- * poller runs on its rate; `npm run fire -- SCHEDULE` fires one now.
+ * the webhook URL. Schedules fire when EventBridge Scheduler would fire them
+ * (./local-scheduler.ts: business-day rules and daylight saving time included); the poller
+ * runs on its rate; `npm run fire -- SCHEDULE` fires one now.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { dirname } from "node:path";
-import type { Cron } from "croner";
-import { scheduleJob } from "#cli/schedule-period.ts";
 import type { SubmitResult } from "#lambdas/submit-batches/run-result.ts";
+import type { FiredBy } from "#lambdas/submit-batches/submit-run.ts";
 import type { ScheduleConfig } from "#lib/config/schema.ts";
 import { ENV } from "#shared/env-names.ts";
+import { DEMO_FIRM } from "../aws/demo-firm.ts";
 import { LOCAL_SETTINGS } from "./local-config.ts";
+import { startLocalScheduler } from "./local-scheduler.ts";
 import type { LocalPipeline } from "./runner.ts";
 
 /** The fixed ports of `--serve` (documented in README.md). */
@@ -30,12 +32,7 @@ export const SERVE_PORTS = {
 
 export const ENDPOINTS_FILE = ".local/endpoints.json";
 
-/** A schedule's cron job (croner, in its time zone: cli/schedule-period.ts reads the same pattern). */
-export function croner(schedule: ScheduleConfig, onFire: (scheduledTime: Date) => void): Cron {
-  return scheduleJob(schedule, (job) => onFire(job.currentRun() ?? new Date()));
-}
-
-type Fire = (schedule: ScheduleConfig, at: Date) => Promise<unknown>;
+type Fire = (schedule: ScheduleConfig, at: Date, firedBy?: FiredBy) => Promise<unknown>;
 
 /** submit-batches' answer as one line, in the words `lasso-reports run` uses. */
 function firedLine(result: unknown): string {
@@ -52,10 +49,10 @@ function firedLine(result: unknown): string {
 
 /** Fires a schedule and says what happened; a failure is reported, not thrown (cron and control both call it). */
 function firer(pipeline: LocalPipeline, say: (line: string) => void): Fire {
-  return async (schedule, at) => {
+  return async (schedule, at, firedBy) => {
     say(`firing ${schedule.name} for ${at.toISOString()}`);
     try {
-      const result = await pipeline.fire(schedule, at);
+      const result = await pipeline.fire(schedule, at, firedBy);
       say(`  ${schedule.name}: ${firedLine(result)}`);
       return result;
     } catch (error) {
@@ -78,7 +75,8 @@ async function startControlServer(schedules: readonly ScheduleConfig[], fire: Fi
       );
       return;
     }
-    void fire(schedule, new Date()).then((result) => {
+    // Asked for now: fired as an operator's run, whatever the day.
+    void fire(schedule, new Date(), "operator").then((result) => {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify(result));
     });
@@ -112,6 +110,7 @@ function servedEndpoints(pipeline: LocalPipeline, schedules: readonly ScheduleCo
     // For `lasso-reports --local` (cli/endpoints.ts): plan and run need the schedules themselves.
     scheduleConfigs: schedules,
     chunkSize: LOCAL_SETTINGS.chunkSize,
+    firmName: DEMO_FIRM.firm.name,
   };
 }
 
@@ -121,7 +120,12 @@ export async function serveLocalPipeline(
   say: (line: string) => void,
 ): Promise<void> {
   const fire = firer(pipeline, say);
-  const jobs = schedules.map((schedule) => croner(schedule, (at) => void fire(schedule, at)));
+  // The config's schedules; the firer reports its own failures, so firings do not wait on each other.
+  const scheduler = await startLocalScheduler({
+    schedules: () => schedules,
+    onFire: (schedule, at) => void fire(schedule, at),
+    onError: (error) => say(`  schedules: ${error instanceof Error ? error.message : String(error)}`),
+  });
   const stopPolling = pipeline.startPolling(LOCAL_SETTINGS.pollIntervalMs);
   const control = await startControlServer(schedules, fire);
 
@@ -137,15 +141,13 @@ export async function serveLocalPipeline(
   );
   say(`  Webhook:      ${endpoints.webhookUrl} (header ${endpoints.webhookHeaderName})`);
   say(`  Fire now:     npm run fire -- ${schedules[0]?.name ?? "SCHEDULE"}`);
-  for (const [index, job] of jobs.entries()) {
-    say(`  next ${schedules[index]?.name ?? ""}: ${job.nextRun()?.toISOString() ?? "never"}`);
-  }
+  for (const { schedule, at } of scheduler.upcoming()) say(`  next ${schedule}: ${at.toISOString()}`);
 
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
-  for (const job of jobs) job.stop();
+  scheduler.stop();
   await new Promise<void>((resolve) => control.close(() => resolve()));
   await stopPolling();
   await pipeline.stop();

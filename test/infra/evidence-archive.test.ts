@@ -3,6 +3,7 @@
  * Object Lock with the configured retention, versioned, KMS-encrypted, private, TLS only,
  * never deleted, retained; deliver-report the only function that may write to it.
  */
+import type * as s3 from "aws-cdk-lib/aws-s3";
 import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { deployConfig } from "#lib/config/deploy-config.ts";
@@ -133,6 +134,27 @@ describe("the evidence archive bucket", () => {
           statement.Effect === "Allow" && [statement.Action].flat().some((a) => a.startsWith("s3:Delete")),
       ),
     ).toEqual([]);
+  });
+
+  it("the access-log bucket (no Object Lock: log delivery refuses it) refuses every deletion by policy, also after the stack", () => {
+    const accessLogs = app.stateful.archive.node.findChild("AccessLogs") as s3.Bucket;
+    const policy = Object.values(resourcesOf(app.statefulTemplate, "AWS::S3::BucketPolicy")).find(
+      (candidate) =>
+        JSON.stringify(candidate.Properties.Bucket) === JSON.stringify({ Ref: app.logicalId(accessLogs) }),
+    );
+    expect(policy?.DeletionPolicy).toBe("RetainExceptOnCreate");
+    const statements = (policy?.Properties.PolicyDocument as { Statement: Statement[] } | undefined)
+      ?.Statement;
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Sid: "AccessLogsAreNeverDeleted",
+          Effect: "Deny",
+          Action: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+          Principal: { AWS: "*" },
+        }),
+      ]),
+    );
   });
 
   it("only deliver-report may write to it, only PutObject, only under customers/; no role may delete", () => {

@@ -22,6 +22,7 @@ import { ENV } from "#shared/env-names.ts";
 import { LASSO_BUDGET_KEY } from "#shared/lasso/call-budget.ts";
 import { parseMailProfile } from "#shared/mail/profile.ts";
 import { METRICS_NAMESPACE } from "#shared/runtime/metrics.ts";
+import { schedulerExpression } from "#shared/schedule-rules.ts";
 import { CUSTOMERS_TABLE, LASSO_BUDGET_TABLE, STATE_TABLE } from "#shared/tables.ts";
 import { actionsCalledBy } from "./code-actions.ts";
 import { resourcesOf, type SynthesizedApp, synthesize } from "./synth.ts";
@@ -586,13 +587,13 @@ describe("queues", () => {
 });
 
 describe("schedules", () => {
-  it("one per configured schedule: its cron in its time zone, the submit function, the scheduled time", () => {
+  it("one per configured schedule: its expression in its time zone, the submit function, the scheduled time", () => {
     const schedules = resourcesOf(app.statelessTemplate, "AWS::Scheduler::Schedule");
     for (const schedule of config.schedules) {
       const resource =
         schedules[id(app.stateless.schedules.runSchedules[config.schedules.indexOf(schedule)] as IConstruct)];
       expect(resource?.Properties, schedule.name).toMatchObject({
-        ScheduleExpression: schedule.cron,
+        ScheduleExpression: schedulerExpression(schedule),
         ScheduleExpressionTimezone: schedule.timeZone,
         State: schedule.enabled ? "ENABLED" : "DISABLED",
         FlexibleTimeWindow: { Mode: "FLEXIBLE", MaximumWindowInMinutes: schedule.flexibleWindowMinutes },
@@ -605,6 +606,22 @@ describe("schedules", () => {
       const target = resource?.Properties.Target as { Input: string };
       expect(JSON.parse(target.Input)).toEqual({ schedule, scheduledTime: "<aws.scheduler.scheduled-time>" });
     }
+  });
+
+  it("a business-day rule synthesises to its candidate cron in its zone (submit-batches keeps the rule's days)", () => {
+    const index = config.schedules.findIndex((schedule) => schedule.businessDay === 1);
+    expect(index, "the example config has a first-business-day schedule").toBeGreaterThanOrEqual(0);
+    const resource = resourcesOf(app.statelessTemplate, "AWS::Scheduler::Schedule")[
+      id(app.stateless.schedules.runSchedules[index] as IConstruct)
+    ];
+    expect(resource?.Properties).toMatchObject({
+      ScheduleExpression: "cron(0 7 1-10 * ? *)",
+      ScheduleExpressionTimezone: "Europe/Copenhagen",
+    });
+    const target = resource?.Properties.Target as { Input: string } | undefined;
+    const input = JSON.parse(target?.Input ?? "{}");
+    expect(input.schedule).toMatchObject({ businessDay: 1, at: "07:00" });
+    expect(input.schedule.cron).toBeUndefined();
   });
 
   it("the poll runs at the configured rate, on time, with a short retry", () => {

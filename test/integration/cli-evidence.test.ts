@@ -6,7 +6,7 @@
  * history is written through the store's own functions, as
  * deliver-report and record-ses-event write it.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { parse } from "csv-parse/sync";
@@ -364,6 +364,18 @@ describe("statement", () => {
       const run = await harness.cli(args);
       expect(run.code, args.join(" ")).toBe(2);
     }
+  });
+  it("without --firm or LASSO_REPORTS_FIRM, the statement names the target's firm (the deploy config's firm.name)", async () => {
+    const original = await readFile(harness.endpointsFile, "utf8");
+    await writeFile(
+      harness.endpointsFile,
+      JSON.stringify({ ...JSON.parse(original), firmName: "Revisorhuset Målet ApS" }),
+    );
+    const run = await harness
+      .cli(["statement", "--customer", "1003", "--month", "2026-12", "--format", "csv", "--out", "-"])
+      .finally(() => writeFile(harness.endpointsFile, original));
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("\r\nRevisorhuset Målet ApS;1003;");
   });
 });
 

@@ -59,8 +59,12 @@ test("webhooks three times each, reordered, and the poller running: one mail per
     expect(await rig.report(batch.id, customer.cvr)).toMatchObject({ deliveryStatus: "delivered" });
   }
   // 90 webhook rings and 30 reports: 30 delivered, no report on the queue twice, and every
-  // ring settled without a mail of its own.
-  expect(rig.webhook.counter.total("WebhookAccepted")).toBe(90);
+  // ring settled without a mail of its own. On a loaded machine the simulator may give up on
+  // a slow answer and ring again (its retry), so we may accept a ring more than 90 times,
+  // but never more often than the simulator rang.
+  const attempts = p.sim.webhookDeliveries().filter((d) => d.kind === "report").length;
+  expect(rig.webhook.counter.total("WebhookAccepted")).toBeGreaterThanOrEqual(90);
+  expect(rig.webhook.counter.total("WebhookAccepted")).toBeLessThanOrEqual(attempts);
   expect(rig.deliver.counter.total("ReportDelivered")).toBe(30);
   expect(rig.deliver.counter.total("DuplicateSkipped")).toBe(0);
   expect(rig.deliver.counter.total("WebhookUnverified")).toBe(0);

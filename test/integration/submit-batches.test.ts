@@ -315,7 +315,7 @@ describe("concurrent and repeated invocations", () => {
     expect(batchesOf("via-handler")).toHaveLength(1);
 
     await expect(handler({ schedule: { name: "x" }, scheduledTime: "soon" }, context("bad"))).rejects.toThrow(
-      /invalid submit-batches event: .*schedule\.cron.*scheduledTime: must be an ISO 8601 date-time/,
+      /invalid submit-batches event: .*schedule\.cron: a schedule needs cron .*scheduledTime: must be an ISO 8601 date-time/,
     );
   });
 });
@@ -480,5 +480,58 @@ describe("listener schedules", () => {
     expect(batchesOf("owners-retry")).toHaveLength(2);
     // Released coverage that a newer batch holds is left alone.
     expect(await releaseListenerCoverage(p.state, record)).toBe(0);
+  });
+});
+
+describe("a business-day rule (Scheduler fires its candidate cron; submit-batches keeps the rule's days)", () => {
+  const firstBankDay = schedule({
+    name: "bankdag",
+    group: "bankdag",
+    cron: undefined,
+    businessDay: 1,
+    at: "07:00",
+  });
+
+  test("a candidate on a holiday submits nothing and writes no run; the rule's day submits; an operator's run goes any day", async () => {
+    const p = pipeline.current;
+    await p.putCustomers(
+      Array.from({ length: 2 }, (_, i) => customerItem(400 + i, {}, { group: "bankdag" })),
+    );
+    // 07:00 on 2027-01-01 in Copenhagen: Nytårsdag, a candidate of cron(0 7 1-10 * ? *).
+    const holiday = "2027-01-01T06:00:00.000Z";
+    const skipped = await submitScheduledRun(
+      p.submitPorts(),
+      { schedule: firstBankDay, scheduledTime: holiday },
+      settings,
+    );
+    expect(skipped).toMatchObject({ outcome: "not-a-business-day", batchesSubmittedNow: 0, chunkCount: 0 });
+    expect(await getRun(p.state, runKey("bankdag", holiday))).toBeUndefined();
+    // A business day that is not the first of the month: also not a firing.
+    const second = "2027-01-05T06:00:00.000Z";
+    expect(
+      (await submitScheduledRun(p.submitPorts(), { schedule: firstBankDay, scheduledTime: second }, settings))
+        .outcome,
+    ).toBe("not-a-business-day");
+    expect(batchesOf("bankdag")).toHaveLength(0);
+
+    // Monday 2027-01-04: the first business day.
+    const real = "2027-01-04T06:00:00.000Z";
+    const submitted = await submitScheduledRun(
+      p.submitPorts(),
+      { schedule: firstBankDay, scheduledTime: real },
+      settings,
+    );
+    expect(submitted).toMatchObject({ outcome: "submitted", batchesSubmittedNow: 1 });
+    expect(await getRun(p.state, runKey("bankdag", real))).toMatchObject({ status: "submitted" });
+    expect(batchesOf("bankdag")).toHaveLength(1);
+
+    // `lasso-reports run` on the holiday: the operator means it.
+    const byOperator = await submitScheduledRun(
+      p.submitPorts(),
+      { schedule: firstBankDay, scheduledTime: holiday, firedBy: "operator" },
+      settings,
+    );
+    expect(byOperator.outcome).toBe("submitted");
+    expect(batchesOf("bankdag")).toHaveLength(2);
   });
 });

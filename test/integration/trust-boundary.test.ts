@@ -6,8 +6,11 @@
  * batch records and from Lasso's API.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { fetchWithFreshLink } from "#lambdas/deliver-report/lasso-lookups.ts";
+import { fetchPdf } from "#shared/pdf/fetch.ts";
 import { handOffEntryForItem, manifestCustomers } from "#shared/reconcile/items.ts";
-import { reportIdentity } from "#shared/report-ready.ts";
+import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
+import { silentLog } from "#shared/runtime/log.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
 import { getUnverifiedRecord } from "#shared/state/unverified.ts";
 import { parseWebhookPayload } from "#shared/webhook-payload.ts";
@@ -250,6 +253,46 @@ describe("what Lasso's API says is what counts", () => {
       deliveryStatus: "delivered",
       source: "poll",
     });
+  });
+
+  test("an expired pdf link: the link the delivery goes on with is the fresh one Lasso lists (a link-mode mail carries it)", async () => {
+    const p = pipeline.current;
+    const [customer] = (await putCustomers(90)) as [Customer];
+    const { batch } = await rig.submitBatch({ customers: [customer], webhook: false });
+    await p.sim.settle();
+    const stale = itemOf(batch.id, customer.cvr).pdfurl ?? "";
+    expect(p.sim.expirePdfLinks(batch.id)).toBe(1);
+    const fresh = itemOf(batch.id, customer.cvr).pdfurl;
+    const message: ReportReadyMessage = {
+      version: 1,
+      batchId: batch.id,
+      cvr: customer.cvr,
+      reportType: "Revision",
+      itemStatus: "Completed",
+      pdfUrl: stale,
+      source: "poll",
+      seenAt: new Date().toISOString(),
+    };
+    const fetched = await fetchWithFreshLink(
+      stale,
+      message,
+      {
+        fetchPdf: (url, deadline) =>
+          fetchPdf(url, {
+            allowedHosts: [new URL(p.sim.baseUrl).host],
+            allowHttp: true,
+            maxBytes: 1024 * 1024,
+            totalTimeoutMs: Math.max(1, deadline.getTime() - Date.now()),
+          }),
+        lasso: async () => p.lassoClient(),
+        logger: silentLog,
+      },
+      new Date(Date.now() + 10_000),
+    );
+    expect(fetched.pdfUrl).toBe(fresh);
+    expect(fetched.pdfUrl).not.toBe(stale);
+    const expected = Buffer.from((await p.sim.pdfBytes(itemOf(batch.id, customer.cvr).id)) ?? []);
+    expect(fetched.pdf.bytes.equals(expected)).toBe(true);
   });
 
   test("a portal batch is delivered to the right customer after one confirmation call, and not before", async () => {

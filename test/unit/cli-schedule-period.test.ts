@@ -43,6 +43,24 @@ describe("periodStart", () => {
     );
     expect(() => cronerPattern(schedule("cron(0 6 1 * ? 2030)"))).toThrow(/year other than \*/);
   });
+
+  it("a business-day rule's period starts at its latest real firing, not at a skipped candidate", () => {
+    const firstBankDay = scheduleSchema.parse({
+      name: "s",
+      businessDay: 1,
+      at: "07:00",
+      timeZone: "Europe/Copenhagen",
+      reportType: "Revision",
+      group: "g",
+    });
+    // 2027-01-01 (Nytårsdag) and the weekend are candidates, not firings: the period began 1 December.
+    expect(periodStart(firstBankDay, new Date("2027-01-03T12:00:00Z"))?.toISOString()).toBe(
+      "2026-12-01T06:00:00.000Z",
+    );
+    expect(periodStart(firstBankDay, new Date("2027-01-04T06:00:00Z"))?.toISOString()).toBe(
+      "2027-01-04T06:00:00.000Z",
+    );
+  });
 });
 
 describe("a run of some customers only", () => {

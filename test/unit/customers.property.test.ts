@@ -6,14 +6,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { MAX_CUSTOMER_ID, MAX_EMAIL_LOCAL_PART } from "#shared/customer-fields.ts";
 import { type CustomerRow, checkCustomerRows, customerToItem } from "#shared/customer-file.ts";
-import {
-  isExplicitlyDisabled,
-  MAX_CUSTOMER_ID,
-  MAX_EMAIL_LOCAL_PART,
-  meantGroup,
-  parseCustomerItem,
-} from "#shared/customers.ts";
+import { isExplicitlyDisabled, meantGroup, parseCustomerItem } from "#shared/customers.ts";
 import { checkCvr } from "#shared/cvr.ts";
 import { REPORT_TYPES } from "#shared/lasso/enums.ts";
 

@@ -9,7 +9,7 @@
  * canonical camelCase.
  */
 
-import * as z from "zod";
+import * as z from "zod/mini";
 import { normaliseCvr } from "#shared/cvr.ts";
 import {
   BATCH_STATUSES,
@@ -25,6 +25,7 @@ import {
   type WebhookAuthMethod,
 } from "#shared/lasso/enums.ts";
 import { canonicaliseKeys, isRecord } from "#shared/lasso/normalise.ts";
+import "#shared/zod-english.ts";
 import { batchIdFromLasso } from "./ids.ts";
 
 // ---------------------------------------------------------------------------------------
@@ -124,53 +125,55 @@ export interface WebhookTestRequest {
 const CVR_PATTERN = /^[1-9]\d{7}$/;
 const LASSO_ID_PATTERN = /^cvr-\d+-(\d{8})$/i;
 
+/** `schema`, its value first passed through `map` (what classic zod calls a preprocess). */
+function preprocessed<T extends z.core.$ZodType>(map: (raw: unknown) => unknown, schema: T) {
+  return z.pipe(z.transform(map), schema);
+}
+
+/** `schema`, its output then passed through `map`. */
+function mapped<T extends z.core.SomeType, Out>(schema: T, map: (value: z.output<T>) => Out) {
+  return z.pipe(schema, z.transform(map));
+}
+
 /** An id given as string or number, as a non-empty string. */
-const idSchema = z.union([z.string().trim().min(1), z.number().int().nonnegative()]).transform(String);
+const idSchema = mapped(
+  z.union([z.string().check(z.trim(), z.minLength(1)), z.int().check(z.nonnegative())]),
+  String,
+);
 
 /** A number, also given as a numeric string. */
 const numberSchema = z.union([
   z.number(),
-  z
-    .string()
-    .trim()
-    .regex(/^-?\d+(\.\d+)?$/, "expected a number")
-    .transform(Number),
+  mapped(z.string().check(z.trim(), z.regex(/^-?\d+(\.\d+)?$/, "expected a number")), Number),
 ]);
 
 const intSchema = z.union([
-  z.number().int(),
-  z
-    .string()
-    .trim()
-    .regex(/^-?\d+$/, "expected an integer")
-    .transform(Number),
+  z.int(),
+  mapped(z.string().check(z.trim(), z.regex(/^-?\d+$/, "expected an integer")), Number),
 ]);
 
 const booleanSchema = z.union([
   z.boolean(),
-  z
-    .string()
-    .trim()
-    .toLowerCase()
-    .pipe(z.enum(["true", "false"]))
-    .transform((text) => text === "true"),
+  mapped(
+    z.pipe(z.string().check(z.trim(), z.toLowerCase()), z.enum(["true", "false"])),
+    (text) => text === "true",
+  ),
 ]);
 
-const reportTypeSchema = z.preprocess((value) => reportTypeName(value) ?? value, z.enum(REPORT_TYPES));
-const batchStatusSchema = z.preprocess((value) => batchStatusName(value) ?? value, z.enum(BATCH_STATUSES));
-const itemStatusSchema = z.preprocess((value) => itemStatusName(value) ?? value, z.enum(ITEM_STATUSES));
+const reportTypeSchema = preprocessed((value) => reportTypeName(value) ?? value, z.enum(REPORT_TYPES));
+const batchStatusSchema = preprocessed((value) => batchStatusName(value) ?? value, z.enum(BATCH_STATUSES));
+const itemStatusSchema = preprocessed((value) => itemStatusName(value) ?? value, z.enum(ITEM_STATUSES));
 
 /** A CVR given as number or string, as an 8-digit string (format only; no checksum test). */
-const cvrSchema = z
-  .union([z.string(), z.number().int()])
-  .transform((value) => normaliseCvr(value))
-  .pipe(z.string().regex(CVR_PATTERN, "CVR must be 8 digits, the first not 0"));
+const cvrSchema = z.pipe(
+  mapped(z.union([z.string(), z.int()]), (value) => normaliseCvr(value)),
+  z.string().check(z.regex(CVR_PATTERN, "CVR must be 8 digits, the first not 0")),
+);
 
 /** Optional text: an empty string counts as absent. */
-const optionalText = z
-  .string()
-  .optional()
-  .transform((text) => (text === undefined || text.length === 0 ? undefined : text));
+const optionalText = mapped(z.optional(z.string()), (text) =>
+  text === undefined || text.length === 0 ? undefined : text,
+);
 
 // ---------------------------------------------------------------------------------------
 // Batches
@@ -195,28 +198,28 @@ const BATCH_FIELDS = {
 
 const batchObjectSchema = z.object({
   // One canonical spelling of a GUID (ids.ts): the webhook's and the API's ids must match.
-  id: idSchema.transform(batchIdFromLasso),
+  id: mapped(idSchema, batchIdFromLasso),
   name: z.string(),
-  type: reportTypeSchema.optional(),
+  type: z.optional(reportTypeSchema),
   status: batchStatusSchema,
-  batchSize: intSchema.pipe(z.number().int().nonnegative()),
-  completionPercentage: numberSchema.pipe(z.number().min(0).max(1)),
+  batchSize: z.pipe(intSchema, z.int().check(z.nonnegative())),
+  completionPercentage: z.pipe(numberSchema, z.number().check(z.minimum(0), z.maximum(1))),
   scheduledTime: optionalText,
   timestamp: optionalText,
-  isListener: booleanSchema.default(false),
+  isListener: z._default(booleanSchema, false),
   notificationEmail: optionalText,
   notificationWebhookUrl: optionalText,
   format: optionalText,
   errorAppend: optionalText,
 });
 
-export const lassoBatchSchema: z.ZodType<LassoBatch> = z.preprocess(
+export const lassoBatchSchema: z.ZodMiniType<LassoBatch> = preprocessed(
   (raw) => (isRecord(raw) ? canonicaliseKeys(raw, BATCH_FIELDS) : raw),
   batchObjectSchema,
 );
 
 /** GET /batches: an array, or an object holding it under `batches` or `items`. */
-export const lassoBatchListSchema: z.ZodType<LassoBatch[]> = z.preprocess(
+export const lassoBatchListSchema: z.ZodMiniType<LassoBatch[]> = preprocessed(
   (raw) => (isRecord(raw) ? canonicaliseKeys(raw, { batches: ["batches", "items"] }).batches : raw),
   z.array(lassoBatchSchema),
 );
@@ -252,14 +255,14 @@ const ITEM_FIELDS = {
 } as const;
 
 const itemObjectSchema = z.object({
-  id: idSchema.optional(),
-  batchId: idSchema.optional(),
+  id: z.optional(idSchema),
+  batchId: z.optional(idSchema),
   cvr: cvrSchema,
   lassoId: optionalText,
   name: optionalText,
-  internalCustomerId: intSchema.optional(),
+  internalCustomerId: z.optional(intSchema),
   status: itemStatusSchema,
-  printType: reportTypeSchema.optional(),
+  printType: z.optional(reportTypeSchema),
   pdfUrl: optionalText,
   fileName: optionalText,
   finishedAt: optionalText,
@@ -277,13 +280,13 @@ function canonicalItem(raw: unknown): unknown {
   return item;
 }
 
-export const lassoItemSchema: z.ZodType<LassoItem> = z.preprocess(canonicalItem, itemObjectSchema);
+export const lassoItemSchema: z.ZodMiniType<LassoItem> = preprocessed(canonicalItem, itemObjectSchema);
 
 /**
  * GET /batches/{id}/items: `{ items, continuationToken }` (also `Items`, `cToken`); a null,
  * empty or absent token marks the last page; a bare array is a single, last page.
  */
-export const lassoItemsPageSchema: z.ZodType<LassoItemsPage> = z.preprocess(
+export const lassoItemsPageSchema: z.ZodMiniType<LassoItemsPage> = preprocessed(
   (raw) =>
     Array.isArray(raw)
       ? { items: raw }
@@ -327,30 +330,32 @@ export function parseErrorBody(raw: unknown): LassoErrorBody | undefined {
 const SCHEDULED_TIME_PATTERN =
   /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$/;
 
-export const webhookAuthConfigSchema: z.ZodType<WebhookAuthConfig> = z.object({
+export const webhookAuthConfigSchema: z.ZodMiniType<WebhookAuthConfig> = z.object({
   Method: z.enum(WEBHOOK_AUTH_METHODS),
-  Key: z.string().min(1),
+  Key: z.string().check(z.minLength(1)),
   Value: z.string(),
 });
 
 const createBatchItemSchema = z.object({
-  cvr: cvrSchema.transform(Number),
-  format: z.string().min(1).optional(),
-  internalCustomerId: z.number().int().optional(),
+  cvr: mapped(cvrSchema, Number),
+  format: z.optional(z.string().check(z.minLength(1))),
+  internalCustomerId: z.optional(z.int()),
 });
 
 const createBatchRequestSchema = z.object({
-  batchName: z.string().trim().min(1),
-  format: z.string().min(1),
+  batchName: z.string().check(z.trim(), z.minLength(1)),
+  format: z.string().check(z.minLength(1)),
   type: z.enum(REPORT_TYPES),
-  notificationEmail: z.string().min(1).optional(),
-  notificationWebhookUrl: z.url({ protocol: /^https?$/ }).optional(),
-  authConfig: webhookAuthConfigSchema.nullable().optional(),
-  errorAppend: z.string().optional(),
-  scheduledTime: z.string().regex(SCHEDULED_TIME_PATTERN, 'expected UTC "YYYY-MM-DD HH:mm:ss"').optional(),
-  items: z.array(createBatchItemSchema).min(1),
-  isListener: z.boolean().optional(),
-  triggerNow: z.boolean().optional(),
+  notificationEmail: z.optional(z.string().check(z.minLength(1))),
+  notificationWebhookUrl: z.optional(z.url({ protocol: /^https?$/ })),
+  authConfig: z.optional(z.nullable(webhookAuthConfigSchema)),
+  errorAppend: z.optional(z.string()),
+  scheduledTime: z.optional(
+    z.string().check(z.regex(SCHEDULED_TIME_PATTERN, 'expected UTC "YYYY-MM-DD HH:mm:ss"')),
+  ),
+  items: z.array(createBatchItemSchema).check(z.minLength(1)),
+  isListener: z.optional(z.boolean()),
+  triggerNow: z.optional(z.boolean()),
 });
 
 /** The JSON body of POST /apps/reporting/batches, field names as in the provider's example. */
@@ -426,7 +431,7 @@ export function lassoIdForCvr(cvr: string | number): string {
 // ---------------------------------------------------------------------------------------
 
 /** Zod issues as `{ path, message }`, paths like `items[2].cvr` (values are never included). */
-export function issuesOf(error: z.ZodError): { path: string; message: string }[] {
+export function issuesOf(error: z.core.$ZodError): { path: string; message: string }[] {
   return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
 }
 

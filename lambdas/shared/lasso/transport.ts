@@ -6,7 +6,7 @@
  * validated at the boundary; errors typed (errors.ts) and never carrying a secret.
  */
 import pRetry, { AbortError } from "p-retry";
-import type { ZodType } from "zod";
+import type { ZodMiniType } from "zod/mini";
 import { LassoBudgetExhausted, type LassoCallBudget } from "./call-budget.ts";
 import {
   LassoApiError,
@@ -160,7 +160,7 @@ export class LassoTransport {
     return new Budget(this.#retry.maxTotalMs, this.#sleep);
   }
 
-  async getJson<T>(spec: RequestSpec, schema: ZodType<T>, budget: Budget): Promise<T> {
+  async getJson<T>(spec: RequestSpec, schema: ZodMiniType<T>, budget: Budget): Promise<T> {
     return this.retrying(spec.operation, budget, async () => {
       const response = await this.send(spec);
       return this.validate(spec, response.status, schema, await this.readJson(spec, response));
@@ -331,7 +331,7 @@ export class LassoTransport {
     }
   }
 
-  validate<T>(spec: RequestSpec, status: number, schema: ZodType<T>, raw: unknown): T {
+  validate<T>(spec: RequestSpec, status: number, schema: ZodMiniType<T>, raw: unknown): T {
     const parsed = schema.safeParse(raw);
     if (parsed.success) return parsed.data;
     throw this.responseError(spec, status, issuesOf(parsed.error));

@@ -6,54 +6,59 @@
  * (lib/config/mail-profile.ts), passed to deliver-report as one JSON environment variable
  * (`MAIL_PROFILE`) and validated here at cold start. Nothing in it is a secret.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { LANGUAGES, type Language } from "../customers.ts";
+import "../zod-english.ts";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** One line of text that may reach a header or a single line of the mail: no control characters. */
 export const profileLine = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .max(max)
-    .refine((text) => !CONTROL.test(text), "must be one line without control characters");
+  z.string().check(
+    z.trim(),
+    z.minLength(1),
+    z.maxLength(max),
+    z.refine((text) => !CONTROL.test(text), "must be one line without control characters"),
+  );
 
-const mailbox = z.object({ name: profileLine(100).optional(), address: z.email() });
+const mailbox = z.object({ name: z.optional(profileLine(100)), address: z.email() });
 export type Mailbox = z.infer<typeof mailbox>;
 
 const texts = z.object({
   /** The lines under "Venlig hilsen" / "Kind regards" (a name, a title). */
-  signature: z.array(profileLine(120)).min(1).max(6),
+  signature: z.array(profileLine(120)).check(z.minLength(1), z.maxLength(6)),
   /** The small print at the foot of every mail. */
-  footer: z.string().trim().min(1).max(600),
+  footer: z.string().check(z.trim(), z.minLength(1), z.maxLength(600)),
 });
 
 export const LOGO_CONTENT_TYPES = ["image/png", "image/jpeg", "image/gif"] as const;
 
 export const mailProfileSchema = z.object({
   from: mailbox,
-  replyTo: mailbox.optional(),
+  replyTo: z.optional(mailbox),
   firm: z.object({
     name: profileLine(100),
-    addressLines: z.array(profileLine(120)).min(1).max(4),
-    cvr: z.string().regex(/^[1-9]\d{7}$/),
-    phone: profileLine(40).optional(),
-    web: z.url({ protocol: /^https?$/ }).optional(),
+    addressLines: z.array(profileLine(120)).check(z.minLength(1), z.maxLength(4)),
+    cvr: z.string().check(z.regex(/^[1-9]\d{7}$/)),
+    phone: z.optional(profileLine(40)),
+    web: z.optional(z.url({ protocol: /^https?$/ })),
   }),
   texts: z.object(
     Object.fromEntries(LANGUAGES.map((language) => [language, texts])) as Record<Language, typeof texts>,
   ),
   /** The logo, a file shipped with the function (read at cold start, embedded as a CID attachment). */
-  logo: z
-    .object({ file: z.string().min(1), contentType: z.enum(LOGO_CONTENT_TYPES), alt: profileLine(100) })
-    .optional(),
+  logo: z.optional(
+    z.object({
+      file: z.string().check(z.minLength(1)),
+      contentType: z.enum(LOGO_CONTENT_TYPES),
+      alt: profileLine(100),
+    }),
+  ),
   /** Every mail of the deployment goes to this address instead; the body names the real recipients. */
-  redirectAllTo: z.email().optional(),
+  redirectAllTo: z.optional(z.email()),
   /** Failure notices of a customer without cc/bcc go here. */
-  operators: z.email().optional(),
+  operators: z.optional(z.email()),
 });
 
 export type MailProfile = z.infer<typeof mailProfileSchema>;
