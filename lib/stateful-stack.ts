@@ -15,6 +15,7 @@ import type { Construct } from "constructs";
 import {
   CUSTOMERS_TABLE,
   type KeyDefinition,
+  LASSO_BUDGET_TABLE,
   SCHEDULES_TABLE,
   STATE_TABLE,
   type TableDefinition,
@@ -60,6 +61,7 @@ export class StatefulStack extends Stack {
   readonly customersTable: dynamodb.Table;
   readonly stateTable: dynamodb.Table;
   readonly schedulesTable: dynamodb.Table;
+  readonly lassoBudgetTable: dynamodb.Table;
   readonly reportReadyQueue: sqs.Queue;
   readonly reportReadyDlq: sqs.Queue;
   readonly lassoApiKeySecret: secretsmanager.Secret;
@@ -105,6 +107,16 @@ export class StatefulStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     addIndexes(this.stateTable, STATE_TABLE);
+
+    // One item: the token bucket that keeps every function under Lasso's rate limit.
+    // Rebuilt by the first taker when lost, so nothing to retain.
+    this.lassoBudgetTable = new dynamodb.Table(this, LASSO_BUDGET_TABLE.id, {
+      partitionKey: attribute(LASSO_BUDGET_TABLE.partitionKey),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
 
     this.reportReadyDlq = new sqs.Queue(this, "ReportReadyDlq", {
       ...secureQueueProps(),
@@ -159,6 +171,10 @@ export class StatefulStack extends Stack {
       description: "The report schedules (edit by hand or with `lasso-reports schedules`; docs/schedules.md)",
     });
     new CfnOutput(this, "StateTableName", { value: this.stateTable.tableName });
+    new CfnOutput(this, "LassoBudgetTableName", {
+      value: this.lassoBudgetTable.tableName,
+      description: "The shared Lasso call budget (one item, docs/operations.md)",
+    });
     new CfnOutput(this, "ReportReadyQueueName", { value: this.reportReadyQueue.queueName });
     new CfnOutput(this, "ReportReadyDlqName", { value: this.reportReadyDlq.queueName });
     new CfnOutput(this, "ArchiveBucketName", {

@@ -17,13 +17,14 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { ENV } from "#shared/env-names.ts";
+import { LASSO_BUDGET_KEY } from "#shared/lasso/call-budget.ts";
 import type { CustomersIndexName, StateIndexName } from "#shared/tables.ts";
 import { logoBundleName, mailProfileJson } from "./config/mail-profile.ts";
 import type { DeployConfig } from "./config/schema.ts";
 import { archiveBucketName, grantArchiveWrite } from "./constructs/evidence-archive.ts";
 import { Mail } from "./constructs/mail.ts";
 import { Observability } from "./constructs/observability.ts";
-import { grantSecretValue, grantSend, grantTable } from "./constructs/permissions.ts";
+import { grantBudgetItem, grantSecretValue, grantSend, grantTable } from "./constructs/permissions.ts";
 import { ReportFunction } from "./constructs/report-function.ts";
 import { ReportSchedules } from "./constructs/report-schedules.ts";
 import { Schedules } from "./constructs/schedules.ts";
@@ -36,6 +37,8 @@ export interface StatefulResources {
   stateTable: dynamodb.ITable;
   /** The report schedules, with a stream (keys only) that drives sync-schedules. */
   schedulesTable: dynamodb.ITable;
+  /** The shared Lasso call budget (one item). */
+  lassoBudgetTable: dynamodb.ITable;
   reportReadyQueue: sqs.IQueue;
   reportReadyDlq: sqs.IQueue;
   lassoApiKeySecret: secretsmanager.ISecret;
@@ -108,6 +111,8 @@ export class StatelessStack extends Stack {
       [ENV.lassoBaseUrl]: config.lasso.baseUrl,
       [ENV.lassoApiKeySecretId]: stateful.lassoApiKeySecret.secretArn,
       [ENV.lassoRequestTimeoutMs]: String(config.lasso.requestTimeoutMs),
+      [ENV.lassoCallsPerMinute]: String(config.lasso.callsPerMinute),
+      [ENV.lassoBudgetTable]: stateful.lassoBudgetTable.tableName,
     };
 
     // receive-webhook: Function URL in, report-ready queue out.
@@ -159,6 +164,7 @@ export class StatelessStack extends Stack {
       "dynamodb:BatchGetItem",
     ]);
     grantSecretValue(this.submitBatches, stateful.lassoApiKeySecret);
+    grantBudgetItem(this.submitBatches, stateful.lassoBudgetTable, LASSO_BUDGET_KEY);
     grantSecretValue(this.submitBatches, stateful.webhookSecret);
     // A run that failed all of Lambda's retries is kept, not dropped: it is a missed report run.
     this.submitBatches.configureAsyncInvoke({
@@ -196,6 +202,7 @@ export class StatelessStack extends Stack {
     );
     grantSend(this.pollBatches, stateful.reportReadyQueue);
     grantSecretValue(this.pollBatches, stateful.lassoApiKeySecret);
+    grantBudgetItem(this.pollBatches, stateful.lassoBudgetTable, LASSO_BUDGET_KEY);
     // The next poll does the same work: a failed poll is not worth keeping.
     this.pollBatches.configureAsyncInvoke({ retryAttempts: 0 });
 
@@ -258,6 +265,7 @@ export class StatelessStack extends Stack {
     grantArchiveWrite(this.deliverReport, archiveBucketName(config.stackName), stateful.archiveKey);
     // Asks Lasso about a batch or its items only when a message and the state lack them.
     grantSecretValue(this.deliverReport, stateful.lassoApiKeySecret);
+    grantBudgetItem(this.deliverReport, stateful.lassoBudgetTable, LASSO_BUDGET_KEY);
     this.deliverReport.addEventSource(
       new SqsEventSource(stateful.reportReadyQueue, {
         batchSize: config.delivery.batchSize,

@@ -73,7 +73,7 @@ const program = new Command("npm start --")
   .addOption(
     new Option(
       "--lasso-rate <calls>",
-      "the simulator's rate limit, calls a minute per API key (Lasso's is 500; 0: none, to measure the code's own speed)",
+      "the simulator's rate limit, calls a minute per API key (Lasso's is 500; 0: none, to measure the code's own speed); the functions' shared Lasso budget spends the same limit",
     )
       .argParser(wholeNumber)
       .default(500),

@@ -9,16 +9,20 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { CUSTOMERS_TRANSLATE_CONFIG } from "#shared/customers.ts";
 import { stateDocumentClient } from "#shared/runtime/dynamo.ts";
+import { lassoCallBudget, readLassoBudgetConfig } from "#shared/runtime/lasso-budget.ts";
 import { cachedSecret } from "#shared/secrets.ts";
 import { readDeliverReportSettings } from "./config.ts";
 import { buildDeliverReportWiring, createDeliverReportHandler } from "./lambda.ts";
 
 const settings = readDeliverReportSettings();
 const dynamo = new DynamoDBClient({});
+const stateDoc = stateDocumentClient(dynamo);
+/** A delivery may wait this long for a Lasso token before its message is deferred instead. */
+const LASSO_TOKEN_WAIT_MS = 20_000;
 
 export const handler = createDeliverReportHandler(
   buildDeliverReportWiring(settings, {
-    stateDoc: stateDocumentClient(dynamo),
+    stateDoc,
     customersDoc: DynamoDBDocumentClient.from(dynamo, CUSTOMERS_TRANSLATE_CONFIG),
     ses: new SESv2Client({}),
     // An archive write that hangs must fail in seconds, not hold the invocation to its end.
@@ -28,5 +32,6 @@ export const handler = createDeliverReportHandler(
     }),
     lassoApiKey: cachedSecret(settings.lasso.apiKeySecretId),
     sqs: new SQSClient({}),
+    lassoBudget: lassoCallBudget(readLassoBudgetConfig(), stateDoc, LASSO_TOKEN_WAIT_MS),
   }),
 );

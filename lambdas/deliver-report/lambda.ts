@@ -18,6 +18,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { s3EvidenceArchive } from "#shared/archive/evidence-archive.ts";
 import { findCustomersByCvr, getCustomer } from "#shared/customer-reads.ts";
 import type { Language } from "#shared/customers.ts";
+import { type LassoCallBudget, UNLIMITED_LASSO_BUDGET } from "#shared/lasso/call-budget.ts";
 import { sesMailer } from "#shared/mail/ses-mailer.ts";
 import { DEFAULT_PDF_RETRY, fetchPdfPatiently } from "#shared/pdf/fetch.ts";
 import { redactLinks } from "#shared/redact-links.ts";
@@ -109,14 +110,18 @@ export interface DeliverReportClients {
   lassoApiKey: () => Promise<string>;
   /** The report-ready queue's client, for deferring timed retries. */
   sqs: SQSClient;
+  /** Lasso's rate limit, shared with the other functions: Lasso calls and PDF downloads take from it. */
+  lassoBudget?: LassoCallBudget;
 }
 
 export function buildDeliverReportWiring(
   settings: DeliverReportSettings,
   clients: DeliverReportClients,
 ): DeliverReportWiring {
+  const callBudget = clients.lassoBudget ?? UNLIMITED_LASSO_BUDGET;
   const lasso = realLassoClients(clients.lassoApiKey, {
     baseUrl: settings.lasso.baseUrl,
+    callBudget,
     ...(settings.lasso.timeoutMs === undefined ? {} : { timeoutMs: settings.lasso.timeoutMs }),
   });
   return {
@@ -141,7 +146,7 @@ export function buildDeliverReportWiring(
           connectTimeoutMs: settings.pdf.connectTimeoutMs,
           totalTimeoutMs: settings.pdf.totalTimeoutMs,
         },
-        { ...DEFAULT_PDF_RETRY, deadline },
+        { ...DEFAULT_PDF_RETRY, deadline, callBudget },
       ),
     sendMail: sesMailer(
       clients.ses,

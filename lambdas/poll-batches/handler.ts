@@ -8,13 +8,17 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { stateDocumentClient } from "#shared/runtime/dynamo.ts";
 import { realLassoClients } from "#shared/runtime/lasso.ts";
+import { lassoCallBudget, readLassoBudgetConfig } from "#shared/runtime/lasso-budget.ts";
 import { cachedSecret } from "#shared/secrets.ts";
 import { POLL_LASSO_RETRY, readPollBatchesConfig, reserveMsFor } from "./config.ts";
 import { createPollBatchesHandler } from "./lambda.ts";
 
 const config = readPollBatchesConfig();
+const stateDoc = stateDocumentClient(new DynamoDBClient({}));
 const lasso = realLassoClients(cachedSecret(config.lassoApiKeySecretId), {
   baseUrl: config.lassoBaseUrl,
+  // A token not there within the call's retry budget stops the poll as Lasso's 429 does.
+  callBudget: lassoCallBudget(readLassoBudgetConfig(), stateDoc, POLL_LASSO_RETRY.maxTotalMs / 2),
   timeoutMs: config.lassoRequestTimeoutMs,
   retry: POLL_LASSO_RETRY,
 });
@@ -22,7 +26,7 @@ const lasso = realLassoClients(cachedSecret(config.lassoApiKeySecretId), {
 export const handler = createPollBatchesHandler({
   ports: {
     table: {
-      doc: stateDocumentClient(new DynamoDBClient({})),
+      doc: stateDoc,
       tableName: config.stateTableName,
       retentionDays: config.stateRetentionDays,
     },

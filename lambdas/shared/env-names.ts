@@ -19,6 +19,10 @@ export const ENV = {
   lassoBaseUrl: "LASSO_BASE_URL",
   lassoApiKeySecretId: "LASSO_API_KEY_SECRET_ID",
   lassoRequestTimeoutMs: "LASSO_REQUEST_TIMEOUT_MS",
+  /** Lasso's rate limit, calls a minute per API key (default 500); 0: no budget (local only). */
+  lassoCallsPerMinute: "LASSO_CALLS_PER_MINUTE",
+  /** The table holding the shared Lasso call budget (runtime/lasso-budget.ts). */
+  lassoBudgetTable: "LASSO_BUDGET_TABLE_NAME",
   /** The webhook secret: a random string; its header name is WEBHOOK_HEADER_NAME. */
   webhookSecretId: "WEBHOOK_SECRET_ID",
   webhookHeaderName: "WEBHOOK_HEADER_NAME",

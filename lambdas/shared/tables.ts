@@ -10,6 +10,8 @@
  *   (see docs/schedules.md, "Schedules as data");
  * - state: machine-written runs, batches (with manifests), reports and deliveries
  *   (see docs/state-model.md).
+ * And the Lasso call budget's one item, in a table of its own so that a function's right
+ * to change it is a right to change nothing else (runtime/lasso-budget.ts).
  */
 
 export type AttributeType = "S" | "N";
@@ -91,6 +93,12 @@ export const STATE_TABLE = {
     },
   ],
   timeToLiveAttribute: "expiresAt",
+} as const satisfies TableDefinition;
+
+export const LASSO_BUDGET_TABLE = {
+  id: "LassoBudget",
+  partitionKey: { name: "pk", type: "S" },
+  indexes: [],
 } as const satisfies TableDefinition;
 
 /** Index names as a type, so a typo in a query is a compile error. */

@@ -11,6 +11,7 @@ import { readCustomersOfGroup } from "#shared/customer-reads.ts";
 import { CUSTOMERS_TRANSLATE_CONFIG } from "#shared/customers.ts";
 import { stateDocumentClient } from "#shared/runtime/dynamo.ts";
 import { realLassoClients } from "#shared/runtime/lasso.ts";
+import { lassoCallBudget, readLassoBudgetConfig } from "#shared/runtime/lasso-budget.ts";
 import { cachedSecret } from "#shared/secrets.ts";
 import { webhookAuthConfig } from "#shared/webhook-credentials.ts";
 import { loadSubmitConfig } from "./config.ts";
@@ -20,6 +21,7 @@ const config = loadSubmitConfig();
 const dynamo = new DynamoDBClient({});
 // Hand-edited rows may hold numbers JavaScript cannot represent: read them as text.
 const customersDoc = DynamoDBDocumentClient.from(dynamo, CUSTOMERS_TRANSLATE_CONFIG);
+const stateDoc = stateDocumentClient(dynamo);
 const secrets = new SecretsManagerClient({});
 const webhookSecret = cachedSecret(config.webhookSecretId, { awsSdkV3Client: secrets });
 const lasso = realLassoClients(cachedSecret(config.lassoApiKeySecretId, { awsSdkV3Client: secrets }), {
@@ -27,12 +29,13 @@ const lasso = realLassoClients(cachedSecret(config.lassoApiKeySecretId, { awsSdk
   timeoutMs: config.lassoRequestTimeoutMs,
   // Rate limits (429 + retry-after) are waited out within this budget.
   retry: { retries: 8, maxTotalMs: config.lassoCallBudgetMs },
+  callBudget: lassoCallBudget(readLassoBudgetConfig(), stateDoc, config.lassoCallBudgetMs / 2),
 });
 
 export const handler = createSubmitBatchesHandler({
   ports: {
     state: {
-      doc: stateDocumentClient(dynamo),
+      doc: stateDoc,
       tableName: config.stateTable,
       retentionDays: config.stateRetentionDays,
     },

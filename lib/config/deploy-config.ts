@@ -9,6 +9,9 @@ export const deployConfig: DeployConfigInput = {
   stackName: "LassoReports",
   lasso: {
     baseUrl: "https://api.lassox.com",
+    // Lasso's rate limit for the API key; every function spends one shared budget of it
+    // (docs/lasso-api.md). Lower it if something else calls Lasso with the same key.
+    callsPerMinute: 500,
   },
   mail: {
     // The display name is what a client's mail program shows; SES checks the address.

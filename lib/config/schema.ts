@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { checkCvr } from "#shared/cvr.ts";
+import { LASSO_DEFAULT_CALLS_PER_MINUTE, MIN_CALLS_PER_MINUTE } from "#shared/lasso/call-budget.ts";
 import { profileLine } from "#shared/mail/profile.ts";
 import {
   DEFAULT_MAX_PDF_BYTES,
@@ -90,6 +91,16 @@ export const deployConfigSchema = z
     lasso: z.object({
       baseUrl: z.url({ protocol: /^https$/, error: "must be an https URL such as https://api.lassox.com" }),
       requestTimeoutMs: z.number().int().min(1000).max(60_000).default(10_000),
+      /**
+       * Lasso's rate limit, calls a minute per API key (500, as Lasso documents): every
+       * function spends one shared budget of it before calling (docs/lasso-api.md).
+       */
+      callsPerMinute: z
+        .number()
+        .int()
+        .min(MIN_CALLS_PER_MINUTE)
+        .max(100_000)
+        .default(LASSO_DEFAULT_CALLS_PER_MINUTE),
     }),
     mail: z
       .object({

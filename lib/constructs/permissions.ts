@@ -38,6 +38,20 @@ export function grantTable(
   }
 }
 
+/**
+ * The Lasso call budget's one item (runtime/lasso-budget.ts): read and conditionally
+ * updated, by its key only.
+ */
+export function grantBudgetItem(grantee: iam.IGrantable, table: dynamodb.ITable, key: string): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+      resources: [table.tableArn],
+      conditions: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [key] } },
+    }),
+  );
+}
+
 /** GetSecretValue only: Powertools' SecretsProvider calls nothing else. */
 export function grantSecretValue(grantee: iam.IGrantable, secret: secretsmanager.ISecret): void {
   grantee.grantPrincipal.addToPrincipalPolicy(

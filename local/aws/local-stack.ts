@@ -16,6 +16,7 @@ import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { ENV } from "#shared/env-names.ts";
+import { MIN_CALLS_PER_MINUTE } from "#shared/lasso/call-budget.ts";
 import { DEFAULT_WEBHOOK_BASIC_USER } from "#shared/webhook-credentials.ts";
 import { startLassoSimulator } from "../lasso-sim/index.ts";
 import type { LassoSimulator, LassoSimulatorOptions } from "../lasso-sim/types.ts";
@@ -98,7 +99,7 @@ async function createStackSecrets(
 /** What the stack would set on every function, pointed at the local resources. */
 function localFunctionEnv(
   resources: LocalResources,
-  simBaseUrl: string,
+  sim: { baseUrl: string; callsPerMinute: number },
   ids: { lassoApiKeySecretId: string; webhookSecretId: string },
   webhookHeaderName: string,
   overrides: Record<string, string> | undefined,
@@ -114,9 +115,11 @@ function localFunctionEnv(
     [ENV.schedulerRoleArn]: "arn:aws:iam::000000000000:role/local-scheduler-invoke",
     [ENV.scheduledRunsDlqArn]: `arn:aws:sqs:${LOCAL_REGION}:000000000000:${resources.names.customersTable}-scheduled-runs-dlq`,
     [ENV.reportReadyQueueUrl]: resources.reportReadyQueueUrl,
-    [ENV.lassoBaseUrl]: simBaseUrl,
+    [ENV.lassoBaseUrl]: sim.baseUrl,
     [ENV.lassoApiKeySecretId]: ids.lassoApiKeySecretId,
     [ENV.lassoRequestTimeoutMs]: "5000",
+    [ENV.lassoBudgetTable]: resources.names.lassoBudgetTable,
+    [ENV.lassoCallsPerMinute]: String(sim.callsPerMinute),
     [ENV.webhookSecretId]: ids.webhookSecretId,
     [ENV.webhookHeaderName]: webhookHeaderName,
     // As the stack sets it: receive-webhook accepts BasicAuth too, and a BasicAuth schedule works.
@@ -131,7 +134,7 @@ function localFunctionEnv(
     [ENV.mailSender]: DEMO_SENDER,
     [ENV.mailProfile]: demoMailProfileJson(),
     // The simulator serves PDFs from its own http origin on loopback: allowed only here.
-    [ENV.pdfAllowedHosts]: new URL(simBaseUrl).host,
+    [ENV.pdfAllowedHosts]: new URL(sim.baseUrl).host,
     [ENV.pdfAllowHttp]: "true",
     POWERTOOLS_METRICS_NAMESPACE: "LassoReports",
     // EMF blobs and INFO lines would drown the runner's output and the test logs.
@@ -139,6 +142,16 @@ function localFunctionEnv(
     POWERTOOLS_LOG_LEVEL: "ERROR",
     ...overrides,
   };
+}
+
+/**
+ * The functions' Lasso budget: the simulator's limit, as a deployment's is Lasso's. A
+ * limit of another window, or of a handful of calls, is a test of the 429 path: no budget.
+ */
+function budgetCallsPerMinute(sim: LassoSimulatorOptions | undefined): number {
+  const limit = sim?.rateLimitPerMinute ?? 500;
+  const windowMs = sim?.rateLimitWindowMs ?? 60_000;
+  return windowMs === 60_000 && limit >= MIN_CALLS_PER_MINUTE ? limit : 0;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -166,7 +179,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const webhookSecret = options.webhookSecret ?? randomBytes(24).toString("base64url");
     const secretIds = await createStackSecrets(secrets, resources, sim.apiKey, webhookSecret);
     const webhookHeaderName = options.webhookHeaderName ?? DEFAULT_WEBHOOK_HEADER;
-    const functionEnv = localFunctionEnv(resources, sim.baseUrl, secretIds, webhookHeaderName, options.env);
+    const functionEnv = localFunctionEnv(
+      resources,
+      { baseUrl: sim.baseUrl, callsPerMinute: budgetCallsPerMinute(options.sim) },
+      secretIds,
+      webhookHeaderName,
+      options.env,
+    );
     env.set(functionEnv);
     const sender = functionEnv[ENV.mailSender];
     if (sender !== undefined) await aws.verifySender(sender);

@@ -16,7 +16,13 @@ import {
   type SchedulerClient,
 } from "@aws-sdk/client-scheduler";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { CUSTOMERS_TABLE, SCHEDULES_TABLE, STATE_TABLE, type TableDefinition } from "#shared/tables.ts";
+import {
+  CUSTOMERS_TABLE,
+  LASSO_BUDGET_TABLE,
+  SCHEDULES_TABLE,
+  STATE_TABLE,
+  type TableDefinition,
+} from "#shared/tables.ts";
 
 export interface LocalResourceNames {
   customersTable: string;
@@ -24,6 +30,7 @@ export interface LocalResourceNames {
   schedulesTable: string;
   /** The EventBridge Scheduler group of the report schedules (the stack's own). */
   scheduleGroup: string;
+  lassoBudgetTable: string;
   reportReadyQueue: string;
   reportReadyDlq: string;
   archiveBucket: string;
@@ -40,6 +47,7 @@ export const localResourceNames = (prefix = "lasso-reports"): LocalResourceNames
   stateTable: `${prefix}-state`,
   schedulesTable: `${prefix}-schedules`,
   scheduleGroup: `${prefix}-reports`,
+  lassoBudgetTable: `${prefix}-lasso-budget`,
   reportReadyQueue: `${prefix}-report-ready`,
   reportReadyDlq: `${prefix}-report-ready-dlq`,
   archiveBucket: `${prefix}-archive`,
@@ -142,6 +150,7 @@ export async function provisionLocalResources(
   await createTable(clients.dynamo, names.stateTable, STATE_TABLE);
   await createTable(clients.dynamo, names.schedulesTable, SCHEDULES_TABLE);
   if (clients.scheduler !== undefined) await createScheduleGroup(clients.scheduler, names.scheduleGroup);
+  await createTable(clients.dynamo, names.lassoBudgetTable, LASSO_BUDGET_TABLE);
   if (clients.s3 !== undefined) await createArchiveBucket(clients.s3, names.archiveBucket);
   const dlq = await clients.sqs.send(new CreateQueueCommand({ QueueName: names.reportReadyDlq }));
   if (!dlq.QueueUrl) throw new Error("the local SQS emulator returned no DLQ URL");

@@ -8,8 +8,20 @@ export type RateDecision =
   | { allowed: true; remaining: number }
   | { allowed: false; retryAfterSeconds: number };
 
+/** What the limiter saw, for benchmarks: calls let through, calls refused, the most let through in one window. */
+export interface RateStats {
+  accepted: number;
+  refused: number;
+  /** The most requests of one key let through within any `windowMs` (0 when limiting is off). */
+  maxInWindow: number;
+  /** The clock's time of the first and the last request let through (0 before any). */
+  firstAt: number;
+  lastAt: number;
+}
+
 export class RateLimiter {
   private readonly log = new Map<string, number[]>();
+  private readonly counted: RateStats = { accepted: 0, refused: 0, maxInWindow: 0, firstAt: 0, lastAt: 0 };
 
   /**
    * @param limit requests allowed per window; 0 or Infinity disables limiting
@@ -24,19 +36,36 @@ export class RateLimiter {
 
   /** Counts one request for `key` when allowed; a refused request does not count. */
   take(key: string): RateDecision {
-    if (this.limit <= 0 || !Number.isFinite(this.limit)) return { allowed: true, remaining: Infinity };
     const now = this.clock();
+    if (this.limit <= 0 || !Number.isFinite(this.limit)) {
+      this.#counted(now);
+      return { allowed: true, remaining: Infinity };
+    }
     const since = now - this.windowMs;
     const stamps = (this.log.get(key) ?? []).filter((t) => t > since);
     if (stamps.length >= this.limit) {
       this.log.set(key, stamps);
+      this.counted.refused++;
       const oldest = stamps[0] ?? now;
       const waitMs = oldest + this.windowMs - now;
       return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
     }
     stamps.push(now);
     this.log.set(key, stamps);
+    this.#counted(now);
+    // The log holds exactly the window ending now: its length is that window's count.
+    this.counted.maxInWindow = Math.max(this.counted.maxInWindow, stamps.length);
     return { allowed: true, remaining: this.limit - stamps.length };
+  }
+
+  #counted(now: number): void {
+    if (this.counted.accepted === 0) this.counted.firstAt = now;
+    this.counted.accepted++;
+    this.counted.lastAt = now;
+  }
+
+  stats(): RateStats {
+    return { ...this.counted };
   }
 
   reset(): void {

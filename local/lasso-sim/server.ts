@@ -229,6 +229,7 @@ export async function startLassoSimulator(options: LassoSimulatorOptions = {}): 
     disabledWebhookUrls: () => webhooks.disabledUrls(),
     pdfBytes: async (itemId) => state.pdf(itemId),
     settle: () => tracker.idle(),
+    rateStats: () => parts.limiter.stats(),
   };
   return simulator;
 }

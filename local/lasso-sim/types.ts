@@ -9,6 +9,7 @@
  */
 
 import type { BatchStatus, ItemStatus, ReportType, WebhookAuthMethod } from "#shared/lasso/enums.ts";
+import type { RateStats } from "./ratelimit.ts";
 
 export interface FaultOptions {
   /** Seed of every random choice below (default 1). Same seed + same calls = same outcome. */
@@ -235,4 +236,6 @@ export interface LassoSimulator {
   pdfBytes(itemId: string): Promise<Uint8Array | undefined>;
   /** Resolves when no report is queued or in production and no webhook delivery is pending. */
   settle(): Promise<void>;
+  /** The rate limit's counts so far: calls let through, refused (429), the most in one window. */
+  rateStats(): RateStats;
 }

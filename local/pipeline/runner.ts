@@ -52,6 +52,8 @@ export interface RunnerOptions {
   /** Called once everything is up, before the schedules fire. */
   onStarted?: (pipeline: LocalPipeline) => void;
   log?: (line: string) => void;
+  /** Function environment over the runner's (a benchmark's baseline switches the Lasso budget off). */
+  env?: Record<string, string>;
 }
 
 export interface RunSummary {
@@ -108,7 +110,7 @@ type LambdaHandler<Event, Result> = (event: Event, context: Context) => Promise<
 const context = (functionName: string, timeoutSeconds: number): Context =>
   lambdaContext({ functionName, timeoutMs: timeoutSeconds * 1000 });
 
-export type PipelineStartOptions = Pick<RunnerOptions, "sim" | "ports" | "log"> & {
+export type PipelineStartOptions = Pick<RunnerOptions, "sim" | "ports" | "log" | "env"> & {
   customers: readonly Record<string, unknown>[];
 };
 
@@ -122,7 +124,7 @@ export function startRunnerStack(options: PipelineStartOptions): Promise<LocalSt
       visibilityTimeoutSeconds: LOCAL_SETTINGS.deliveryTimeoutSeconds * 6,
       maxReceiveCount: LOCAL_SETTINGS.maxReceiveCount,
     },
-    env: { [ENV.chunkSize]: String(LOCAL_SETTINGS.chunkSize) },
+    env: { [ENV.chunkSize]: String(LOCAL_SETTINGS.chunkSize), ...options.env },
   });
 }
 

@@ -421,6 +421,19 @@ describe("a bad deploy config fails with the field's name", () => {
   }, 30_000);
 });
 
+describe("Lasso's rate limit", () => {
+  it("defaults to Lasso's documented 500 calls a minute, and refuses a limit the budget cannot keep margins in", () => {
+    expect(parseDeployConfig(deployConfig).lasso.callsPerMinute).toBe(500);
+    const withLimit = (callsPerMinute: number) =>
+      withChanges((c) => {
+        c.lasso = { ...c.lasso, callsPerMinute };
+      });
+    expect(parseDeployConfig(withLimit(1200)).lasso.callsPerMinute).toBe(1200);
+    expect(() => parseDeployConfig(withLimit(9))).toThrow(/config\.lasso\.callsPerMinute/);
+    expect(() => parseDeployConfig(withLimit(120.5))).toThrow(/config\.lasso\.callsPerMinute/);
+  });
+});
+
 describe("the evidence archive's settings", () => {
   it("refuses a stack name too long for the archive bucket's name, and names the limit", () => {
     expect(() =>

@@ -19,9 +19,11 @@ import { parseDeployConfig } from "#lib/config/schema.ts";
 import { PROJECT_ROOT } from "#lib/constructs/report-function.ts";
 import { DELIVERY_FAILED_REASONS } from "#lib/metrics.ts";
 import { ENV } from "#shared/env-names.ts";
+import { LASSO_BUDGET_KEY } from "#shared/lasso/call-budget.ts";
 import { parseMailProfile } from "#shared/mail/profile.ts";
 import { METRICS_NAMESPACE } from "#shared/runtime/metrics.ts";
-import { CUSTOMERS_TABLE, STATE_TABLE } from "#shared/tables.ts";
+import { schedulerExpression } from "#shared/schedule-rules.ts";
+import { CUSTOMERS_TABLE, LASSO_BUDGET_TABLE, STATE_TABLE } from "#shared/tables.ts";
 import { actionsCalledBy } from "./code-actions.ts";
 import { resourcesOf, type SynthesizedApp, synthesize } from "./synth.ts";
 
@@ -49,7 +51,14 @@ function functionProps(fn: IConstruct): Record<string, unknown> {
   return resource.Properties;
 }
 
-/** Every Allow of the function's role as "action resource", sorted; Denies and conditions fail. */
+/** The Lasso budget's one item, by its key only: read and conditionally updated (runtime/lasso-budget.ts). */
+const budgetItemGrants = (): string[] => {
+  const onlyItsKey = ` if ${JSON.stringify({ "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [LASSO_BUDGET_KEY] } })}`;
+  const table = arn(app.stateful.lassoBudgetTable);
+  return [`dynamodb:GetItem ${table}${onlyItsKey}`, `dynamodb:UpdateItem ${table}${onlyItsKey}`];
+};
+
+/** Every Allow of the function's role as "action resource[ if condition]", sorted; Denies fail. */
 function permissionsOf(fn: IConstruct & { role?: IConstruct | undefined }): string[] {
   if (!fn.role) throw new Error("function has no role");
   const roleId = id(fn.role);
@@ -63,11 +72,11 @@ function permissionsOf(fn: IConstruct & { role?: IConstruct | undefined }): stri
     const document = policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] };
     for (const statement of document.Statement) {
       expect(statement.Effect).toBe("Allow");
-      expect(statement.Condition).toBeUndefined();
+      const condition = statement.Condition === undefined ? "" : ` if ${JSON.stringify(statement.Condition)}`;
       const actions = [statement.Action].flat() as string[];
       const resources = [statement.Resource].flat();
       for (const action of actions)
-        for (const resource of resources) grants.push(`${action} ${app.render(resource)}`);
+        for (const resource of resources) grants.push(`${action} ${app.render(resource)}${condition}`);
     }
   }
   return grants.sort();
@@ -213,6 +222,8 @@ describe("functions", () => {
       [ENV.lassoBaseUrl]: config.lasso.baseUrl,
       [ENV.lassoApiKeySecretId]: ref(app.stateful.lassoApiKeySecret),
       [ENV.lassoRequestTimeoutMs]: String(config.lasso.requestTimeoutMs),
+      [ENV.lassoCallsPerMinute]: String(config.lasso.callsPerMinute),
+      [ENV.lassoBudgetTable]: ref(app.stateful.lassoBudgetTable),
       [ENV.webhookSecretId]: ref(app.stateful.webhookSecret),
       [ENV.webhookHeaderName]: config.webhook.headerName,
       [ENV.webhookBasicUser]: config.webhook.basicUser,
@@ -234,6 +245,7 @@ describe("functions", () => {
         `dynamodb:Query ${state}`,
         `dynamodb:BatchGetItem ${state}`,
         `secretsmanager:GetSecretValue ${ref(app.stateful.lassoApiKeySecret)}`,
+        ...budgetItemGrants(),
         `secretsmanager:GetSecretValue ${ref(app.stateful.webhookSecret)}`,
         // Lambda puts a run that failed every retry on the scheduled-runs DLQ with this role.
         `sqs:GetQueueAttributes ${arn(app.stateless.scheduledRunsDlq)}`,
@@ -258,6 +270,8 @@ describe("functions", () => {
       [ENV.lassoBaseUrl]: config.lasso.baseUrl,
       [ENV.lassoApiKeySecretId]: ref(app.stateful.lassoApiKeySecret),
       [ENV.lassoRequestTimeoutMs]: String(config.lasso.requestTimeoutMs),
+      [ENV.lassoCallsPerMinute]: String(config.lasso.callsPerMinute),
+      [ENV.lassoBudgetTable]: ref(app.stateful.lassoBudgetTable),
       [ENV.reportReadyQueueUrl]: ref(app.stateful.reportReadyQueue),
       [ENV.stalledAfterMinutes]: String(config.poll.stalledAfterMinutes),
       ...powertoolsEnv("poll-batches"),
@@ -275,6 +289,7 @@ describe("functions", () => {
         `dynamodb:Query ${state}/index/openBatches`,
         `sqs:SendMessage ${arn(app.stateful.reportReadyQueue)}`,
         `secretsmanager:GetSecretValue ${ref(app.stateful.lassoApiKeySecret)}`,
+        ...budgetItemGrants(),
       ].sort(),
     );
     // A poll shorter than its rate, so two polls do not pile up.
@@ -301,6 +316,8 @@ describe("functions", () => {
       [ENV.lassoBaseUrl]: config.lasso.baseUrl,
       [ENV.lassoApiKeySecretId]: ref(app.stateful.lassoApiKeySecret),
       [ENV.lassoRequestTimeoutMs]: String(config.lasso.requestTimeoutMs),
+      [ENV.lassoCallsPerMinute]: String(config.lasso.callsPerMinute),
+      [ENV.lassoBudgetTable]: ref(app.stateful.lassoBudgetTable),
       [ENV.archiveBucket]: ARCHIVE_BUCKET,
       [ENV.archiveRetentionDays]: String(config.archive.retentionDays),
       ...powertoolsEnv("deliver-report"),
@@ -325,6 +342,7 @@ describe("functions", () => {
         `sqs:SendMessage ${queue}`,
         `dynamodb:GetItem ${arn(app.stateful.customersTable)}`,
         `secretsmanager:GetSecretValue ${ref(app.stateful.lassoApiKeySecret)}`,
+        ...budgetItemGrants(),
         `dynamodb:Query ${arn(app.stateful.customersTable)}/index/byCvr`,
         ...["ses:SendEmail", "ses:SendRawEmail"].flatMap((action) => [
           `${action} ${sesArn(`identity/${config.mail.identity}`)}`,
@@ -500,6 +518,30 @@ describe("tables", () => {
     expect(indexes.map((index) => index.IndexName)).toEqual(
       STATE_TABLE.indexes.map((index) => index.indexName),
     );
+  });
+
+  it("lasso budget: one key from tables.ts, on demand, PITR, encrypted, no indexes", () => {
+    const table = app.statefulTemplate.toJSON().Resources[id(app.stateful.lassoBudgetTable)];
+    expect(table.Properties).toMatchObject({
+      KeySchema: keySchema(LASSO_BUDGET_TABLE),
+      BillingMode: "PAY_PER_REQUEST",
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(table.Properties.GlobalSecondaryIndexes).toBeUndefined();
+  });
+
+  it("lasso budget: only the functions that call Lasso may touch it, and only its one item", () => {
+    const table = arn(app.stateful.lassoBudgetTable);
+    const withBudget = [app.stateless.submitBatches, app.stateless.pollBatches, app.stateless.deliverReport];
+    for (const fn of withBudget) {
+      const grants = permissionsOf(fn).filter((grant) => grant.includes(table));
+      expect(grants).toEqual(budgetItemGrants().sort());
+      expect(envOf(fn)[ENV.lassoCallsPerMinute]).toBe(String(config.lasso.callsPerMinute));
+    }
+    for (const fn of [app.stateless.receiveWebhook, app.stateless.recordSesEvent]) {
+      expect(permissionsOf(fn).filter((grant) => grant.includes(table))).toEqual([]);
+    }
   });
 });
 
@@ -786,6 +828,7 @@ describe("outputs", () => {
     const stateless = app.statelessTemplate.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(stateful.CustomersTableName?.Value).toEqual({ Ref: id(app.stateful.customersTable) });
     expect(stateful.StateTableName?.Value).toEqual({ Ref: id(app.stateful.stateTable) });
+    expect(stateful.LassoBudgetTableName?.Value).toEqual({ Ref: id(app.stateful.lassoBudgetTable) });
     expect(stateful.ReportReadyQueueName?.Value).toEqual({
       "Fn::GetAtt": [id(app.stateful.reportReadyQueue), "QueueName"],
     });

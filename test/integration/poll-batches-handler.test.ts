@@ -7,13 +7,14 @@ import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { provisionLocalResources } from "#local/aws/provision.ts";
 import { type LassoSimulator, startLassoSimulator } from "#local/lasso-sim/index.ts";
 import { hasValidCvrChecksum } from "#shared/cvr.ts";
 import { ENV } from "#shared/env-names.ts";
+import { LASSO_BUDGET_KEY } from "#shared/lasso/call-budget.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import { parseReportReadyMessage } from "#shared/report-ready.ts";
 import { getBatchRecord, putNewBatchRecord } from "#shared/state/batches.ts";
@@ -81,6 +82,7 @@ function emfValue(lines: readonly Record<string, unknown>[], name: string): unkn
 describe("poll-batches handler", () => {
   let table: StateTable;
   let queueUrl: string;
+  let budgetTable: string;
 
   beforeAll(async () => {
     sim = await startLassoSimulator({ reportDelayMs: 2, webhooksEnabled: false, itemsPageSize: 4 });
@@ -102,6 +104,9 @@ describe("poll-batches handler", () => {
     setEnv(ENV.stalledAfterMinutes, "60");
     setEnv(ENV.stateRetentionDays, "30");
     setEnv(ENV.pollConcurrency, "2");
+    // As the stack sets them: the poller spends the shared Lasso budget (Lasso's default limit).
+    budgetTable = resources.names.lassoBudgetTable;
+    setEnv(ENV.lassoBudgetTable, budgetTable);
     setEnv("POWERTOOLS_METRICS_NAMESPACE", "LassoReports");
   });
 
@@ -180,6 +185,11 @@ describe("poll-batches handler", () => {
     expect(messages.map((m) => m.cvr).sort()).toEqual([...cvrs].sort());
     expect(messages.every((m) => m.reportType === "Finans" && m.internalCustomerId !== undefined)).toBe(true);
     expect((await getBatchRecord(table, batch.id))?.openPartition).toBeUndefined();
+    // Its Lasso calls (the batch, three pages of items) took tokens of the shared budget.
+    const { Item: budget } = await table.doc.send(
+      new GetCommand({ TableName: budgetTable, Key: { pk: LASSO_BUDGET_KEY } }),
+    );
+    expect(budget?.taken).toBeGreaterThanOrEqual(4);
 
     // A second invocation of the warm container: nothing open, nothing sent.
     const again = await handler({}, context(60_000));

@@ -2,6 +2,7 @@
  * The Lasso client's options, their defaults and their checks: a client with a bad base
  * URL, key or number fails when it is built, not on its first call.
  */
+import { type LassoCallBudget, UNLIMITED_LASSO_BUDGET } from "./call-budget.ts";
 import type { LassoRetryOptions, TransportOptions } from "./transport.ts";
 
 /**
@@ -25,6 +26,11 @@ export interface LassoClientOptions {
   settleLookup?: SettleLookupOptions;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Lasso's rate limit, shared with every other caller of the key: each request takes a
+   * token first (default: none, for tools that make a handful of calls).
+   */
+  callBudget?: LassoCallBudget;
 }
 
 const DEFAULTS = { timeoutMs: 10_000, retries: 4, minDelayMs: 200, maxDelayMs: 5_000, maxTotalMs: 30_000 };
@@ -74,6 +80,7 @@ export function resolveClientOptions(options: LassoClientOptions): {
       },
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      callBudget: options.callBudget ?? UNLIMITED_LASSO_BUDGET,
     },
   };
 }

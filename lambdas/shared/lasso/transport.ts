@@ -7,6 +7,7 @@
  */
 import pRetry, { AbortError } from "p-retry";
 import type { ZodMiniType } from "zod/mini";
+import { LassoBudgetExhausted, type LassoCallBudget } from "./call-budget.ts";
 import {
   LassoApiError,
   LassoError,
@@ -112,6 +113,13 @@ export function isAmbiguous(err: unknown): boolean {
 
 const MAX_REDIRECTS = 5;
 
+/** Carries a failure of the budget's store through the exchange's catch unchanged. */
+class BudgetUnavailable extends Error {
+  constructor(override readonly cause: unknown) {
+    super("the Lasso call budget could not be read");
+  }
+}
+
 export interface TransportOptions {
   apiKey: string;
   /** The API's root, ".../apps/reporting". */
@@ -122,6 +130,8 @@ export interface TransportOptions {
   retry: Required<LassoRetryOptions>;
   fetch: typeof fetch;
   sleep: (ms: number) => Promise<void>;
+  /** Every request to the API's origin takes one token first (call-budget.ts). */
+  callBudget: LassoCallBudget;
 }
 
 export class LassoTransport {
@@ -132,6 +142,7 @@ export class LassoTransport {
   readonly #retry: Required<LassoRetryOptions>;
   readonly #fetch: typeof fetch;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #callBudget: LassoCallBudget;
 
   constructor(options: TransportOptions) {
     this.#apiKey = options.apiKey;
@@ -141,6 +152,7 @@ export class LassoTransport {
     this.#retry = options.retry;
     this.#fetch = options.fetch;
     this.#sleep = options.sleep;
+    this.#callBudget = options.callBudget;
   }
 
   /** A fresh time budget for one call, retries and waits included. */
@@ -213,6 +225,7 @@ export class LassoTransport {
     let response: Response;
     try {
       for (let hop = 0; ; hop++) {
+        if (new URL(url).origin === this.#origin) await this.#takeToken(spec);
         response = await this.#fetch(url, { method: spec.method, headers, body, signal, redirect: "manual" });
         const location = response.headers.get("location");
         if (spec.method !== "GET" || response.status < 300 || response.status > 399 || !location) break;
@@ -225,10 +238,33 @@ export class LassoTransport {
         url = next.href;
       }
     } catch (err) {
+      if (err instanceof LassoApiError) throw err;
+      // The budget's own store failed: that error, not a network error of Lasso's.
+      if (err instanceof BudgetUnavailable) throw err.cause;
       throw this.networkError(spec, err, timeoutMs, isTimeout(err, signal));
     }
     if (response.ok) return response;
     throw await this.#apiError(spec, response);
+  }
+
+  /**
+   * One token of the shared budget; none in time is answered as Lasso would answer the
+   * call past its limit, a 429 with `retry-after`, so every caller handles it as one.
+   */
+  async #takeToken(spec: RequestSpec): Promise<void> {
+    try {
+      await this.#callBudget.take();
+    } catch (err) {
+      if (!(err instanceof LassoBudgetExhausted)) throw new BudgetUnavailable(err);
+      throw new LassoApiError({
+        operation: spec.operation,
+        request: this.describe(spec),
+        status: 429,
+        errorCode: "budget",
+        serverMessage: `not sent: ${err.message}`,
+        retryAfterMs: err.retryAfterMs,
+      });
+    }
   }
 
   async #apiError(spec: RequestSpec, response: Response): Promise<LassoApiError> {

@@ -17,6 +17,7 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
 import pRetry, { AbortError } from "p-retry";
+import { LassoBudgetExhausted, type LassoCallBudget } from "#shared/lasso/call-budget.ts";
 import {
   checkUrl,
   connectLookup,
@@ -32,7 +33,9 @@ export type PdfRefusalReason =
   | "too-large"
   | "not-pdf"
   | "timeout"
-  | "network";
+  | "network"
+  /** Lasso's call budget had no token in time (it counts PDF downloads). */
+  | "budget";
 
 export class PdfFetchError extends Error {
   override readonly name = "PdfFetchError";
@@ -259,6 +262,29 @@ export interface PdfRetryPolicy {
   /** Default: a quarter of the time left, at most 15 s. */
   reserveMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Lasso counts PDF downloads against its limit: each attempt takes a token first. */
+  callBudget?: LassoCallBudget;
+}
+
+/**
+ * One token for a download attempt, waited for as long as the invocation has before its
+ * reserve: the deliveries are paced by Lasso's limit anyway, and a deferral would spend one
+ * of the message's receives (too many and it is dead-lettered). None in time is a
+ * retryable failure with the wait as `retry-after`.
+ */
+async function takeToken(policy: PdfRetryPolicy, leftMs: number): Promise<void> {
+  if (policy.callBudget === undefined) return;
+  const maxWaitMs = Number.isFinite(leftMs) ? leftMs - 200 : policy.maxWaitMs;
+  try {
+    await policy.callBudget.take({ maxWaitMs: Math.max(0, maxWaitMs) });
+  } catch (error) {
+    if (!(error instanceof LassoBudgetExhausted))
+      throw new AbortError(error instanceof Error ? error : new Error(String(error)));
+    // Not retried here: the budget has waited already; the message is deferred for that long.
+    throw new AbortError(
+      new PdfFetchError("budget", error.message, { retryable: true, retryAfterMs: error.retryAfterMs }),
+    );
+  }
 }
 
 /** A few seconds of patience inside the invocation: far cheaper than the queue's visibility timeout. */
@@ -292,6 +318,7 @@ export async function fetchPdfPatiently(
           }),
         );
       }
+      await takeToken(policy, left);
       try {
         return await fetchPdf(link, {
           ...options,

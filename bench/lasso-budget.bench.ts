@@ -1,0 +1,164 @@
+/**
+ * The shared Lasso call budget under Lasso's limit: the whole local pipeline (npm start's
+ * runner, the production handlers, the emulators, the simulator limited to `--lasso-rate`
+ * calls a minute, 500 as Lasso) for N demo customers × 2 report types, with the budget on
+ * (as deployed) and, as the baseline in the same run, off (the functions spend Lasso's
+ * limit reactively: 429, retry-after). From the simulator's own rate limiter: calls let
+ * through, 429 answers, the most calls let through in any 60 s. The floor is what the
+ * limit allows: calls let through / rate a minute. Each variant runs in its own child
+ * process (handler modules build their clients once), alternated, `--runs` times each.
+ *
+ *   npx tsx bench/lasso-budget.bench.ts [--customers 500] [--lasso-rate 500] [--runs 1]
+ *
+ * Ends with one line a script can read:
+ *   lasso-budget: time/floor X.XX  calls-span/floor: Y.YY  reports: R  lasso-429-per-report: T  max-calls-in-60s: M  baseline-time/floor: B  baseline-429-per-report: S
+ */
+import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    customers: { type: "string", default: "500" },
+    "lasso-rate": { type: "string", default: "500" },
+    runs: { type: "string", default: "1" },
+    variant: { type: "string" },
+  },
+});
+const CUSTOMERS = Number(values.customers);
+const RATE = Number(values["lasso-rate"]);
+const RUNS = Number(values.runs);
+
+interface VariantResult {
+  variant: string;
+  reports: number;
+  mails: number;
+  /** From the first schedule's firing to the last report settled. */
+  elapsedMs: number;
+  accepted: number;
+  refused: number;
+  maxInWindow: number;
+  /** From the first Lasso call let through to the last. */
+  callSpanMs: number;
+  /** The budget item's count of leases (writes) and tokens handed out (0 without a budget). */
+  leases: number;
+  tokensTaken: number;
+}
+
+async function runVariant(variant: "budget" | "no-budget"): Promise<VariantResult> {
+  const { runLocalPipeline } = await import("#local/pipeline/runner.ts");
+  const { demoCustomers } = await import("#local/pipeline/demo-customers.ts");
+  const { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } = await import("#local/pipeline/local-config.ts");
+  const { ENV } = await import("#shared/env-names.ts");
+  let startedAt = Date.now();
+  const outcome = await runLocalPipeline({
+    customers: demoCustomers(CUSTOMERS, DEMO_GROUP, DEMO_REPORT_TYPES) as unknown as Record<
+      string,
+      unknown
+    >[],
+    schedules: LOCAL_SCHEDULES,
+    sim: { rateLimitPerMinute: RATE },
+    ...(variant === "no-budget" ? { env: { [ENV.lassoCallsPerMinute]: "0" } } : {}),
+    onStarted: () => {
+      startedAt = Date.now();
+    },
+    timeoutMs: 900_000,
+  });
+  const elapsedMs = Date.now() - startedAt;
+  const stats = outcome.pipeline.stack.sim.rateStats();
+  const { DynamoDBDocumentClient, GetCommand } = await import("@aws-sdk/lib-dynamodb");
+  const { LASSO_BUDGET_KEY } = await import("#shared/lasso/call-budget.ts");
+  const { Item } = await DynamoDBDocumentClient.from(outcome.pipeline.stack.dynamo).send(
+    new GetCommand({
+      TableName: outcome.pipeline.stack.resources.names.lassoBudgetTable,
+      Key: { pk: LASSO_BUDGET_KEY },
+    }),
+  );
+  await outcome.pipeline.stack.stop();
+  if (outcome.problems.length > 0) throw new Error(`${variant}: ${outcome.problems.join("; ")}`);
+  return {
+    variant,
+    reports: outcome.summary.reportsFinished,
+    mails: outcome.summary.mailsSent,
+    elapsedMs,
+    accepted: stats.accepted,
+    refused: stats.refused,
+    maxInWindow: stats.maxInWindow,
+    callSpanMs: stats.lastAt - stats.firstAt,
+    leases: typeof Item?.version === "number" ? Item.version : 0,
+    tokensTaken: typeof Item?.taken === "number" ? Item.taken : 0,
+  };
+}
+
+if (values.variant !== undefined) {
+  const result = await runVariant(values.variant === "budget" ? "budget" : "no-budget");
+  console.log(`RESULT ${JSON.stringify(result)}`);
+  process.exit(0);
+}
+
+function child(variant: string): VariantResult {
+  const run = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      new URL(import.meta.url).pathname,
+      "--variant",
+      variant,
+      "--customers",
+      String(CUSTOMERS),
+      "--lasso-rate",
+      String(RATE),
+    ],
+    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+  );
+  const line = run.stdout.split("\n").find((l) => l.startsWith("RESULT "));
+  if (run.status !== 0 || line === undefined) {
+    throw new Error(`${variant} failed (${run.status}): ${run.stderr.slice(-2000)}`);
+  }
+  return JSON.parse(line.slice("RESULT ".length)) as VariantResult;
+}
+
+const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+const results: Record<string, VariantResult[]> = { budget: [], "no-budget": [] };
+for (let i = 0; i < RUNS; i++) {
+  for (const variant of i % 2 === 0 ? ["budget", "no-budget"] : ["no-budget", "budget"]) {
+    const result = child(variant);
+    if (result.mails !== result.reports)
+      throw new Error(`${variant}: ${result.mails} mails for ${result.reports} reports`);
+    results[variant]?.push(result);
+  }
+}
+
+/** The limit's floor for this many calls: calls / rate a minute. */
+const floorMs = (r: VariantResult): number => (r.accepted / RATE) * 60_000;
+const summary = (variant: string) => {
+  const runs = results[variant] ?? [];
+  return {
+    reports: median(runs.map((r) => r.reports)),
+    calls: median(runs.map((r) => r.accepted)),
+    refusedPerReport: median(runs.map((r) => r.refused / r.reports)),
+    maxInWindow: Math.max(...runs.map((r) => r.maxInWindow)),
+    elapsedS: median(runs.map((r) => r.elapsedMs)) / 1000,
+    floorS: median(runs.map(floorMs)) / 1000,
+    ratio: median(runs.map((r) => r.elapsedMs / floorMs(r))),
+    /** The Lasso calls' own span against the floor: the pacing, without start-up and tail. */
+    callSpanRatio: median(runs.map((r) => r.callSpanMs / floorMs(r))),
+    writesPerCall: median(runs.map((r) => r.leases / r.accepted)),
+    droppedPerCall: median(runs.map((r) => Math.max(0, r.tokensTaken - r.accepted - r.refused) / r.accepted)),
+  };
+};
+const budget = summary("budget");
+const baseline = summary("no-budget");
+
+console.log(
+  `Whole local pipeline, ${CUSTOMERS} customers × 2 report types, simulator limit ${RATE} calls a minute, medians of ${RUNS} run(s) each:`,
+);
+console.table({ "shared budget": budget, "baseline: no budget (429s)": baseline });
+console.log(
+  `lasso-budget: time/floor ${budget.ratio.toFixed(2)}  calls-span/floor: ${budget.callSpanRatio.toFixed(2)}  reports: ${budget.reports}  lasso-429-per-report: ${budget.refusedPerReport.toFixed(3)}  max-calls-in-60s: ${budget.maxInWindow}  baseline-time/floor: ${baseline.ratio.toFixed(2)}  baseline-429-per-report: ${baseline.refusedPerReport.toFixed(3)}`,
+);
