@@ -22,7 +22,6 @@ import { ENV } from "#shared/env-names.ts";
 import { LASSO_BUDGET_KEY } from "#shared/lasso/call-budget.ts";
 import { parseMailProfile } from "#shared/mail/profile.ts";
 import { METRICS_NAMESPACE } from "#shared/runtime/metrics.ts";
-import { schedulerExpression } from "#shared/schedule-rules.ts";
 import { CUSTOMERS_TABLE, LASSO_BUDGET_TABLE, STATE_TABLE } from "#shared/tables.ts";
 import { actionsCalledBy } from "./code-actions.ts";
 import { resourcesOf, type SynthesizedApp, synthesize } from "./synth.ts";
