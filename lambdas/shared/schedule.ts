@@ -24,6 +24,16 @@ export type ScheduleWebhookAuth = (typeof SCHEDULE_WEBHOOK_AUTH)[number];
 /** EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`. */
 const CRON = /^cron\(\s*(\S+\s+){5}\S+\s*\)$/;
 
+/** Scheduler takes a day of the month or a day of the week, never both: exactly one is `?`. */
+function oneDayField(cron: string): boolean {
+  const fields = cron
+    .replace(/^cron\(|\)$/g, "")
+    .trim()
+    .split(/\s+/);
+  if (fields.length !== 6) return true; // the regex says what is wrong
+  return (fields[2] === "?") !== (fields[4] === "?");
+}
+
 /** The highest N of "the Nth business day of the month": a month has 17 to 23 (docs/schedules.md), one with fewer than N has no firing. */
 export const MAX_NTH_BUSINESS_DAY = 20;
 
@@ -57,7 +67,13 @@ export const scheduleSchema = z
     cron: z.optional(
       z
         .string()
-        .check(z.regex(CRON, "must be an EventBridge Scheduler cron expression: cron(m h dom mon dow year)")),
+        .check(
+          z.regex(CRON, "must be an EventBridge Scheduler cron expression: cron(m h dom mon dow year)"),
+          z.refine(
+            oneDayField,
+            "exactly one of day-of-month and day-of-week must be ? (EventBridge Scheduler refuses the expression otherwise)",
+          ),
+        ),
     ),
     /** A Danish business-day rule (weekends and public holidays skipped); needs `at`. */
     businessDay: z.optional(businessDaySchema),

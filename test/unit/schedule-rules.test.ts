@@ -194,6 +194,15 @@ describe("the schedule schema's timing", () => {
     ]);
   });
 
+  it("refuses a cron with both or neither of day-of-month and day-of-week as ? (Scheduler would), accepts either alone", () => {
+    const both =
+      "cron: exactly one of day-of-month and day-of-week must be ? (EventBridge Scheduler refuses the expression otherwise)";
+    expect(problems({ cron: "cron(0 6 1 * MON *)" })).toEqual([both]);
+    expect(problems({ cron: "cron(0 6 ? * ? *)" })).toEqual([both]);
+    expect(problems({ cron: "cron(0 6 1 * ? *)" })).toEqual([]);
+    expect(problems({ cron: "cron(0 6 ? * MON-FRI *)" })).toEqual([]);
+  });
+
   it("names the timing even when other fields are wrong too", () => {
     const parsed = scheduleSchema.safeParse({ name: "x" });
     expect(parsed.success).toBe(false);

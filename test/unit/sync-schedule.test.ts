@@ -11,7 +11,7 @@ import { RecordingCounter } from "#shared/runtime/metrics.ts";
 
 const ITEM = {
   name: "monthly",
-  cron: "cron(0 6 1 * MON *)",
+  cron: "cron(0 25 1 * ? *)",
   timeZone: "Europe/Copenhagen",
   reportType: "Revision",
   group: "default",
@@ -66,8 +66,8 @@ describe("syncSchedule", () => {
   it("Scheduler's ValidationException is a refusal: recorded with its words, the running schedule named", async () => {
     const world = deps(
       new ValidationException({
-        message: "Invalid Schedule Expression cron(0 6 1 * MON *).",
-        Message: "Invalid Schedule Expression cron(0 6 1 * MON *).",
+        message: "Invalid Schedule Expression cron(0 25 1 * ? *).",
+        Message: "Invalid Schedule Expression cron(0 25 1 * ? *).",
         $metadata: {},
       }),
     );
@@ -75,7 +75,7 @@ describe("syncSchedule", () => {
     expect(result).toEqual({
       name: "monthly",
       outcome: "refused",
-      reason: "EventBridge Scheduler: Invalid Schedule Expression cron(0 6 1 * MON *).",
+      reason: "EventBridge Scheduler: Invalid Schedule Expression cron(0 25 1 * ? *).",
     });
     expect(world.calls).toEqual(["GetScheduleCommand", "UpdateScheduleCommand"]);
     expect(world.records).toEqual([
