@@ -13,8 +13,8 @@
  * Ends with one line a script can read:
  *   lasso-budget: time/floor X.XX  calls-span/floor: Y.YY  reports: R  lasso-429-per-report: T  max-calls-in-60s: M  baseline-time/floor: B  baseline-429-per-report: S
  */
-import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
+import { alternate, median, printResult, runChild } from "./pipeline-support.ts";
 
 const { values } = parseArgs({
   options: {
@@ -91,53 +91,32 @@ async function runVariant(variant: "budget" | "no-budget"): Promise<VariantResul
 
 if (values.variant !== undefined) {
   const result = await runVariant(values.variant === "budget" ? "budget" : "no-budget");
-  console.log(`RESULT ${JSON.stringify(result)}`);
+  printResult(result);
   process.exit(0);
 }
 
 function child(variant: string): VariantResult {
-  const run = spawnSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      new URL(import.meta.url).pathname,
-      "--variant",
-      variant,
-      "--customers",
-      String(CUSTOMERS),
-      "--lasso-rate",
-      String(RATE),
-    ],
-    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
-  );
-  const line = run.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  if (run.status !== 0 || line === undefined) {
-    throw new Error(`${variant} failed (${run.status}): ${run.stderr.slice(-2000)}`);
-  }
-  return JSON.parse(line.slice("RESULT ".length)) as VariantResult;
+  return runChild<VariantResult>(new URL(import.meta.url).pathname, [
+    "--variant",
+    variant,
+    "--customers",
+    String(CUSTOMERS),
+    "--lasso-rate",
+    String(RATE),
+  ]);
 }
 
-const median = (xs: readonly number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
-
-const results: Record<string, VariantResult[]> = { budget: [], "no-budget": [] };
-for (let i = 0; i < RUNS; i++) {
-  for (const variant of i % 2 === 0 ? ["budget", "no-budget"] : ["no-budget", "budget"]) {
-    const result = child(variant);
-    if (result.mails !== result.reports)
-      throw new Error(`${variant}: ${result.mails} mails for ${result.reports} reports`);
-    results[variant]?.push(result);
-  }
-}
+const results = alternate(RUNS, ["budget", "no-budget"] as const, (variant) => {
+  const result = child(variant);
+  if (result.mails !== result.reports)
+    throw new Error(`${variant}: ${result.mails} mails for ${result.reports} reports`);
+  return result;
+});
 
 /** The limit's floor for this many calls: calls / rate a minute. */
 const floorMs = (r: VariantResult): number => (r.accepted / RATE) * 60_000;
-const summary = (variant: string) => {
-  const runs = results[variant] ?? [];
+const summary = (variant: "budget" | "no-budget") => {
+  const runs = results[variant];
   return {
     reports: median(runs.map((r) => r.reports)),
     calls: median(runs.map((r) => r.accepted)),

@@ -14,7 +14,7 @@
  *   npx tsx bench/pipeline-lasso-calls.bench.ts [--customers 100] [--runs 2] [--poll-ms 1500]
  */
 import { parseArgs } from "node:util";
-import { median, printResult, routeOf, runChild } from "./pipeline-support.ts";
+import { alternate, median, printResult, routeOf, runChild } from "./pipeline-support.ts";
 
 const { values } = parseArgs({
   options: {
@@ -86,15 +86,12 @@ function child(variant: string): VariantResult {
   ]);
 }
 
-const results: Record<string, VariantResult[]> = { webhooks: [], "poll-only": [] };
-for (let i = 0; i < RUNS; i++) {
-  for (const variant of i % 2 === 0 ? ["webhooks", "poll-only"] : ["poll-only", "webhooks"]) {
-    const result = child(variant);
-    if (result.mails !== result.reports)
-      throw new Error(`${variant}: ${result.mails} mails for ${result.reports} reports`);
-    results[variant]?.push(result);
-  }
-}
+const results = alternate(RUNS, ["webhooks", "poll-only"] as const, (variant) => {
+  const result = child(variant);
+  if (result.mails !== result.reports)
+    throw new Error(`${variant}: ${result.mails} mails for ${result.reports} reports`);
+  return result;
+});
 
 const perReport = (r: VariantResult, pick: (calls: Record<string, number>) => number): number =>
   pick(r.calls) / r.reports;
@@ -107,8 +104,8 @@ console.log(
   `Whole local pipeline, ${CUSTOMERS} customers × 2 report types, poll every ${POLL_MS} ms, medians of ${RUNS} runs each:`,
 );
 const rows: Record<string, number> = {};
-for (const variant of ["webhooks", "poll-only"]) {
-  const runs = results[variant] ?? [];
+for (const variant of ["webhooks", "poll-only"] as const) {
+  const runs = results[variant];
   const calls = median(runs.map((r) => perReport(r, beyondPdf)));
   const items = median(runs.map((r) => perReport(r, (c) => c.listItems ?? 0)));
   const batches = median(runs.map((r) => perReport(r, (c) => c.getBatch ?? 0)));

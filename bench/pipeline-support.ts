@@ -46,3 +46,22 @@ export function runChild<T>(script: string, args: readonly string[], nodeArgs: r
   }
   return JSON.parse(line.slice("RESULT ".length)) as T;
 }
+
+/**
+ * Runs two variants `runs` times each, alternated (a, b, then b, a, …) so that a busy moment
+ * of the machine hits both; their results by variant.
+ */
+export function alternate<V extends string, R>(
+  runs: number,
+  variants: readonly [V, V],
+  run: (variant: V, index: number) => R,
+): Record<V, R[]> {
+  const [first, second] = variants;
+  const results = { [first]: [], [second]: [] } as unknown as Record<V, R[]>;
+  for (let i = 0; i < runs; i++) {
+    for (const variant of i % 2 === 0 ? [first, second] : [second, first]) {
+      results[variant].push(run(variant, i));
+    }
+  }
+  return results;
+}

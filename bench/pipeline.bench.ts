@@ -30,7 +30,7 @@ import {
 import { runLocalPipeline, startRunnerStack } from "#local/pipeline/runner.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import { sesMailer } from "#shared/mail/ses-mailer.ts";
-import { median, printResult, routeOf, runChild, statusOf } from "./pipeline-support.ts";
+import { alternate, median, printResult, routeOf, runChild, statusOf } from "./pipeline-support.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -259,18 +259,13 @@ const child = (variant: string): VariantResult =>
     String(POLL_MS),
   ]);
 
-const results: Record<"pipeline" | "physical", VariantResult[]> = { pipeline: [], physical: [] };
-for (let i = 0; i < RUNS; i++) {
-  for (const variant of i % 2 === 0
-    ? (["pipeline", "physical"] as const)
-    : (["physical", "pipeline"] as const)) {
-    const result = child(variant);
-    results[variant].push(result);
-    console.log(
-      `  ${variant.padEnd(8)} run ${i + 1}: ${(result.elapsedMs / 1000).toFixed(1)} s, CPU ${(result.cpuMs / result.reports).toFixed(1)} ms/report, peak RSS ${result.rssMb} MB, ${result.reports} reports, most Lasso calls in 60 s ${result.maxPerMinute}`,
-    );
-  }
-}
+const results = alternate(RUNS, ["pipeline", "physical"] as const, (variant, i) => {
+  const result = child(variant);
+  console.log(
+    `  ${variant.padEnd(8)} run ${i + 1}: ${(result.elapsedMs / 1000).toFixed(1)} s, CPU ${(result.cpuMs / result.reports).toFixed(1)} ms/report, peak RSS ${result.rssMb} MB, ${result.reports} reports, most Lasso calls in 60 s ${result.maxPerMinute}`,
+  );
+  return result;
+});
 
 const pipe = results.pipeline;
 const perReport = (r: VariantResult, n: number): number => n / r.reports;
