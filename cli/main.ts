@@ -29,11 +29,12 @@ export type { CliIo } from "./commands/context.ts";
 
 const EXAMPLES = `
 Targets:
-  (default)            the deployed stack named by stackName in the deploy config
-                       (LASSO_REPORTS_CONFIG, else lib/config/deploy-config.ts)
-  --stack NAME         another deployment (its stacks NAME-Stateful and NAME-Stateless)
-  --local              the local pipeline of \`npm start -- --serve\` (.local/endpoints.json)
-  --endpoints FILE     a local pipeline's endpoints file (implies --local)
+  (default)         the deployed stack named by stackName in the deploy config
+                    (LASSO_REPORTS_CONFIG, else lib/config/deploy-config.ts)
+  --stack NAME      another deployment (stacks NAME-Stateful, NAME-Stateless)
+  --local           the local pipeline of \`npm start -- --serve\`
+                    (.local/endpoints.json)
+  --endpoints FILE  a local pipeline's endpoints file (implies --local)
 
 Examples:
   lasso-reports --local customers import docs/sample-customers.csv --dry-run
@@ -46,10 +47,11 @@ Examples:
   lasso-reports deliveries --cvr 34580820 --json
   lasso-reports failures --since 2025-06-01
   lasso-reports dlq list
-  lasso-reports statement --customer 4711 --month 2026-11 --firm "Revision A/S" --out nov.pdf
+  lasso-reports statement --customer 4711 --month 2026-11 --out nov.pdf
 
-Exit codes: 0 ok, 1 failure (nothing found, refused, AWS error), 2 usage (bad command line).
-Progress goes to stderr; with --json, stdout is JSON only. Details: docs/operations-cli.md`;
+Exit codes: 0 ok, 1 failure (nothing found, refused, AWS error), 2 usage.
+Progress goes to stderr; with --json, stdout is JSON only.
+Details: docs/operations-cli.md`;
 
 /** Builds the program; each action stores its result in `sink`. */
 export function buildProgram(io: CliIo, sink: { result?: CommandResult }): Command {

@@ -18,7 +18,7 @@ export function addPlanCommand(program: Command, context: CommandContext): void 
   program
     .command("plan")
     .description("dry run of a schedule: which customers go into which batches, which are skipped and why")
-    .argument("<schedule>", "the schedule's name (deploy config; locally the runner's schedules)")
+    .argument("<schedule>", "the schedule's name (the target's schedules table: `schedules list`)")
     .option("--scheduled-time <iso>", "plan the firing at this time (default: now)")
     .option(
       "--next <count>",
@@ -27,8 +27,9 @@ export function addPlanCommand(program: Command, context: CommandContext): void 
     )
     .addHelpText(
       "after",
-      "\nReads the customer table (and listener coverage); writes nothing, calls no Lasso.\n" +
-        "--next reads nothing: the firings as EventBridge Scheduler fires them, holidays and DST included.",
+      "\nReads the customer table (and listener coverage); writes nothing, calls no\n" +
+        "Lasso. --next reads only the schedule: its firings as EventBridge Scheduler\n" +
+        "fires them, holidays and DST included.",
     )
     .action(
       context.withTarget(

@@ -21,6 +21,16 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   return { code, stdout: out, stderr: err };
 }
 
+describe("lasso-reports help", () => {
+  it("the program's help and the help texts written by hand fit an 80-column terminal", async () => {
+    for (const command of [[], ["plan"], ["test-send"], ["statement"], ["schedules", "set"]]) {
+      const help = await cli([...command, "--help"]);
+      const wide = help.stdout.split("\n").filter((line) => line.length > 80);
+      expect(wide, `lasso-reports ${command.join(" ")} --help`).toEqual([]);
+    }
+  });
+});
+
 describe("lasso-reports exit codes", () => {
   it("--help on the program and on every command exits 0", async () => {
     const top = await cli(["--help"]);
