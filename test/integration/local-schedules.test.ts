@@ -101,7 +101,11 @@ describe("local schedules", () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(fired).toHaveLength(1);
 
-    // Resumed, and moved to 07:30: the next firing is at the new time.
+    // Resumed, and moved to 07:30, while the clock is between the April and May firings:
+    // the scheduler may read the change at any moment from here on, and the next firing from
+    // then is May's, at the new time. (Resumed at 06:00 on 1 April, it would rightly be 07:30
+    // that day.)
+    aim("2027-04-15T00:00:00Z", 0);
     await update("SET enabled = :on, cron = :cron", { ":on": true, ":cron": "cron(30 7 1 * ? *)" });
     await until(
       "the change in Scheduler",
