@@ -118,7 +118,13 @@ try {
         clock: () => new Date(),
         log: silentLog,
       },
-      { deadline: { remainingMs: () => 600_000 }, concurrency, reserveMs: 0, stalledAfterMs: 3600_000 },
+      {
+        deadline: { remainingMs: () => 600_000 },
+        concurrency,
+        reserveMs: 0,
+        stalledAfterMs: 3600_000,
+        webhookGraceMs: 0,
+      },
     );
     const seconds = (performance.now() - started) / 1000;
     const { Attributes } = await sqs.send(

@@ -12,12 +12,18 @@
  * 2. The hint against our facts: its type must be the batch's; for our batches its company
  *    must be in the manifest and its internalCustomerId the manifest's. Otherwise the hint
  *    is unverified: recorded, counted, alarmed, mailed to nobody.
- * 3. A report already handed on needs nothing.
+ * 3. A report already handed on (or delivered) needs nothing. A report a read of Lasso's
+ *    item list has seen finished carries that read's facts on its record (`ready`): the
+ *    ring delivers it from them, in place, without a queue message of its own.
  * 4. Otherwise the batch is reconciled now, exactly as the poller does (reconcileBatch):
- *    Lasso's item list hands on every finished report as a fact. At most one read per
- *    batch per ring interval: a ring that comes sooner, or while another read holds the
- *    batch, is brought back later a bounded number of times, then left to the poller.
- *    Dropping a ring loses nothing: every batch it can be about is open for the poller.
+ *    every finished report of Lasso's list is seen (held for its own ring), or handed on
+ *    when the hint cannot name its report; then this ring's report is delivered from the
+ *    facts the read wrote (a report Lasso does not list yet is left to the poller). At most
+ *    one read per batch per ring interval: a ring that comes sooner, or while another read
+ *    holds the batch, is brought back later a bounded number of times, then left to the
+ *    poller. Dropping a ring loses nothing: every batch it can be about is open for the
+ *    poller, which sends a held report to the queue once its hold is over
+ *    (state/report-handoff.ts).
  */
 
 import { carriesRunToken } from "#shared/batch-token.ts";
@@ -29,7 +35,7 @@ import type { LassoReader as PollLassoReader } from "#shared/reconcile/ports.ts"
 import { type BatchOutcome, reconcileBatch } from "#shared/reconcile/reconcile.ts";
 import type { PollRun } from "#shared/reconcile/run.ts";
 import { LassoThrottle } from "#shared/reconcile/throttle.ts";
-import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
+import { type ReportReadyMessage, reportIdentity, reportReadyMessageSchema } from "#shared/report-ready.ts";
 import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
 import type { Log } from "#shared/runtime/log.ts";
 import type { Counter } from "#shared/runtime/metrics.ts";
@@ -41,8 +47,9 @@ import {
   putNewBatchRecord,
 } from "#shared/state/batches.ts";
 import { batchKey, OPEN_BATCH_PARTITION } from "#shared/state/keys.ts";
-import type { BatchRecord } from "#shared/state/records.ts";
+import type { BatchRecord, ReportRecord } from "#shared/state/records.ts";
 import { getReportRecord } from "#shared/state/report-delivery.ts";
+import { handOnReports } from "#shared/state/report-handoff.ts";
 import { expiresAt, type StateTable } from "#shared/state/state-table.ts";
 import {
   freshBatchVerdict,
@@ -63,6 +70,8 @@ export const DOORBELL_METRICS = {
   handedOn: "DoorbellHandedOn",
   /** A ring for a report already handed on: nothing to do. */
   alreadyHandedOn: "DoorbellAlreadyHandedOn",
+  /** A ring that delivers its report in place, from the facts a read of Lasso's list wrote. */
+  deliversInPlace: "DoorbellDeliversInPlace",
   /** A ring brought back later (dimension `reason`: too-soon, skipped, lasso, ...). */
   deferred: "DoorbellDeferred",
   /** A ring given up on after its bounded retries: the poller's next run covers it. */
@@ -80,6 +89,8 @@ export interface DoorbellConfig {
   webhookUrl?: string;
   /** The poller's settings, for the same verdicts (stalled, unknown) from either path. */
   stalledAfterMs: number;
+  /** How long a report a ring's read sees is held for its own ring (PollPolicy.webhookGraceMs). */
+  webhookGraceMs: number;
   reserveMs: number;
 }
 
@@ -110,6 +121,8 @@ export interface RingContext {
 export type RingOutcome =
   | { outcome: "unverified"; reason: string }
   | { outcome: "already-handed-on"; identity: string }
+  /** Deliver `message` now (Lasso's facts of the report, from its record), as a report-ready message. */
+  | { outcome: "deliver"; identity: string; message: ReportReadyMessage }
   | { outcome: "read"; batch: BatchOutcome["result"]; handedOn: number }
   | { outcome: "left-to-poller"; reason: string };
 
@@ -303,11 +316,8 @@ export async function answerDoorbell(
 
   const identity = hintedIdentity(message, record);
   if (identity !== undefined) {
-    const report = await getReportRecord(deps.state, identity);
-    if (report?.handedOnAt !== undefined || report?.deliveryStatus !== undefined) {
-      deps.metrics.count(DOORBELL_METRICS.alreadyHandedOn);
-      return { outcome: "already-handed-on", identity };
-    }
+    const known = await reportOnRecord(deps, identity);
+    if (known !== undefined) return known;
   }
   if (!(await isBatchOpen(deps.state, record.lassoBatchId))) {
     // A batch closes only after a complete read of its items: Lasso did not list this one.
@@ -316,12 +326,88 @@ export async function answerDoorbell(
   if (!(await claimRingRead(deps.state, record.lassoBatchId, deps.clock(), deps.config.ringIntervalMs))) {
     return ring.later("too-soon", deps.config.ringIntervalMs, "another ring read the batch a moment ago");
   }
-  const outcome = await readBatch(record, verdict.answered, deps, context.deadline);
+  // A hint that cannot name its report: the read hands every report on, as the poller would.
+  const holdMs = identity === undefined ? 0 : deps.config.webhookGraceMs;
+  const outcome = await readBatch(record, verdict.answered, deps, context.deadline, holdMs);
   if (outcome.result === "skipped" || outcome.result === "conflict" || outcome.result === "deferred") {
     // Another read holds the batch, or this one could not finish: look again shortly.
     return ring.later(outcome.result, deps.config.ringIntervalMs, outcome.detail ?? outcome.result);
   }
-  return { outcome: "read", batch: outcome.result, handedOn: outcome.handedOn };
+  const read: RingOutcome = { outcome: "read", batch: outcome.result, handedOn: outcome.handedOn };
+  // Not listed yet (or handed on by this read): the poller sends it once it is listed and
+  // its hold is over. A ring brought back for it would cost a read of the batch each time.
+  if (holdMs === 0 || identity === undefined) return read;
+  const report = await getReportRecord(deps.state, identity);
+  if (report?.ready === undefined) return read;
+  return (await reportOnRecord(deps, identity, report)) ?? read;
+}
+
+/**
+ * What the report's record settles for its ring: nothing to do (handed on, or a delivery
+ * on record that is not an expired claim), or a delivery from the facts a read wrote.
+ */
+async function reportOnRecord(
+  deps: DoorbellDeps,
+  identity: string,
+  known?: ReportRecord,
+): Promise<RingOutcome | undefined> {
+  const report = known ?? (await getReportRecord(deps.state, identity));
+  if (report === undefined) return undefined;
+  if (isSettled(report, deps)) {
+    deps.metrics.count(DOORBELL_METRICS.alreadyHandedOn);
+    return { outcome: "already-handed-on", identity };
+  }
+  if (report.ready === undefined) return undefined;
+  const ready = reportReadyMessageSchema.safeParse(report.ready);
+  if (!ready.success || ready.data.source !== "poll" || ready.data.batchId !== report.lassoBatchId) {
+    // Our own record, written from Lasso's list: unreadable means a bug; the poller's send covers it.
+    deps.logger.error("a seen report's facts are unreadable: left to the poller", { identity });
+    return undefined;
+  }
+  deps.metrics.count(DOORBELL_METRICS.deliversInPlace);
+  return { outcome: "deliver", identity, message: ready.data };
+}
+
+/** Handed on, or a delivery on record that is not an expired claim (a crashed or given-up attempt). */
+function isSettled(report: ReportRecord, deps: Pick<DoorbellDeps, "clock">): boolean {
+  if (report.handedOnAt !== undefined) return true;
+  if (report.deliveryStatus !== "claimed") return report.deliveryStatus !== undefined;
+  return report.claimUntil !== undefined && Date.parse(report.claimUntil) >= deps.clock().getTime();
+}
+
+/**
+ * The ring's report, delivered in place by `deliver` (deliverReport). A retryable failure
+ * on the ring's last receive hands the report on as a message of its own, with the queue's
+ * whole retry budget: the report is never left without a message that carries it. When
+ * that send fails too, the error stands and the queue retries the ring.
+ */
+export async function deliverInPlace<T>(
+  ring: { identity: string; message: ReportReadyMessage },
+  deps: Pick<DoorbellDeps, "state" | "queue" | "clock" | "metrics" | "logger" | "config">,
+  context: RingContext,
+  deliver: (message: ReportReadyMessage) => Promise<T>,
+): Promise<T | RingOutcome> {
+  try {
+    return await deliver(ring.message);
+  } catch (error) {
+    if (!(error instanceof RetryLaterError) || context.receiveCount < deps.config.ringMaxReceives)
+      throw error;
+    const { message, identity } = ring;
+    const reportType = message.reportType;
+    if (reportType === undefined) throw error;
+    const sent = await handOnReports(
+      { table: deps.state, queue: deps.queue },
+      [{ identity, reportType, message }],
+      deps.clock(),
+    );
+    if (sent.handedOn.length + sent.raced.length + sent.unmarked.length === 0) throw error;
+    deps.metrics.count(DOORBELL_METRICS.handedOn);
+    deps.logger.info("ring's delivery to be retried: the report handed on as a message of its own", {
+      reason: error.reason,
+      receiveCount: context.receiveCount,
+    });
+    return { outcome: "read", batch: "open", handedOn: 1 };
+  }
 }
 
 /** How one ring ends when it cannot read now (later, or left to the poller) or is not believed. */
@@ -365,13 +451,14 @@ async function readBatch(
   answered: LassoBatch | undefined,
   deps: DoorbellDeps,
   deadline: Date,
+  webhookGraceMs: number,
 ): Promise<BatchOutcome> {
   const remainingMs = () => deadline.getTime() - Date.now();
   const lasso = await deps.lasso();
   const run: PollRun = {
     deadline: { remainingMs },
     reserveMs: deps.config.reserveMs,
-    policy: { stalledAfterMs: deps.config.stalledAfterMs, unknownClosePolls: 3 },
+    policy: { stalledAfterMs: deps.config.stalledAfterMs, unknownClosePolls: 3, webhookGraceMs },
     maxPages: 10_000,
     lasso: new LassoThrottle(lasso, {
       concurrency: 1,
@@ -393,6 +480,7 @@ async function readBatch(
   deps.logger.info("ring: batch reconciled", {
     result: outcome.result,
     handedOn: outcome.handedOn,
+    held: outcome.held,
     pages: outcome.pages,
   });
   return outcome;

@@ -30,7 +30,7 @@ import { type Counter, METRICS_NAMESPACE, powertoolsCounter } from "#shared/runt
 import { DELIVERY_METRICS, type DeliverReportDeps, type DeliveryContext } from "./attempt.ts";
 import type { DeliverReportSettings } from "./config.ts";
 import { deliverReport } from "./deliver-report.ts";
-import { answerDoorbell, type DoorbellConfig } from "./doorbell.ts";
+import { answerDoorbell, type DoorbellConfig, deliverInPlace, type RingContext } from "./doorbell.ts";
 import { RetryLaterError, UnidentifiableReportError } from "./errors.ts";
 import { BatchFactsCache, cachedRoutingFacts, type RoutingFactsReader } from "./lasso-lookups.ts";
 import type { CustomerDirectory } from "./routing.ts";
@@ -249,15 +249,18 @@ async function handleRecord(record: SQSRecord, time: DeliveryContext, parts: Rec
     throw error;
   }
   try {
-    // A webhook's message is a doorbell: it makes us read Lasso now, it delivers nothing.
+    const deliver = (report: typeof message) =>
+      deliverReport(report, { ...wiring, clock, metrics: counter, logger: log }, time);
+    // A webhook's message is a doorbell: what it delivers, if anything, comes from Lasso's list.
+    const doorbell = { ...wiring, clock, metrics: counter, logger: logTo(log), config: wiring.doorbell };
+    const ring: RingContext = { deadline, receiveCount: Number.isFinite(receiveCount) ? receiveCount : 1 };
+    const answer = message.source === "webhook" ? await answerDoorbell(message, doorbell, ring) : undefined;
     const outcome =
-      message.source === "webhook"
-        ? await answerDoorbell(
-            message,
-            { ...wiring, clock, metrics: counter, logger: logTo(log), config: wiring.doorbell },
-            { deadline, receiveCount: Number.isFinite(receiveCount) ? receiveCount : 1 },
-          )
-        : await deliverReport(message, { ...wiring, clock, metrics: counter, logger: log }, time);
+      answer === undefined
+        ? await deliver(message)
+        : answer.outcome === "deliver"
+          ? await deliverInPlace(answer, doorbell, ring, deliver)
+          : answer;
     log.debug("delivery outcome", { outcome: outcome.outcome });
   } catch (error) {
     await mapFailure(error, record, log, parts);

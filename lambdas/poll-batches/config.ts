@@ -2,6 +2,7 @@
 import { intEnv, MissingConfigError, requireEnv } from "#shared/env.ts";
 import { ENV } from "#shared/env-names.ts";
 import type { LassoRetryOptions } from "#shared/lasso/client.ts";
+import { WEBHOOK_GRACE_MS } from "#shared/reconcile/run.ts";
 
 export interface PollBatchesConfig {
   stateTableName: string;
@@ -14,6 +15,8 @@ export interface PollBatchesConfig {
   stateRetentionDays: number;
   /** Open batches reconciled at the same time. */
   concurrency: number;
+  /** How long a report of a batch with webhooks waits for its ring before the poller sends it. */
+  webhookGraceMs: number;
 }
 
 /**
@@ -49,6 +52,7 @@ export function readPollBatchesConfig(env: NodeJS.ProcessEnv = process.env): Pol
     stalledAfterMinutes: intEnv(ENV.stalledAfterMinutes, { min: 1 }, env),
     stateRetentionDays: intEnv(ENV.stateRetentionDays, { min: 1 }, env),
     concurrency: intEnv(ENV.pollConcurrency, { default: 4, min: 1, max: 50 }, env),
+    webhookGraceMs: intEnv(ENV.webhookGraceMs, { default: WEBHOOK_GRACE_MS, min: 0, max: 3_600_000 }, env),
   };
 }
 

@@ -41,6 +41,7 @@ export const handler = createPollBatchesHandler({
     concurrency: config.concurrency,
     reserveMs: reserveMsFor(config),
     stalledAfterMs: config.stalledAfterMinutes * 60_000,
+    webhookGraceMs: config.webhookGraceMs,
   },
   lassoReady: () => lasso.current(),
 });

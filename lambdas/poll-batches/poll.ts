@@ -19,6 +19,8 @@ export interface PollOptions {
   /** Time kept free at the end of the invocation (longest Lasso call with retries, and a margin). */
   reserveMs: number;
   stalledAfterMs: number;
+  /** How long a report of a batch with webhooks is held for its own ring (PollPolicy). */
+  webhookGraceMs: number;
   /** 404s in a row before a batch Lasso does not know is closed (default 3). */
   unknownClosePolls?: number;
   /** Safety stop against endless item paging (default 10000 pages). */
@@ -89,6 +91,7 @@ export async function pollOpenBatches(ports: PollPorts, options: PollOptions): P
   const policy: PollPolicy = {
     stalledAfterMs: options.stalledAfterMs,
     unknownClosePolls: options.unknownClosePolls ?? 3,
+    webhookGraceMs: options.webhookGraceMs,
   };
   const sleep = ports.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const lasso = new LassoThrottle(ports.lasso, {

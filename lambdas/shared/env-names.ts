@@ -37,6 +37,11 @@ export const ENV = {
   ringMaxReceives: "RING_MAX_RECEIVES",
   /** deliver-report: Lasso look-ups of batches we have no record of, a minute, for all rings. */
   ringLookUpsPerMinute: "RING_LOOKUPS_PER_MINUTE",
+  /**
+   * poll-batches and deliver-report: how long a finished report of a batch with webhooks is
+   * held for its own ring before a read sends it to the queue (ms; docs/polling.md).
+   */
+  webhookGraceMs: "WEBHOOK_GRACE_MS",
   /** poll-batches: open batches reconciled at the same time (default 4). */
   pollConcurrency: "POLL_CONCURRENCY",
   mailSender: "MAIL_SENDER",

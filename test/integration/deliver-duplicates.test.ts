@@ -31,12 +31,15 @@ test("webhooks three times each, reordered, and the poller running: one mail per
   const poller = startPoller(p);
   const { batch } = await rig.submitBatch({ customers });
   await p.sim.settle();
-  // Until every report was handed on (by the poller or by a webhook's ring), and the queue ran dry.
-  const handedOn = () => poller.handedOn + rig.deliver.counter.total("DoorbellHandedOn");
-  for (let i = 0; i < 200; i++) {
-    const status = p.sim.batches().find((b) => b.id === batch.id)?.status;
-    if (status?.startsWith("Finished") && handedOn() >= 30) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  // Until every report was delivered (by its ring, in place, or from the poller's message)
+  // and the queue ran dry.
+  const delivered = async () => {
+    let n = 0;
+    for (const c of customers) if ((await rig.report(batch.id, c.cvr))?.deliveryStatus === "delivered") n++;
+    return n;
+  };
+  for (let i = 0; i < 300 && (await delivered()) < 30; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await poller.stop();
   await source.idle(30_000);
@@ -47,9 +50,12 @@ test("webhooks three times each, reordered, and the poller running: one mail per
     .filter((d) => d.kind === "report" && d.outcome === "delivered");
   expect(deliveries).toHaveLength(90);
   expect(deliveries.filter((d) => d.duplicate)).toHaveLength(60);
-  // Each report went on the queue once, from Lasso's item list: the rings and the poller share
-  // the hand-off markers and the batch's read lease.
-  expect(handedOn()).toBe(30);
+  // No report went on the queue twice: the rings and the poller share the hand-off markers
+  // and the batch's read lease; most were delivered by their own ring, without a message.
+  const handedOn = poller.handedOn + rig.deliver.counter.total("DoorbellHandedOn");
+  const inPlace = rig.deliver.counter.total("DoorbellDeliversInPlace");
+  expect(handedOn).toBeLessThanOrEqual(30);
+  expect(inPlace).toBeGreaterThan(0);
 
   const mails = await rig.sentMails();
   expect(mails).toHaveLength(30);
@@ -59,14 +65,14 @@ test("webhooks three times each, reordered, and the poller running: one mail per
     expect(await rig.report(batch.id, customer.cvr)).toMatchObject({ deliveryStatus: "delivered" });
   }
   // 90 webhook rings and 30 reports: 30 delivered, no report on the queue twice, and every
-  // ring settled without a mail of its own. On a loaded machine the simulator may give up on
+  // ring settled without a mail of its own (a second ring delivering the same report at the
+  // same moment loses the report's claim: a skipped duplicate, never a second mail). On a loaded machine the simulator may give up on
   // a slow answer and ring again (its retry), so we may accept a ring more than 90 times,
   // but never more often than the simulator rang.
   const attempts = p.sim.webhookDeliveries().filter((d) => d.kind === "report").length;
   expect(rig.webhook.counter.total("WebhookAccepted")).toBeGreaterThanOrEqual(90);
   expect(rig.webhook.counter.total("WebhookAccepted")).toBeLessThanOrEqual(attempts);
   expect(rig.deliver.counter.total("ReportDelivered")).toBe(30);
-  expect(rig.deliver.counter.total("DuplicateSkipped")).toBe(0);
   expect(rig.deliver.counter.total("WebhookUnverified")).toBe(0);
   for (const customer of customers) expect((await rig.report(batch.id, customer.cvr))?.source).toBe("poll");
 });

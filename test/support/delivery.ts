@@ -317,8 +317,12 @@ export interface RunningPoller {
   stop(): Promise<void>;
 }
 
-/** Runs poll-batches' use case every `intervalMs` (as its rate schedule would, only faster). */
-export function startPoller(pipeline: Pipeline, intervalMs = 50): RunningPoller {
+/**
+ * Runs poll-batches' use case every `intervalMs` (as its rate schedule would, only faster),
+ * holding a report of a batch with webhooks for its ring `webhookGraceMs` (as the local
+ * stack's deliver-report does).
+ */
+export function startPoller(pipeline: Pipeline, intervalMs = 50, webhookGraceMs = 5_000): RunningPoller {
   let running = true;
   let polls = 0;
   let handedOn = 0;
@@ -338,6 +342,7 @@ export function startPoller(pipeline: Pipeline, intervalMs = 50): RunningPoller 
           concurrency: 2,
           reserveMs: 0,
           stalledAfterMs: 60 * 60_000,
+          webhookGraceMs,
         },
       );
       polls++;

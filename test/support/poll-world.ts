@@ -134,6 +134,7 @@ export async function world(
       concurrency: 4,
       reserveMs: 0,
       stalledAfterMs: 60 * 60_000,
+      webhookGraceMs: 0,
       ...options,
     });
   const received: ReportReadyMessage[] = [];

@@ -279,7 +279,7 @@ describe("alerts", () => {
 });
 
 describe("assessBatch: the cursor moves only past pages handed on completely", () => {
-  const policy = { stalledAfterMs: minutes(60), unknownClosePolls: 3 };
+  const policy = { stalledAfterMs: minutes(60), unknownClosePolls: 3, webhookGraceMs: 0 };
   const cursor = {
     cToken: "t3",
     firstItem: "item-101",

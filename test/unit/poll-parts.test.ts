@@ -198,8 +198,10 @@ describe("readPollBatchesConfig", () => {
       stalledAfterMinutes: 360,
       stateRetentionDays: 400,
       concurrency: 4,
+      webhookGraceMs: 120_000,
     });
     expect(reserveMsFor(config)).toBe(30_000);
+    expect(readPollBatchesConfig({ ...env, WEBHOOK_GRACE_MS: "0" }).webhookGraceMs).toBe(0);
   });
   test("names what is missing or wrong", () => {
     const { STALLED_AFTER_MINUTES: _gone, ...missing } = env;

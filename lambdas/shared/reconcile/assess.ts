@@ -195,17 +195,21 @@ export function assessBatch(
   const remove: (keyof BatchPollFields)[] = ["unknownSince", "unknownPolls"];
 
   const allHandedOn = read?.complete === true && read.notHandedOn.length === 0;
+  // Reports held for their ring are not done: the batch is read again (its completion is
+  // not marked as read) and stays open until each is delivered or sent.
+  const allDone = allHandedOn && read.held === 0;
   if (read?.complete === true) {
     set.itemCounts = read.counts;
     set.failedItems = read.failedNotes;
   }
-  // The cursor moves only past pages on which every report was handed on: a later read
-  // resumed there must not skip a report that still has to go.
-  if (allHandedOn) {
+  // The cursor moves only past pages on which every report was handed on (or delivered):
+  // a later read resumed there must not skip a report that still has to go.
+  if (allDone) {
     set.itemsReadAtCompletion = lasso.completionPercentage;
     if (read.cursor !== undefined) set.itemsCursor = read.cursor;
     else remove.push("itemsCursor");
-  } else if (read?.startedOver !== undefined) remove.push("itemsCursor");
+  } else if (allHandedOn && read.heldCursor !== undefined) set.itemsCursor = read.heldCursor;
+  else if (read?.startedOver !== undefined) remove.push("itemsCursor");
   if (read?.error !== undefined) {
     set.lastPollError = read.error;
     set.lastPollErrorAt = nowIso;
@@ -218,7 +222,7 @@ export function assessBatch(
     isListener: record.isListener || lasso.isListener,
     completeRead: read?.complete === true,
     readFromFirstPage: read?.fromFirstPage === true,
-    allHandedOn,
+    allHandedOn: allDone,
     finishedItems: read?.finishedItems ?? 0,
     newlyHandedOn: read?.handedOn.length ?? 0,
     finishedSeenBefore: record.finishedSeenAt,

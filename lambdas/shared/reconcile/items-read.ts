@@ -1,8 +1,9 @@
 /**
  * Reads a batch's finished items, from where the last complete read ended or from page 1,
  * and hands each page on as it comes (docs/polling.md): the reports not handed on yet go to
- * the report-ready queue, once per report identity; what could not be handed on is named
- * with why.
+ * the report-ready queue, once per report identity, or, in a batch Lasso rings webhooks
+ * for, are held for their own ring (state/report-handoff.ts); what could not be handed on
+ * is named with why.
  */
 import type { ItemStatus } from "#shared/lasso/enums.ts";
 import { LassoApiError } from "#shared/lasso/errors.ts";
@@ -39,6 +40,10 @@ export interface ItemsRead {
   unmarked: number;
   /** Reports that could not be handed on (SQS refused, invalid, unidentifiable), with why. */
   notHandedOn: string[];
+  /** Reports held for their own ring: the batch is read again until each is delivered or sent. */
+  held: number;
+  /** The cursor of the first page with a held report: a later read must cover it again. */
+  heldCursor?: ItemsCursor;
 }
 
 /**
@@ -53,6 +58,11 @@ export interface ReadPlan {
    * distinct items than this reads again from page 1, in the same poll.
    */
   expectItems?: number;
+  /**
+   * How long a report first seen by this read is held for its own ring (0: none; the batch
+   * has no webhook, or the ring cannot tell its report).
+   */
+  holdMs?: number;
 }
 
 /** Lasso refused the stored token (expired, or not valid any more): the read starts over. */
@@ -79,6 +89,7 @@ export function emptyRead(): ItemsRead {
     raced: 0,
     unmarked: 0,
     notHandedOn: [],
+    held: 0,
   };
 }
 
@@ -97,7 +108,7 @@ export async function readAndHandOn(
 ): Promise<ItemsRead> {
   const read = emptyRead();
   const start = plan.resume ? record.itemsCursor : undefined;
-  const ended = await readFrom(ports, run, record, isListener, priority, read, start);
+  const ended = await readFrom(ports, run, record, isListener, priority, read, start, plan.holdMs ?? 0);
   if (ended.startOver === undefined) {
     // Only a read that began past page 1 can have missed something before its start.
     const short =
@@ -115,7 +126,9 @@ export async function readAndHandOn(
   read.complete = false;
   read.counts = { Completed: 0, Warning: 0, Failed: 0 };
   read.failedNotes = [];
-  await readFrom(ports, run, record, isListener, priority, read, undefined);
+  read.held = 0;
+  delete read.heldCursor;
+  await readFrom(ports, run, record, isListener, priority, read, undefined, plan.holdMs ?? 0);
   return read;
 }
 
@@ -128,6 +141,7 @@ async function readFrom(
   priority: number,
   read: ItemsRead,
   start: ItemsCursor | undefined,
+  holdMs: number,
 ): Promise<{ startOver?: string }> {
   const resumed = start?.cToken !== undefined;
   read.fromFirstPage = !resumed;
@@ -176,7 +190,11 @@ async function readFrom(
     const entries = entriesOfPage(page, record, isListener, seen, read, ports.clock());
     if (first !== undefined)
       cursor = { ...(cToken === undefined ? {} : { cToken }), firstItem: itemKey(first), ...before };
-    if (!(await handOnPage(ports, entries, read))) return {};
+    const heldBefore = read.held;
+    if (!(await handOnPage(ports, entries, read, holdMs))) return {};
+    if (read.held > heldBefore && read.heldCursor === undefined && cursor !== undefined) {
+      read.heldCursor = cursor;
+    }
     const next = page.continuationToken;
     if (next === undefined) {
       read.complete = true;
@@ -247,16 +265,22 @@ function entriesOfPage(
 }
 
 /** Hands one page's entries on; false when the markers could not be read (nothing was sent). */
-async function handOnPage(ports: PollPorts, entries: HandOffEntry[], read: ItemsRead): Promise<boolean> {
+async function handOnPage(
+  ports: PollPorts,
+  entries: HandOffEntry[],
+  read: ItemsRead,
+  holdMs: number,
+): Promise<boolean> {
   let handed: Awaited<ReturnType<typeof handOnReports>>;
   try {
-    handed = await handOnReports(ports, entries, ports.clock());
+    handed = await handOnReports(ports, entries, ports.clock(), holdMs);
   } catch (error) {
     // Nothing of this page was sent (the markers could not be read): the next poll reads it again.
     read.error = `hand-off of items page ${read.pages}: ${describeError(error)}`;
     return false;
   }
   read.handedOn.push(...handed.handedOn);
+  read.held += handed.held.length;
   read.alreadyHandedOn += handed.alreadyHandedOn.length;
   read.raced += handed.raced.length;
   // Accepted by SQS: handed on, though the marker is missing (the next read may send it again).

@@ -38,6 +38,8 @@ export interface BatchOutcome {
   raced: number;
   notHandedOn: number;
   unmarked: number;
+  /** Reports held for their own ring (state/report-handoff.ts). */
+  held: number;
   /** Level signals (true every poll while they hold). */
   stalled: boolean;
   unknownToLasso: boolean;
@@ -60,6 +62,7 @@ function emptyOutcome(lassoBatchId: string, result: BatchResult, detail?: string
     raced: 0,
     notHandedOn: 0,
     unmarked: 0,
+    held: 0,
     stalled: false,
     unknownToLasso: false,
     finishedWithErrors: false,
@@ -236,7 +239,9 @@ async function readItemsIfDue(
     };
   }
   const isListener = record.isListener || lasso.isListener;
-  const read = await readAndHandOn(ports, run, claimed, isListener, priority, decision.plan);
+  // Lasso's own word on the batch says whether a webhook rings for each of its reports.
+  const holdMs = lasso.notificationWebhookUrl === undefined ? 0 : run.policy.webhookGraceMs;
+  const read = await readAndHandOn(ports, run, claimed, isListener, priority, { ...decision.plan, holdMs });
   return { ok: true, decision, working: claimed, read, deferredRead: false };
 }
 
@@ -276,6 +281,7 @@ async function commitAndReport(
     outcome.raced = read.raced;
     outcome.notHandedOn = read.notHandedOn.length;
     outcome.unmarked = read.unmarked;
+    outcome.held = read.held;
     if (read.error !== undefined) outcome.detail = read.error;
   }
   if (committed !== undefined) {

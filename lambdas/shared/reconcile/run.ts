@@ -12,7 +12,19 @@ export interface PollPolicy {
   stalledAfterMs: number;
   /** Lasso answering 404 this many polls in a row closes the batch. */
   unknownClosePolls: number;
+  /**
+   * How long a finished report of a batch Lasso rings webhooks for is held for its own ring
+   * (which delivers it without a queue message of its own) before a read sends it: the
+   * webhook was lost. 0 sends at once.
+   */
+  webhookGraceMs: number;
 }
+
+/**
+ * The default hold: Lasso calls the webhook as each report finishes (and retries a failed
+ * call), and a ring delivers within seconds of it; two minutes later the webhook is lost.
+ */
+export const WEBHOOK_GRACE_MS = 120_000;
 
 export type StopReason = "rateLimited" | "unauthorized" | "deadline";
 

@@ -4,7 +4,7 @@
  * and expiresAt (TTL, epoch seconds).
  */
 import type { BatchStatus, ItemStatus, ReportType } from "../lasso/enums.ts";
-import type { ReportReadySource } from "../report-ready.ts";
+import type { ReportReadyMessage, ReportReadySource } from "../report-ready.ts";
 
 export interface RecordBase {
   pk: string;
@@ -138,6 +138,13 @@ export interface ReportRecord extends RecordBase {
   handedOnAt?: string;
   /** Which path handed it on first (poll or webhook). */
   handedOnSource?: ReportReadySource;
+  /**
+   * When a read of Lasso's item list first saw it finished, in a batch Lasso rings webhooks
+   * for; `ready` holds what that read found: the report's own ring delivers from it
+   * (state/report-handoff.ts).
+   */
+  seenAt?: string;
+  ready?: ReportReadyMessage;
   /** Lasso's text for a Failed or Warning report (the reason), for operators. */
   lassoMessage?: string;
   deliveryStatus?: DeliveryStatus;

@@ -1,12 +1,16 @@
 /**
  * Hand-off of finished reports to the report-ready queue, once per report identity
- * (docs/polling.md). Used by the poller. (The webhook enqueues what arrives without a
- * lookup, to answer fast: the delivery's claim makes its copies harmless.)
+ * (docs/polling.md). Used by every read of Lasso's item list (the poller's, a ring's).
  *
- * 1. read the report records' `handedOnAt` (consistent reads): reports already handed on
- *    are not sent again;
- * 2. send the rest (trySendReportReady, 10 per call);
- * 3. for each message SQS accepted, write `handedOnAt` on `REPORT#<identity>` with the
+ * 1. read the report records (consistent reads): reports already handed on, or with a
+ *    delivery on record (a ring delivered them in place), are not sent again;
+ * 2. in a batch Lasso rings a webhook for (`holdMs` > 0), a report is first only *seen*:
+ *    Lasso's facts are written on its record (`seenAt`, `ready`) and its own ring delivers
+ *    it from them, without a queue message of its own (deliver-report/doorbell.ts). It is
+ *    held for `holdMs` after it was first seen; still without a delivery then (the webhook
+ *    was lost), it is sent like any other;
+ * 3. send the rest (trySendReportReady, 10 per call);
+ * 4. for each message SQS accepted, write `handedOnAt` on `REPORT#<identity>` with the
  *    condition that it is absent.
  *
  * The marker is written after SQS accepted the message, never before: a crash between the
@@ -42,6 +46,16 @@ export interface HandOffResult {
   unmarked: { entry: HandOffEntry; reason: string }[];
   /** Not accepted by SQS (or invalid): not marked, so the next poll tries again. */
   notHandedOn: { entry: HandOffEntry; rejection: RejectedMessage }[];
+  /** Seen, and held for their own ring (step 2): a later read sends them if no ring delivered them. */
+  held: HandOffEntry[];
+}
+
+/** What a read needs to know of a report's record to hand it on or hold it. */
+export interface HandOffState {
+  /** Handed on, or a delivery on record that is not an expired claim. */
+  done: boolean;
+  /** When a read first saw it finished (and wrote Lasso's facts on the record). */
+  seenAt?: string;
 }
 
 /** BatchGetItem takes at most 100 keys. */
@@ -54,14 +68,19 @@ const MAX_LASSO_MESSAGE = 1000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The identities (of those given) whose report record has `handedOnAt`. Consistent reads. */
-export async function handedOnIdentities(
+/**
+ * Each identity's hand-off state (of those given that have a record). Consistent reads.
+ * An expired claim is not a delivery: its attempt crashed or gave up.
+ */
+export async function handOffStates(
   table: StateTable,
   identities: readonly string[],
-): Promise<Set<string>> {
-  const found = new Set<string>();
+  now: Date,
+): Promise<Map<string, HandOffState>> {
+  const found = new Map<string, HandOffState>();
   const unique = [...new Set(identities)];
   const prefix = reportKey("").pk;
+  const nowIso = now.toISOString();
   for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
     let keys: Record<string, unknown>[] | undefined = unique
       .slice(start, start + BATCH_GET_LIMIT)
@@ -77,21 +96,86 @@ export async function handedOnIdentities(
             [table.tableName]: {
               Keys: keys,
               ConsistentRead: true,
-              ProjectionExpression: "#pk, #handedOnAt",
-              ExpressionAttributeNames: { "#pk": "pk", "#handedOnAt": "handedOnAt" },
+              ProjectionExpression: "#pk, #handedOnAt, #status, #until, #seenAt",
+              ExpressionAttributeNames: {
+                "#pk": "pk",
+                "#handedOnAt": "handedOnAt",
+                "#status": "deliveryStatus",
+                "#until": "claimUntil",
+                "#seenAt": "seenAt",
+              },
             },
           },
         }),
       );
       for (const item of answer.Responses?.[table.tableName] ?? []) {
-        if (typeof item.pk === "string" && typeof item.handedOnAt === "string") {
-          found.add(item.pk.slice(prefix.length));
-        }
+        if (typeof item.pk !== "string") continue;
+        const status = item.deliveryStatus;
+        const expiredClaim =
+          status === "claimed" && (typeof item.claimUntil !== "string" || item.claimUntil < nowIso);
+        const state: HandOffState = {
+          done: typeof item.handedOnAt === "string" || (typeof status === "string" && !expiredClaim),
+        };
+        if (typeof item.seenAt === "string") state.seenAt = item.seenAt;
+        found.set(item.pk.slice(prefix.length), state);
       }
       keys = answer.UnprocessedKeys?.[table.tableName]?.Keys;
     }
   }
   return found;
+}
+
+/**
+ * Writes Lasso's facts of a finished report on its record (`ready`, with `seenAt`) unless a
+ * read wrote them before: the report's own ring delivers from them. Returns the `seenAt`
+ * on record (this call's, or the earlier read's).
+ */
+export async function markSeen(table: StateTable, entry: HandOffEntry, now: Date): Promise<string> {
+  const at = now.toISOString();
+  const { message } = entry;
+  try {
+    await table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: reportKey(entry.identity),
+        UpdateExpression:
+          "SET #seenAt = :at, #ready = :ready, #recordType = if_not_exists(#recordType, :report), " +
+          "#identity = if_not_exists(#identity, :identity), #batch = if_not_exists(#batch, :batch), " +
+          "#cvr = if_not_exists(#cvr, :cvr), #reportType = if_not_exists(#reportType, :reportType), " +
+          "#itemStatus = if_not_exists(#itemStatus, :itemStatus), #createdAt = if_not_exists(#createdAt, :at), " +
+          "#updatedAt = :at, #expiresAt = if_not_exists(#expiresAt, :expiresAt)",
+        ConditionExpression: "attribute_not_exists(#seenAt)",
+        ExpressionAttributeNames: {
+          "#seenAt": "seenAt",
+          "#ready": "ready",
+          "#recordType": "recordType",
+          "#identity": "identity",
+          "#batch": "lassoBatchId",
+          "#cvr": "cvr",
+          "#reportType": "reportType",
+          "#itemStatus": "itemStatus",
+          "#createdAt": "createdAt",
+          "#updatedAt": "updatedAt",
+          "#expiresAt": "expiresAt",
+        },
+        ExpressionAttributeValues: {
+          ":at": at,
+          ":ready": message,
+          ":report": "report",
+          ":identity": entry.identity,
+          ":batch": message.batchId,
+          ":cvr": message.cvr,
+          ":reportType": entry.reportType,
+          ":itemStatus": message.itemStatus,
+          ":expiresAt": expiresAt(table, now),
+        },
+      }),
+    );
+    return at;
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+    return (await handOffStates(table, [entry.identity], now)).get(entry.identity)?.seenAt ?? at;
+  }
 }
 
 /**
@@ -157,14 +241,17 @@ export async function markHandedOn(table: StateTable, entry: HandOffEntry, now: 
 }
 
 /**
- * Hands on every report not handed on yet (see the module doc). Entries with the same
- * identity are one report: the first is used. Throws only when the markers cannot be read
- * at all (then nothing was sent); per-report outcomes are in the result.
+ * Hands on every report not handed on yet (see the module doc); with `holdMs` > 0, holds
+ * those seen less than that long ago for their ring. Entries with the same identity are
+ * one report: the first is used. Throws only when the records cannot be read or the facts
+ * of a held report cannot be written (then nothing was sent); per-report outcomes are in
+ * the result.
  */
 export async function handOnReports(
   ports: { table: StateTable; queue: ReportReadyQueue },
   entries: readonly HandOffEntry[],
   now: Date,
+  holdMs = 0,
 ): Promise<HandOffResult> {
   const result: HandOffResult = {
     handedOn: [],
@@ -172,16 +259,31 @@ export async function handOnReports(
     raced: [],
     unmarked: [],
     notHandedOn: [],
+    held: [],
   };
   const unique = new Map<string, HandOffEntry>();
   for (const entry of entries) if (!unique.has(entry.identity)) unique.set(entry.identity, entry);
   if (unique.size === 0) return result;
 
-  const done = await handedOnIdentities(ports.table, [...unique.keys()]);
+  const states = await handOffStates(ports.table, [...unique.keys()], now);
   const toSend: HandOffEntry[] = [];
+  const toSee: HandOffEntry[] = [];
   for (const entry of unique.values()) {
-    if (done.has(entry.identity)) result.alreadyHandedOn.push(entry);
+    const state = states.get(entry.identity);
+    if (state?.done === true) result.alreadyHandedOn.push(entry);
+    else if (holdMs <= 0) toSend.push(entry);
+    else if (state?.seenAt === undefined) toSee.push(entry);
+    else if (Date.parse(state.seenAt) + holdMs > now.getTime()) result.held.push(entry);
     else toSend.push(entry);
+  }
+  for (let start = 0; start < toSee.length; start += MARK_PARALLELISM) {
+    const slice = toSee.slice(start, start + MARK_PARALLELISM);
+    const seenAt = await Promise.all(slice.map((entry) => markSeen(ports.table, entry, now)));
+    slice.forEach((entry, i) => {
+      // Seen by an earlier read long enough ago (a race with it): its hold is over.
+      const at = seenAt[i] ?? now.toISOString();
+      (Date.parse(at) + holdMs > now.getTime() ? result.held : toSend).push(entry);
+    });
   }
   if (toSend.length === 0) return result;
 
