@@ -24,7 +24,7 @@ import type { DeployConfig } from "./config/schema.ts";
 import { archiveBucketName, grantArchiveWrite } from "./constructs/evidence-archive.ts";
 import { Mail } from "./constructs/mail.ts";
 import { Observability } from "./constructs/observability.ts";
-import { grantBudgetItem, grantSecretValue, grantSend, grantTable } from "./constructs/permissions.ts";
+import { grantBudgetItem, grantQueueDepth, grantSecretValue, grantSend, grantTable } from "./constructs/permissions.ts";
 import { ReportFunction } from "./constructs/report-function.ts";
 import { ReportSchedules } from "./constructs/report-schedules.ts";
 import { Schedules } from "./constructs/schedules.ts";
@@ -201,6 +201,7 @@ export class StatelessStack extends Stack {
       [OPEN_BATCHES_INDEX],
     );
     grantSend(this.pollBatches, stateful.reportReadyQueue);
+    grantQueueDepth(this.pollBatches, stateful.reportReadyQueue);
     grantSecretValue(this.pollBatches, stateful.lassoApiKeySecret);
     grantBudgetItem(this.pollBatches, stateful.lassoBudgetTable, LASSO_BUDGET_KEY);
     // The next poll does the same work: a failed poll is not worth keeping.

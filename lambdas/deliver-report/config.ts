@@ -9,7 +9,6 @@ import { ENV } from "#shared/env-names.ts";
 import { SES_MAX_MESSAGE_BYTES } from "#shared/mail/compose.ts";
 import { LOGO_CID, type MailLogo, type MailProfile, parseMailProfile } from "#shared/mail/profile.ts";
 import { DEFAULT_MAX_PDF_BYTES, maxPdfBytesFor } from "#shared/pdf-budget.ts";
-import { WEBHOOK_GRACE_MS } from "#shared/reconcile/run.ts";
 import type { DoorbellConfig } from "./doorbell.ts";
 
 export interface DeliverReportSettings {
@@ -149,7 +148,6 @@ export function readDeliverReportSettings(env: NodeJS.ProcessEnv = process.env):
       lookUpsPerMinute: intEnv(ENV.ringLookUpsPerMinute, { default: 30, min: 1, max: 500 }, env),
       ...(webhookUrl === undefined ? {} : { webhookUrl }),
       stalledAfterMs: intEnv(ENV.stalledAfterMinutes, { default: 360, min: 1 }, env) * 60_000,
-      webhookGraceMs: intEnv(ENV.webhookGraceMs, { default: WEBHOOK_GRACE_MS, min: 0, max: 3_600_000 }, env),
       // The longest Lasso call (the client's retry budget and one request) and the writes after it.
       reserveMs: 20_000,
     },

@@ -89,8 +89,6 @@ export interface DoorbellConfig {
   webhookUrl?: string;
   /** The poller's settings, for the same verdicts (stalled, unknown) from either path. */
   stalledAfterMs: number;
-  /** How long a report a ring's read sees is held for its own ring (PollPolicy.webhookGraceMs). */
-  webhookGraceMs: number;
   reserveMs: number;
 }
 
@@ -326,8 +324,9 @@ export async function answerDoorbell(
   if (!(await claimRingRead(deps.state, record.lassoBatchId, deps.clock(), deps.config.ringIntervalMs))) {
     return ring.later("too-soon", deps.config.ringIntervalMs, "another ring read the batch a moment ago");
   }
-  // A hint that cannot name its report: the read hands every report on, as the poller would.
-  const holdMs = identity === undefined ? 0 : deps.config.webhookGraceMs;
+  // A ring's read holds every report for its own ring (the poller ends holds), unless the
+  // hint cannot name its report: then it hands every report on, as the poller would.
+  const holdMs = identity === undefined ? 0 : Number.POSITIVE_INFINITY;
   const outcome = await readBatch(record, verdict.answered, deps, context.deadline, holdMs);
   if (outcome.result === "skipped" || outcome.result === "conflict" || outcome.result === "deferred") {
     // Another read holds the batch, or this one could not finish: look again shortly.
@@ -451,14 +450,14 @@ async function readBatch(
   answered: LassoBatch | undefined,
   deps: DoorbellDeps,
   deadline: Date,
-  webhookGraceMs: number,
+  webhookHoldMs: number,
 ): Promise<BatchOutcome> {
   const remainingMs = () => deadline.getTime() - Date.now();
   const lasso = await deps.lasso();
   const run: PollRun = {
     deadline: { remainingMs },
     reserveMs: deps.config.reserveMs,
-    policy: { stalledAfterMs: deps.config.stalledAfterMs, unknownClosePolls: 3, webhookGraceMs },
+    policy: { stalledAfterMs: deps.config.stalledAfterMs, unknownClosePolls: 3, webhookHoldMs },
     maxPages: 10_000,
     lasso: new LassoThrottle(lasso, {
       concurrency: 1,

@@ -4,9 +4,17 @@
  * a rejected API key). Batches not reached stay open for the next poll: nothing is dropped.
  */
 
+import { readQueueDepth } from "#shared/queue-depth.ts";
 import type { PollPorts } from "#shared/reconcile/ports.ts";
 import { type BatchOutcome, reconcileBatch } from "#shared/reconcile/reconcile.ts";
-import { mayContinue, type PollPolicy, type PollRun, type StopReason } from "#shared/reconcile/run.ts";
+import {
+  describeError,
+  mayContinue,
+  type PollPolicy,
+  type PollRun,
+  type StopReason,
+  WEBHOOK_GRACE_BUSY_MS,
+} from "#shared/reconcile/run.ts";
 import { LassoThrottle } from "#shared/reconcile/throttle.ts";
 import type { Deadline } from "#shared/runtime/time.ts";
 import { listOpenBatches } from "#shared/state/batch-polling.ts";
@@ -19,7 +27,10 @@ export interface PollOptions {
   /** Time kept free at the end of the invocation (longest Lasso call with retries, and a margin). */
   reserveMs: number;
   stalledAfterMs: number;
-  /** How long a report of a batch with webhooks is held for its own ring (PollPolicy). */
+  /**
+   * How long a report of a batch with webhooks is held for its own ring while the queue is
+   * empty; while it holds messages, WEBHOOK_GRACE_BUSY_MS (or this, if longer).
+   */
   webhookGraceMs: number;
   /** 404s in a row before a batch Lasso does not know is closed (default 3). */
   unknownClosePolls?: number;
@@ -87,11 +98,29 @@ export async function runBounded<T>(
   return next;
 }
 
+/**
+ * This poll's hold for reports waiting for their ring: the grace, or longer while the
+ * report-ready queue holds messages (the rings may be waiting there behind a backlog).
+ * Unknown depth counts as empty: a report sent too early costs a message, not a mail.
+ */
+async function webhookHoldMs(ports: PollPorts, graceMs: number): Promise<number> {
+  if (graceMs <= 0) return 0;
+  try {
+    const depth = await readQueueDepth(ports.queue.sqs, ports.queue.queueUrl);
+    return depth.total > 0 ? Math.max(graceMs, WEBHOOK_GRACE_BUSY_MS) : graceMs;
+  } catch (error) {
+    ports.log.warn("report-ready queue depth not read: the hold for rings is the grace", {
+      error: describeError(error),
+    });
+    return graceMs;
+  }
+}
+
 export async function pollOpenBatches(ports: PollPorts, options: PollOptions): Promise<PollSummary> {
   const policy: PollPolicy = {
     stalledAfterMs: options.stalledAfterMs,
     unknownClosePolls: options.unknownClosePolls ?? 3,
-    webhookGraceMs: options.webhookGraceMs,
+    webhookHoldMs: await webhookHoldMs(ports, options.webhookGraceMs),
   };
   const sleep = ports.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const lasso = new LassoThrottle(ports.lasso, {

@@ -38,8 +38,9 @@ export const ENV = {
   /** deliver-report: Lasso look-ups of batches we have no record of, a minute, for all rings. */
   ringLookUpsPerMinute: "RING_LOOKUPS_PER_MINUTE",
   /**
-   * poll-batches and deliver-report: how long a finished report of a batch with webhooks is
-   * held for its own ring before a read sends it to the queue (ms; docs/polling.md).
+   * poll-batches: how long a finished report of a batch with webhooks is held for its own
+   * ring, while the report-ready queue is empty, before the poller sends it (ms;
+   * docs/polling.md).
    */
   webhookGraceMs: "WEBHOOK_GRACE_MS",
   /** poll-batches: open batches reconciled at the same time (default 4). */

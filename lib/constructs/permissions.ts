@@ -59,6 +59,13 @@ export function grantSecretValue(grantee: iam.IGrantable, secret: secretsmanager
   );
 }
 
+/** The queue's depth (GetQueueAttributes) only: the poller holds reports for their rings while it is busy. */
+export function grantQueueDepth(grantee: iam.IGrantable, queue: sqs.IQueue): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ["sqs:GetQueueAttributes"], resources: [queue.queueArn] }),
+  );
+}
+
 /** SendMessage covers SendMessageBatch; SSE-SQS needs no KMS permission. */
 export function grantSend(grantee: iam.IGrantable, queue: sqs.IQueue): void {
   grantee.grantPrincipal.addToPrincipalPolicy(

@@ -26,6 +26,7 @@ const ACTION_OF: Record<string, string | string[]> = {
   SendMessageCommand: "sqs:SendMessage",
   SendMessageBatchCommand: "sqs:SendMessage",
   ChangeMessageVisibilityCommand: "sqs:ChangeMessageVisibility",
+  GetQueueAttributesCommand: "sqs:GetQueueAttributes",
   // SESv2 SendEmail is authorised as ses:SendRawEmail when its content is raw MIME.
   SendEmailCommand: ["ses:SendEmail", "ses:SendRawEmail"],
   SendRawEmailCommand: "ses:SendRawEmail",

@@ -6,10 +6,14 @@
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, test } from "vitest";
+import { type DoorbellConfig, deliverInPlace } from "#lambdas/deliver-report/doorbell.ts";
+import { RetryLaterError } from "#lambdas/deliver-report/errors.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import type { LassoReader, PollPorts } from "#shared/reconcile/ports.ts";
+import { silentLog } from "#shared/runtime/log.ts";
+import { RecordingCounter } from "#shared/runtime/metrics.ts";
 import { putNewBatchRecord } from "#shared/state/batches.ts";
 import { batchKey, OPEN_BATCH_PARTITION, reportKey } from "#shared/state/keys.ts";
 import { handOnReports, markHandedOn } from "#shared/state/report-handoff.ts";
@@ -632,5 +636,107 @@ describe("report hand-off (shared with the webhook path)", () => {
     });
     expect(record?.createdAt).toBe("2026-01-01T00:00:00.000Z");
     expect(record?.handedOnAt).toBeDefined();
+  });
+
+  test("with a hold, a report is first seen (Lasso's facts on its record), sent only when its hold is over and no delivery is on record", async () => {
+    const w = await world();
+    const batchId = randomUUID();
+    const [rung, claimed, lost] = ["34580820", "12345674", "30000003"].map((cvr) => entry(batchId, cvr)) as [
+      ReturnType<typeof entry>,
+      ReturnType<typeof entry>,
+      ReturnType<typeof entry>,
+    ];
+    const t0 = new Date("2026-12-01T08:00:00.000Z");
+    const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
+    const ports = { table: w.table, queue: w.queue };
+    const hold = 60_000;
+
+    const first = await handOnReports(ports, [rung, claimed, lost], t0, hold);
+    expect(first.held).toHaveLength(3);
+    expect(first.handedOn).toEqual([]);
+    expect(await w.drain()).toEqual([]);
+    expect(await reportRecord(w.table, lost.identity)).toMatchObject({
+      seenAt: t0.toISOString(),
+      ready: { batchId, cvr: "30000003", fileName: "30000003.pdf", source: "poll" },
+    });
+
+    // The rings come: one delivers (an outcome on record), one is still delivering (a claim
+    // live until 08:05), the third never comes.
+    const setStatus = (identity: string, status: string, claimUntil?: Date) =>
+      w.table.doc.send(
+        new UpdateCommand({
+          TableName: w.table.tableName,
+          Key: reportKey(identity),
+          UpdateExpression: claimUntil === undefined ? "SET #s = :s" : "SET #s = :s, #u = :u",
+          ExpressionAttributeNames: { "#s": "deliveryStatus", ...(claimUntil ? { "#u": "claimUntil" } : {}) },
+          ExpressionAttributeValues: {
+            ":s": status,
+            ...(claimUntil ? { ":u": claimUntil.toISOString() } : {}),
+          },
+        }),
+      );
+    await setStatus(rung.identity, "delivered");
+    await setStatus(claimed.identity, "claimed", at(300));
+
+    // Within the hold nothing is sent; a second read keeps the first sighting's time.
+    const within = await handOnReports(ports, [rung, claimed, lost], at(30), hold);
+    expect(within.alreadyHandedOn.map((e) => e.message.cvr).sort()).toEqual(["12345674", "34580820"]);
+    expect(within.held.map((e) => e.message.cvr)).toEqual(["30000003"]);
+    expect((await reportRecord(w.table, lost.identity))?.seenAt).toBe(t0.toISOString());
+
+    // The hold is over: the lost ring's report is sent, once.
+    const after = await handOnReports(ports, [rung, claimed, lost], at(61), hold);
+    expect(after.handedOn.map((e) => e.message.cvr)).toEqual(["30000003"]);
+    expect((await w.drain()).map((m) => m.cvr)).toEqual(["30000003"]);
+    expect((await handOnReports(ports, [lost], at(62), hold)).alreadyHandedOn).toHaveLength(1);
+
+    // A claim past its time is no delivery (the attempt crashed): the report is sent.
+    const late = await handOnReports(ports, [claimed], at(301), hold);
+    expect(late.handedOn.map((e) => e.message.cvr)).toEqual(["12345674"]);
+    expect(await w.drain()).toHaveLength(1);
+  });
+
+  test("a ring's delivery in place that fails on the ring's last receive hands the report on as a message of its own", async () => {
+    const w = await world();
+    const ringed = entry(randomUUID(), "34580820");
+    const metrics = new RecordingCounter();
+    const deps = {
+      state: w.table,
+      queue: w.queue,
+      clock: () => new Date(),
+      metrics,
+      logger: silentLog,
+      config: { ringMaxReceives: 3 } as DoorbellConfig,
+    };
+    const failing = async (): Promise<never> => {
+      throw new RetryLaterError("pdf-throttled", "Lasso said 429", { retryAfterMs: 5_000 });
+    };
+    const deadline = new Date(Date.now() + 60_000);
+    // Receives before the last: the error stands, the queue brings the ring back.
+    await expect(deliverInPlace(ringed, deps, { deadline, receiveCount: 2 }, failing)).rejects.toThrow(
+      RetryLaterError,
+    );
+    expect(await w.drain()).toEqual([]);
+    // The last: the report goes on the queue, with the queue's whole retry budget.
+    const outcome = await deliverInPlace(ringed, deps, { deadline, receiveCount: 3 }, failing);
+    expect(outcome).toMatchObject({ outcome: "read", handedOn: 1 });
+    expect((await w.drain()).map((m) => m.cvr)).toEqual(["34580820"]);
+    expect((await reportRecord(w.table, ringed.identity))?.handedOnAt).toBeDefined();
+    // Another error than a retry-later one is not the ring's to absorb.
+    const broken = async (): Promise<never> => {
+      throw new Error("bug");
+    };
+    await expect(deliverInPlace(ringed, deps, { deadline, receiveCount: 3 }, broken)).rejects.toThrow("bug");
+  });
+
+  test("without a hold (no webhook rings for the batch) a report is sent at once and nothing is seen", async () => {
+    const w = await world();
+    const one = entry(randomUUID(), "34580820");
+    const result = await handOnReports({ table: w.table, queue: w.queue }, [one], new Date(), 0);
+    expect(result.handedOn).toHaveLength(1);
+    expect(result.held).toEqual([]);
+    const record = await reportRecord(w.table, one.identity);
+    expect(record?.handedOnAt).toBeDefined();
+    expect(record?.seenAt).toBeUndefined();
   });
 });

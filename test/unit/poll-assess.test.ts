@@ -279,7 +279,7 @@ describe("alerts", () => {
 });
 
 describe("assessBatch: the cursor moves only past pages handed on completely", () => {
-  const policy = { stalledAfterMs: minutes(60), unknownClosePolls: 3, webhookGraceMs: 0 };
+  const policy = { stalledAfterMs: minutes(60), unknownClosePolls: 3, webhookHoldMs: 0 };
   const cursor = {
     cToken: "t3",
     firstItem: "item-101",
@@ -324,5 +324,25 @@ describe("assessBatch: the cursor moves only past pages handed on completely", (
   test("a complete read that found no item drops any cursor", () => {
     const update = assess(read({ cursor: undefined, finishedItems: 0 }), record({ itemsCursor: cursor }));
     expect(update.remove).toContain("itemsCursor");
+  });
+  test("reports held for their ring: the cursor moves to the first page holding one, the completion is not marked read, the batch stays open", () => {
+    const heldCursor = { ...cursor, cToken: "t2", firstItem: "item-51", itemsBefore: 50 };
+    const finished = (r: ItemsRead) =>
+      assessBatch(
+        record(),
+        lasso({ status: "Finished", completionPercentage: 1, batchSize: 120 }),
+        r,
+        NOW,
+        policy,
+        0,
+      );
+    const holding = finished(read({ held: 3, heldCursor }));
+    expect(holding.update.set.itemsCursor).toEqual(heldCursor);
+    expect(holding.update.set.itemsReadAtCompletion).toBeUndefined();
+    expect(holding.close).toEqual({ close: false });
+    // The next poll reads again, from that page; once nothing is held it closes.
+    const done = finished(read());
+    expect(done.close).toMatchObject({ close: true, reason: "Finished" });
+    expect(done.update.set.itemsReadAtCompletion).toBe(1);
   });
 });

@@ -240,7 +240,7 @@ async function readItemsIfDue(
   }
   const isListener = record.isListener || lasso.isListener;
   // Lasso's own word on the batch says whether a webhook rings for each of its reports.
-  const holdMs = lasso.notificationWebhookUrl === undefined ? 0 : run.policy.webhookGraceMs;
+  const holdMs = lasso.notificationWebhookUrl === undefined ? 0 : run.policy.webhookHoldMs;
   const read = await readAndHandOn(ports, run, claimed, isListener, priority, { ...decision.plan, holdMs });
   return { ok: true, decision, working: claimed, read, deferredRead: false };
 }

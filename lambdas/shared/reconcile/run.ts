@@ -13,18 +13,25 @@ export interface PollPolicy {
   /** Lasso answering 404 this many polls in a row closes the batch. */
   unknownClosePolls: number;
   /**
-   * How long a finished report of a batch Lasso rings webhooks for is held for its own ring
-   * (which delivers it without a queue message of its own) before a read sends it: the
-   * webhook was lost. 0 sends at once.
+   * How long, after a read first saw it, a finished report of a batch Lasso rings webhooks
+   * for is held for its own ring (which delivers it without a queue message of its own)
+   * before this read sends it: its webhook was lost. 0 sends at once; a ring's read never
+   * ends a hold (infinite), the poller does (poll-batches/poll.ts).
    */
-  webhookGraceMs: number;
+  webhookHoldMs: number;
 }
 
 /**
- * The default hold: Lasso calls the webhook as each report finishes (and retries a failed
- * call), and a ring delivers within seconds of it; two minutes later the webhook is lost.
+ * The poller's hold while the report-ready queue is empty: Lasso calls the webhook as each
+ * report finishes (and retries a failed call), and a ring delivers within seconds of it;
+ * two minutes later, with nothing on the queue, the webhook is lost.
  */
 export const WEBHOOK_GRACE_MS = 120_000;
+/**
+ * The hold while the queue holds messages (its rings may be among them, waiting behind a
+ * backlog): at most this long, so that a lost webhook costs a bounded delay, never a report.
+ */
+export const WEBHOOK_GRACE_BUSY_MS = 15 * 60_000;
 
 export type StopReason = "rateLimited" | "unauthorized" | "deadline";
 
