@@ -94,9 +94,11 @@ export function reportView(record: ReportRecord, now: Date): ReportView {
         ...base,
         state: "waiting",
         detail:
-          record.handedOnAt === undefined
-            ? `finished at Lasso (${record.itemStatus}), not yet delivered`
-            : `finished at Lasso (${record.itemStatus}), queued for delivery at ${record.handedOnAt}`,
+          record.handedOnAt !== undefined
+            ? `finished at Lasso (${record.itemStatus}), queued for delivery at ${record.handedOnAt}`
+            : record.seenAt !== undefined
+              ? `finished at Lasso (${record.itemStatus}), seen at ${record.seenAt}: waiting for its webhook (or the poller)`
+              : `finished at Lasso (${record.itemStatus}), not yet delivered`,
         ...(record.lastError === undefined ? {} : { reason: `last attempt: ${record.lastError}` }),
       };
     case "claimed": {

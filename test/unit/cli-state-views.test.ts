@@ -71,6 +71,10 @@ describe("reportView", () => {
       state: "waiting",
       detail: expect.stringContaining("queued for delivery at 2025-05-01T09:30:00.000Z"),
     });
+    expect(reportView(record({ seenAt: "2025-05-01T09:31:00.000Z" }), NOW)).toMatchObject({
+      state: "waiting",
+      detail: expect.stringMatching(/seen at 2025-05-01T09:31:00.000Z: waiting for its webhook/),
+    });
   });
 });
 
