@@ -33,7 +33,7 @@ import type { LassoBatch } from "#shared/lasso/schemas.ts";
 import { parseLassoTime } from "#shared/reconcile/assess.ts";
 import type { LassoReader as PollLassoReader } from "#shared/reconcile/ports.ts";
 import { type BatchOutcome, reconcileBatch } from "#shared/reconcile/reconcile.ts";
-import type { PollRun } from "#shared/reconcile/run.ts";
+import { type PollRun, WEBHOOK_GRACE_BUSY_MS } from "#shared/reconcile/run.ts";
 import { LassoThrottle } from "#shared/reconcile/throttle.ts";
 import { type ReportReadyMessage, reportIdentity, reportReadyMessageSchema } from "#shared/report-ready.ts";
 import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
@@ -324,9 +324,10 @@ export async function answerDoorbell(
   if (!(await claimRingRead(deps.state, record.lassoBatchId, deps.clock(), deps.config.ringIntervalMs))) {
     return ring.later("too-soon", deps.config.ringIntervalMs, "another ring read the batch a moment ago");
   }
-  // A ring's read holds every report for its own ring (the poller ends holds), unless the
-  // hint cannot name its report: then it hands every report on, as the poller would.
-  const holdMs = identity === undefined ? 0 : Number.POSITIVE_INFINITY;
+  // A ring's read holds every report for its own ring: the poller ends holds, a ring's read
+  // only the longest (so the bound does not depend on the poller reaching the batch). A
+  // hint that cannot name its report reads as the poller would without holding.
+  const holdMs = identity === undefined ? 0 : WEBHOOK_GRACE_BUSY_MS;
   const outcome = await readBatch(record, verdict.answered, deps, context.deadline, holdMs);
   if (outcome.result === "skipped" || outcome.result === "conflict" || outcome.result === "deferred") {
     // Another read holds the batch, or this one could not finish: look again shortly.

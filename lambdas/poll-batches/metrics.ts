@@ -36,6 +36,10 @@ export const POLL_INFO_METRICS = {
   reportsRaced: "ReportsRaced",
   /** Accepted by SQS but the marker write failed: may be sent again. */
   reportsUnmarked: "ReportsUnmarked",
+  /** Reports of batches with webhooks still held for their own ring after the poll. */
+  reportsHeldForRing: "ReportsHeldForRing",
+  /** Held reports the poll sent because no ring delivered them in time: lost webhooks. */
+  reportsSentAfterHold: "ReportsSentAfterHold",
   openBatches: "OpenBatches",
   batchesClosed: "BatchesClosed",
   /** Batches left for the next poll (deadline, rate limit, cut-short reads). */
@@ -69,6 +73,8 @@ export function pollMetrics(summary: PollSummary): Record<PollMetricName, number
     ReportsAlreadyHandedOn: summary.reportsAlreadyHandedOn,
     ReportsRaced: summary.reportsRaced,
     ReportsUnmarked: summary.reportsUnmarked,
+    ReportsHeldForRing: summary.reportsHeld,
+    ReportsSentAfterHold: summary.reportsSentAfterHold,
     OpenBatches: summary.openBatches,
     BatchesClosed: summary.closed,
     BatchesDeferred: summary.deferred + summary.notStarted,

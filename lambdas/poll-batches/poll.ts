@@ -56,6 +56,10 @@ export interface PollSummary {
   reportsRaced: number;
   reportsNotHandedOn: number;
   reportsUnmarked: number;
+  /** Still held for their ring after this poll (docs/polling.md, "Held for its ring"). */
+  reportsHeld: number;
+  /** Sent by this poll after their hold: their webhook was lost. */
+  reportsSentAfterHold: number;
   batchesStalled: number;
   batchesUnknownToLasso: number;
   batchesFinishedWithErrors: number;
@@ -103,7 +107,7 @@ export async function runBounded<T>(
  * report-ready queue holds messages (the rings may be waiting there behind a backlog).
  * Unknown depth counts as empty: a report sent too early costs a message, not a mail.
  */
-async function webhookHoldMs(ports: PollPorts, graceMs: number): Promise<number> {
+export async function webhookHoldMs(ports: PollPorts, graceMs: number): Promise<number> {
   if (graceMs <= 0) return 0;
   try {
     const depth = await readQueueDepth(ports.queue.sqs, ports.queue.queueUrl);
@@ -168,6 +172,8 @@ export async function pollOpenBatches(ports: PollPorts, options: PollOptions): P
     reportsRaced: sum((o) => o.raced),
     reportsNotHandedOn: sum((o) => o.notHandedOn),
     reportsUnmarked: sum((o) => o.unmarked),
+    reportsHeld: sum((o) => o.held),
+    reportsSentAfterHold: sum((o) => o.holdsEnded),
     batchesStalled: sum((o) => (o.stalled ? 1 : 0)),
     batchesUnknownToLasso: sum((o) => (o.unknownToLasso ? 1 : 0)),
     batchesFinishedWithErrors: sum((o) => (o.finishedWithErrors ? 1 : 0)),

@@ -10,11 +10,15 @@ import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from
 import { describe, expect, test } from "vitest";
 import { type DoorbellConfig, deliverInPlace } from "#lambdas/deliver-report/doorbell.ts";
 import { RetryLaterError } from "#lambdas/deliver-report/errors.ts";
+import { webhookHoldMs } from "#lambdas/poll-batches/poll.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import type { LassoReader, PollPorts } from "#shared/reconcile/ports.ts";
+import { WEBHOOK_GRACE_BUSY_MS } from "#shared/reconcile/run.ts";
+import { sendReportReady } from "#shared/report-ready-queue.ts";
 import { silentLog } from "#shared/runtime/log.ts";
 import { RecordingCounter } from "#shared/runtime/metrics.ts";
 import { putNewBatchRecord } from "#shared/state/batches.ts";
+import { addHeld, readHeld } from "#shared/state/held-reports.ts";
 import { batchKey, OPEN_BATCH_PARTITION, reportKey } from "#shared/state/keys.ts";
 import { handOnReports, markHandedOn } from "#shared/state/report-handoff.ts";
 import {
@@ -738,5 +742,53 @@ describe("report hand-off (shared with the webhook path)", () => {
     const record = await reportRecord(w.table, one.identity);
     expect(record?.handedOnAt).toBeDefined();
     expect(record?.seenAt).toBeUndefined();
+  });
+
+  test("a batch Lasso stops knowing sends what it held for rings before it closes", async () => {
+    const w = await world();
+    const id = randomUUID();
+    const now = new Date();
+    await putNewBatchRecord(w.table, {
+      ...batchKey(id),
+      recordType: "batch",
+      lassoBatchId: id,
+      name: "gone",
+      reportType: "Revision",
+      isListener: false,
+      manifest: [{ cvr: "34580820", customerId: 1 }],
+      status: "Executing",
+      lastProgressAt: now.toISOString(),
+      openPartition: OPEN_BATCH_PARTITION,
+      version: 1,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+    });
+    // An earlier read held a report for its ring, which never came.
+    const held = entry(id, "34580820");
+    const seen = await handOnReports({ table: w.table, queue: w.queue }, [held], now, 3_600_000);
+    expect(seen.held).toHaveLength(1);
+    await addHeld(w.table, id, [held.identity], now);
+
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await w.poll({ webhookGraceMs: 3_600_000 }));
+    expect(results.map((s) => s.batches[0]?.result)).toEqual(["open", "open", "closed"]);
+    expect(results.map((s) => s.reportsSentAfterHold)).toEqual([0, 0, 1]);
+    expect((await w.drain()).map((m) => m.cvr)).toEqual(["34580820"]);
+    expect(await readHeld(w.table, id)).toEqual([]);
+    expect((await reportRecord(w.table, held.identity))?.ready).toBeUndefined();
+  });
+
+  test("the hold for rings: the grace while the report-ready queue is empty, 15 minutes while it holds messages", async () => {
+    const w = await world();
+    const ports = w.ports();
+    expect(await webhookHoldMs(ports, 0)).toBe(0);
+    expect(await webhookHoldMs(ports, 120_000)).toBe(120_000);
+    await sendReportReady(w.queue, [entry(randomUUID(), "34580820").message]);
+    expect(await webhookHoldMs(ports, 120_000)).toBe(WEBHOOK_GRACE_BUSY_MS);
+    await w.drain();
+    // A depth that cannot be read counts as empty: an early send costs a message, not a mail.
+    const broken = { ...ports, queue: { sqs: w.queue.sqs, queueUrl: `${w.queue.queueUrl}-missing` } };
+    expect(await webhookHoldMs(broken, 120_000)).toBe(120_000);
   });
 });

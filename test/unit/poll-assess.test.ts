@@ -325,24 +325,22 @@ describe("assessBatch: the cursor moves only past pages handed on completely", (
     const update = assess(read({ cursor: undefined, finishedItems: 0 }), record({ itemsCursor: cursor }));
     expect(update.remove).toContain("itemsCursor");
   });
-  test("reports held for their ring: the cursor moves to the first page holding one, the completion is not marked read, the batch stays open", () => {
-    const heldCursor = { ...cursor, cToken: "t2", firstItem: "item-51", itemsBefore: 50 };
-    const finished = (r: ItemsRead) =>
+  test("reports held for their ring: the cursor and the completion move on (the held set keeps them), the batch stays open", () => {
+    const finished = (heldReports: number) =>
       assessBatch(
         record(),
         lasso({ status: "Finished", completionPercentage: 1, batchSize: 120 }),
-        r,
+        read({ held: heldReports }),
         NOW,
         policy,
         0,
+        heldReports,
       );
-    const holding = finished(read({ held: 3, heldCursor }));
-    expect(holding.update.set.itemsCursor).toEqual(heldCursor);
-    expect(holding.update.set.itemsReadAtCompletion).toBeUndefined();
+    const holding = finished(3);
+    expect(holding.update.set.itemsCursor).toEqual(cursor);
+    expect(holding.update.set.itemsReadAtCompletion).toBe(1);
     expect(holding.close).toEqual({ close: false });
-    // The next poll reads again, from that page; once nothing is held it closes.
-    const done = finished(read());
-    expect(done.close).toMatchObject({ close: true, reason: "Finished" });
-    expect(done.update.set.itemsReadAtCompletion).toBe(1);
+    // Once nothing is held (delivered by the rings, or sent by the poller) it closes.
+    expect(finished(0).close).toMatchObject({ close: true, reason: "Finished" });
   });
 });

@@ -152,6 +152,8 @@ describe("pollMetrics", () => {
       reportsRaced: 0,
       reportsNotHandedOn: 0,
       reportsUnmarked: 0,
+      reportsHeld: 4,
+      reportsSentAfterHold: 2,
       batchesStalled: 1,
       batchesUnknownToLasso: 0,
       batchesFinishedWithErrors: 1,
@@ -173,6 +175,8 @@ describe("pollMetrics", () => {
       PollCutShort: 1,
       LassoUnauthorized: 0,
       BatchUnknownToLasso: 0,
+      ReportsHeldForRing: 4,
+      ReportsSentAfterHold: 2,
     });
     for (const name of Object.values(POLL_ALARM_METRICS)) expect(metrics[name]).toBeTypeOf("number");
   });

@@ -177,6 +177,8 @@ export function assessBatch(
   policy: PollPolicy,
   /** The record's new TTL (epoch seconds). */
   expiresAt: number,
+  /** Reports still held for their ring after this poll settled the batch's holds. */
+  heldReports = 0,
 ): Verdict {
   const nowIso = now.toISOString();
   const progressed = hasProgressed(record, lasso) || (read?.handedOn.length ?? 0) > 0;
@@ -195,21 +197,17 @@ export function assessBatch(
   const remove: (keyof BatchPollFields)[] = ["unknownSince", "unknownPolls"];
 
   const allHandedOn = read?.complete === true && read.notHandedOn.length === 0;
-  // Reports held for their ring are not done: the batch is read again (its completion is
-  // not marked as read) and stays open until each is delivered or sent.
-  const allDone = allHandedOn && read.held === 0;
   if (read?.complete === true) {
     set.itemCounts = read.counts;
     set.failedItems = read.failedNotes;
   }
-  // The cursor moves only past pages on which every report was handed on (or delivered):
-  // a later read resumed there must not skip a report that still has to go.
-  if (allDone) {
+  // The cursor moves only past pages on which every report was handed on (or held in the
+  // batch's held set): a later read resumed there must not skip a report that still has to go.
+  if (allHandedOn) {
     set.itemsReadAtCompletion = lasso.completionPercentage;
     if (read.cursor !== undefined) set.itemsCursor = read.cursor;
     else remove.push("itemsCursor");
-  } else if (allHandedOn && read.heldCursor !== undefined) set.itemsCursor = read.heldCursor;
-  else if (read?.startedOver !== undefined) remove.push("itemsCursor");
+  } else if (read?.startedOver !== undefined) remove.push("itemsCursor");
   if (read?.error !== undefined) {
     set.lastPollError = read.error;
     set.lastPollErrorAt = nowIso;
@@ -222,7 +220,8 @@ export function assessBatch(
     isListener: record.isListener || lasso.isListener,
     completeRead: read?.complete === true,
     readFromFirstPage: read?.fromFirstPage === true,
-    allHandedOn: allDone,
+    // A report held for its ring is not done: the batch stays open until none is.
+    allHandedOn: allHandedOn && heldReports === 0,
     finishedItems: read?.finishedItems ?? 0,
     newlyHandedOn: read?.handedOn.length ?? 0,
     finishedSeenBefore: record.finishedSeenAt,

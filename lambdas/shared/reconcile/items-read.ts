@@ -2,12 +2,13 @@
  * Reads a batch's finished items, from where the last complete read ended or from page 1,
  * and hands each page on as it comes (docs/polling.md): the reports not handed on yet go to
  * the report-ready queue, once per report identity, or, in a batch Lasso rings webhooks
- * for, are held for their own ring (state/report-handoff.ts); what could not be handed on
- * is named with why.
+ * for, are held for their own ring (state/report-handoff.ts) and recorded in the batch's
+ * held set (state/held-reports.ts); what could not be handed on is named with why.
  */
 import type { ItemStatus } from "#shared/lasso/enums.ts";
 import { LassoApiError } from "#shared/lasso/errors.ts";
 import type { LassoItem, LassoItemsPage } from "#shared/lasso/schemas.ts";
+import { addHeld } from "#shared/state/held-reports.ts";
 import type { BatchRecord, FailedItemNote, ItemsCursor } from "#shared/state/records.ts";
 import { type HandOffEntry, handOnReports } from "#shared/state/report-handoff.ts";
 import { handOffEntryForItem, manifestCustomers } from "./items.ts";
@@ -40,10 +41,8 @@ export interface ItemsRead {
   unmarked: number;
   /** Reports that could not be handed on (SQS refused, invalid, unidentifiable), with why. */
   notHandedOn: string[];
-  /** Reports held for their own ring: the batch is read again until each is delivered or sent. */
+  /** Reports held for their own ring (in the batch's held set, settled by reconcile/held.ts). */
   held: number;
-  /** The cursor of the first page with a held report: a later read must cover it again. */
-  heldCursor?: ItemsCursor;
 }
 
 /**
@@ -127,7 +126,6 @@ export async function readAndHandOn(
   read.counts = { Completed: 0, Warning: 0, Failed: 0 };
   read.failedNotes = [];
   read.held = 0;
-  delete read.heldCursor;
   await readFrom(ports, run, record, isListener, priority, read, undefined, plan.holdMs ?? 0);
   return read;
 }
@@ -190,11 +188,7 @@ async function readFrom(
     const entries = entriesOfPage(page, record, isListener, seen, read, ports.clock());
     if (first !== undefined)
       cursor = { ...(cToken === undefined ? {} : { cToken }), firstItem: itemKey(first), ...before };
-    const heldBefore = read.held;
-    if (!(await handOnPage(ports, entries, read, holdMs))) return {};
-    if (read.held > heldBefore && read.heldCursor === undefined && cursor !== undefined) {
-      read.heldCursor = cursor;
-    }
+    if (!(await handOnPage(ports, record.lassoBatchId, entries, read, holdMs))) return {};
     const next = page.continuationToken;
     if (next === undefined) {
       read.complete = true;
@@ -267,13 +261,22 @@ function entriesOfPage(
 /** Hands one page's entries on; false when the markers could not be read (nothing was sent). */
 async function handOnPage(
   ports: PollPorts,
+  lassoBatchId: string,
   entries: HandOffEntry[],
   read: ItemsRead,
   holdMs: number,
 ): Promise<boolean> {
   let handed: Awaited<ReturnType<typeof handOnReports>>;
   try {
-    handed = await handOnReports(ports, entries, ports.clock(), holdMs);
+    const now = ports.clock();
+    handed = await handOnReports(ports, entries, now, holdMs);
+    // Held reports are found again in the held set, not by reading this page again.
+    await addHeld(
+      ports.table,
+      lassoBatchId,
+      handed.held.map((entry) => entry.identity),
+      now,
+    );
   } catch (error) {
     // Nothing of this page was sent (the markers could not be read): the next poll reads it again.
     read.error = `hand-off of items page ${read.pages}: ${describeError(error)}`;

@@ -2,7 +2,8 @@
  * Reconciles one open batch with Lasso (docs/polling.md), in five steps:
  * 1. the record, unless it closed meanwhile or another poll holds it;
  * 2. Lasso's status (getBatch; 404 counts towards closing it as unknown);
- * 3. the finished items, when something can have changed (items-read.ts);
+ * 3. the finished items, when something can have changed (items-read.ts), and the
+ *    reports held for their ring (held.ts);
  * 4. the verdicts: progress, counts, alerts, whether it is done (assess.ts decides);
  * 5. one version-checked write of all that, and the outcome.
  * Never throws: every failure becomes the batch's outcome, and the batch stays open for the
@@ -17,6 +18,7 @@ import { releaseListenerCoverage } from "#shared/state/listener-coverage.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
 import { expiresAt } from "#shared/state/state-table.ts";
 import { assessBatch, decideItemsRead, type ItemsDecision, raiseAlert, type Verdict } from "./assess.ts";
+import { settleHeld } from "./held.ts";
 import { type ItemsRead, readAndHandOn } from "./items-read.ts";
 import type { PollPorts } from "./ports.ts";
 import { describeError, mayContinue, type PollRun, stopFor } from "./run.ts";
@@ -38,8 +40,10 @@ export interface BatchOutcome {
   raced: number;
   notHandedOn: number;
   unmarked: number;
-  /** Reports held for their own ring (state/report-handoff.ts). */
+  /** Reports still held for their own ring (held.ts). */
   held: number;
+  /** Reports whose hold ended: sent to the queue (their webhook was lost). */
+  holdsEnded: number;
   /** Level signals (true every poll while they hold). */
   stalled: boolean;
   unknownToLasso: boolean;
@@ -63,6 +67,7 @@ function emptyOutcome(lassoBatchId: string, result: BatchResult, detail?: string
     notHandedOn: 0,
     unmarked: 0,
     held: 0,
+    holdsEnded: 0,
     stalled: false,
     unknownToLasso: false,
     finishedWithErrors: false,
@@ -88,7 +93,11 @@ async function recordUnknown(
     `Lasso answers 404 for batch ${record.lassoBatchId} (${polls} polls in a row since ${since})`,
     polls,
   );
-  const close = polls >= run.policy.unknownClosePolls;
+  // Nobody reads a closed batch again: what it still holds for rings is sent first, and it
+  // closes only when nothing is left held.
+  const held =
+    polls >= run.policy.unknownClosePolls ? await settleHeld(ports, record.lassoBatchId, 0) : undefined;
+  const close = held !== undefined && held.remaining === 0;
   const update: BatchPollUpdate = {
     set: {
       unknownSince: since,
@@ -105,6 +114,8 @@ async function recordUnknown(
     committed === undefined ? "conflict" : close ? "closed" : "open",
   );
   outcome.unknownToLasso = true;
+  outcome.held = held?.remaining ?? 0;
+  outcome.holdsEnded = held?.sent ?? 0;
   if (close && committed !== undefined) {
     outcome.closeReason = "unknownToLasso";
     await releaseCoverage(ports, record);
@@ -144,6 +155,7 @@ export async function reconcileBatch(
     if (!status.ok) return status.outcome;
     const items = await readItemsIfDue(ports, run, record, status.lasso, priority);
     if (!items.ok) return items.outcome;
+    const held = await settleHeld(ports, id, holdMsFor(run, status.lasso));
     const now = ports.clock();
     const verdict = assessBatch(
       record,
@@ -152,13 +164,21 @@ export async function reconcileBatch(
       now,
       run.policy,
       expiresAt(ports.table, now),
+      held.remaining,
     );
-    return await commitAndReport(ports, record, status.lasso, items, verdict);
+    const outcome = await commitAndReport(ports, record, status.lasso, items, verdict);
+    outcome.held = held.remaining;
+    outcome.holdsEnded = held.sent;
+    return outcome;
   } catch (error) {
     ports.log.error("batch poll failed", { lassoBatchId: id, error: describeError(error) });
     return emptyOutcome(id, "error", describeError(error));
   }
 }
+
+/** Lasso's own word on the batch says whether a webhook rings for each of its reports. */
+const holdMsFor = (run: PollRun, lasso: LassoBatch): number =>
+  lasso.notificationWebhookUrl === undefined ? 0 : run.policy.webhookHoldMs;
 
 /** Step 1: the batch's record, or why this poll leaves it alone. */
 async function openRecord(ports: PollPorts, id: string): Promise<BatchRecord | string> {
@@ -239,9 +259,10 @@ async function readItemsIfDue(
     };
   }
   const isListener = record.isListener || lasso.isListener;
-  // Lasso's own word on the batch says whether a webhook rings for each of its reports.
-  const holdMs = lasso.notificationWebhookUrl === undefined ? 0 : run.policy.webhookHoldMs;
-  const read = await readAndHandOn(ports, run, claimed, isListener, priority, { ...decision.plan, holdMs });
+  const read = await readAndHandOn(ports, run, claimed, isListener, priority, {
+    ...decision.plan,
+    holdMs: holdMsFor(run, lasso),
+  });
   return { ok: true, decision, working: claimed, read, deferredRead: false };
 }
 
@@ -281,7 +302,6 @@ async function commitAndReport(
     outcome.raced = read.raced;
     outcome.notHandedOn = read.notHandedOn.length;
     outcome.unmarked = read.unmarked;
-    outcome.held = read.held;
     if (read.error !== undefined) outcome.detail = read.error;
   }
   if (committed !== undefined) {

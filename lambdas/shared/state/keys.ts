@@ -20,6 +20,7 @@ export const RECORD_TYPES = [
   "lookUpBudget",
   "failureNotice",
   "scheduleSync",
+  "heldReports",
 ] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
@@ -63,6 +64,12 @@ export const chunkKey = (run: StateKey, index: number): StateKey => ({
 export const batchKey = (lassoBatchId: string): StateKey => ({
   pk: `BATCH#${lassoBatchId}`,
   sk: "BATCH",
+});
+
+/** The reports of a batch held for their own ring (state/held-reports.ts). */
+export const heldReportsKey = (lassoBatchId: string): StateKey => ({
+  pk: `BATCH#${lassoBatchId}`,
+  sk: "HELD",
 });
 
 /** One report, by its identity (report-ready.ts `reportIdentity`): handed on, claimed, delivered. */

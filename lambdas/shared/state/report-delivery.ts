@@ -231,12 +231,14 @@ export async function recordOutcome(table: StateTable, request: OutcomeRequest):
       new UpdateCommand({
         TableName: table.tableName,
         Key: reportKey(request.identity),
-        UpdateExpression: `SET ${set} REMOVE #until, #token`,
+        // Lasso's facts a read kept for the ring (its pdf link a capability) are not needed now.
+        UpdateExpression: `SET ${set} REMOVE #until, #token, #ready`,
         ConditionExpression: condition,
         ExpressionAttributeNames: {
           ...names,
           "#until": "claimUntil",
           "#token": "claimToken",
+          "#ready": "ready",
           "#state": "deliveryStatus",
         },
         ExpressionAttributeValues: { ...values, ...extraValues },

@@ -19,13 +19,19 @@
  * racing on one report (the poller and a webhook) can likewise both send; the conditional
  * write tells the loser (`raced`).
  */
-import { BatchGetCommand, type BatchGetCommandOutput, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ReportType } from "../lasso/enums.ts";
 import type { ReportReadyMessage } from "../report-ready.ts";
 import { type RejectedMessage, type ReportReadyQueue, trySendReportReady } from "../report-ready-queue.ts";
 import { reportKey } from "./keys.ts";
 import type { ReportRecord } from "./records.ts";
-import { expiresAt, isConditionalCheckFailed, putIfAbsent, type StateTable } from "./state-table.ts";
+import {
+  batchGetConsistent,
+  expiresAt,
+  isConditionalCheckFailed,
+  putIfAbsent,
+  type StateTable,
+} from "./state-table.ts";
 
 export interface HandOffEntry {
   /** reportIdentity(...) of the report. */
@@ -58,15 +64,10 @@ export interface HandOffState {
   seenAt?: string;
 }
 
-/** BatchGetItem takes at most 100 keys. */
-const BATCH_GET_LIMIT = 100;
-const UNPROCESSED_RETRIES = 5;
 /** Marker writes in flight at once. */
 const MARK_PARALLELISM = 10;
 /** Longest Lasso text kept on a report record. */
 const MAX_LASSO_MESSAGE = 1000;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Each identity's hand-off state (of those given that have a record). Consistent reads.
@@ -78,49 +79,32 @@ export async function handOffStates(
   now: Date,
 ): Promise<Map<string, HandOffState>> {
   const found = new Map<string, HandOffState>();
-  const unique = [...new Set(identities)];
   const prefix = reportKey("").pk;
   const nowIso = now.toISOString();
-  for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
-    let keys: Record<string, unknown>[] | undefined = unique
-      .slice(start, start + BATCH_GET_LIMIT)
-      .map((identity) => ({ ...reportKey(identity) }));
-    for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
-      if (attempt > UNPROCESSED_RETRIES) {
-        throw new Error(`DynamoDB left ${keys.length} report keys unprocessed after ${attempt} attempts`);
-      }
-      if (attempt > 0) await sleep(25 * 2 ** attempt);
-      const answer: BatchGetCommandOutput = await table.doc.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [table.tableName]: {
-              Keys: keys,
-              ConsistentRead: true,
-              ProjectionExpression: "#pk, #handedOnAt, #status, #until, #seenAt",
-              ExpressionAttributeNames: {
-                "#pk": "pk",
-                "#handedOnAt": "handedOnAt",
-                "#status": "deliveryStatus",
-                "#until": "claimUntil",
-                "#seenAt": "seenAt",
-              },
-            },
-          },
-        }),
-      );
-      for (const item of answer.Responses?.[table.tableName] ?? []) {
-        if (typeof item.pk !== "string") continue;
-        const status = item.deliveryStatus;
-        const expiredClaim =
-          status === "claimed" && (typeof item.claimUntil !== "string" || item.claimUntil < nowIso);
-        const state: HandOffState = {
-          done: typeof item.handedOnAt === "string" || (typeof status === "string" && !expiredClaim),
-        };
-        if (typeof item.seenAt === "string") state.seenAt = item.seenAt;
-        found.set(item.pk.slice(prefix.length), state);
-      }
-      keys = answer.UnprocessedKeys?.[table.tableName]?.Keys;
-    }
+  const items = await batchGetConsistent(
+    table,
+    [...new Set(identities)].map((identity) => reportKey(identity)),
+    {
+      expression: "#pk, #handedOnAt, #status, #until, #seenAt",
+      names: {
+        "#pk": "pk",
+        "#handedOnAt": "handedOnAt",
+        "#status": "deliveryStatus",
+        "#until": "claimUntil",
+        "#seenAt": "seenAt",
+      },
+    },
+  );
+  for (const item of items) {
+    if (typeof item.pk !== "string") continue;
+    const status = item.deliveryStatus;
+    const expiredClaim =
+      status === "claimed" && (typeof item.claimUntil !== "string" || item.claimUntil < nowIso);
+    const state: HandOffState = {
+      done: typeof item.handedOnAt === "string" || (typeof status === "string" && !expiredClaim),
+    };
+    if (typeof item.seenAt === "string") state.seenAt = item.seenAt;
+    found.set(item.pk.slice(prefix.length), state);
   }
   return found;
 }
@@ -207,7 +191,7 @@ export async function markHandedOn(table: StateTable, entry: HandOffEntry, now: 
   if (await putIfAbsent(table, { ...record, ...handOff })) return true;
 
   // The record exists: add the hand-off, and descriptive fields only where absent.
-  const names: Record<string, string> = { "#handedOnAt": "handedOnAt" };
+  const names: Record<string, string> = { "#handedOnAt": "handedOnAt", "#ready": "ready" };
   const values: Record<string, unknown> = {};
   const sets: string[] = [];
   let n = 0;
@@ -227,7 +211,8 @@ export async function markHandedOn(table: StateTable, entry: HandOffEntry, now: 
       new UpdateCommand({
         TableName: table.tableName,
         Key: reportKey(entry.identity),
-        UpdateExpression: `SET ${sets.join(", ")}`,
+        // Lasso's facts a read kept for the ring (its pdf link a capability) go with the message.
+        UpdateExpression: `SET ${sets.join(", ")} REMOVE #ready`,
         ConditionExpression: "attribute_not_exists(#handedOnAt)",
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,

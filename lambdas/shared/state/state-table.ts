@@ -2,7 +2,13 @@
  * The port every state store function takes: the document client (built once per
  * function, at cold start) and the table's name.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from "@aws-sdk/lib-dynamodb";
 import type { StateKey } from "./keys.ts";
 
 export interface StateTable {
@@ -30,6 +36,48 @@ export async function getRecord<T extends { recordType: string }>(
     new GetCommand({ TableName: table.tableName, Key: key, ConsistentRead: true }),
   );
   return Item?.recordType === recordType ? (Item as T) : undefined;
+}
+
+/** BatchGetItem takes at most 100 keys; unprocessed keys are asked again this often. */
+const BATCH_GET_LIMIT = 100;
+const UNPROCESSED_RETRIES = 5;
+
+/**
+ * The records of `keys` (strongly consistent), only the attributes projected, in any
+ * order; absent ones are left out. Unprocessed keys are asked again with a backoff.
+ */
+export async function batchGetConsistent(
+  table: StateTable,
+  keys: readonly StateKey[],
+  projection: { expression: string; names: Record<string, string> },
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
+    let pending: Record<string, unknown>[] | undefined = keys
+      .slice(start, start + BATCH_GET_LIMIT)
+      .map((key) => ({ ...key }));
+    for (let attempt = 0; pending !== undefined && pending.length > 0; attempt++) {
+      if (attempt > UNPROCESSED_RETRIES) {
+        throw new Error(`DynamoDB left ${pending.length} keys unprocessed after ${attempt} attempts`);
+      }
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+      const answer: BatchGetCommandOutput = await table.doc.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [table.tableName]: {
+              Keys: pending,
+              ConsistentRead: true,
+              ProjectionExpression: projection.expression,
+              ExpressionAttributeNames: projection.names,
+            },
+          },
+        }),
+      );
+      items.push(...(answer.Responses?.[table.tableName] ?? []));
+      pending = answer.UnprocessedKeys?.[table.tableName]?.Keys;
+    }
+  }
+  return items;
 }
 
 /** A conditional write: true when it was made, false when its condition refused it. */
