@@ -779,6 +779,50 @@ describe("report hand-off (shared with the webhook path)", () => {
     expect((await reportRecord(w.table, held.identity))?.ready).toBeUndefined();
   });
 
+  test("a batch whose closing read is done waits for its held reports without asking Lasso, then closes", async () => {
+    const w = await world();
+    const id = randomUUID(); // unknown to the simulator: any Lasso call would answer 404
+    const now = new Date();
+    await putNewBatchRecord(w.table, {
+      ...batchKey(id),
+      recordType: "batch",
+      lassoBatchId: id,
+      name: "done, waiting for rings",
+      reportType: "Revision",
+      isListener: false,
+      manifest: [{ cvr: "34580820", customerId: 1 }],
+      status: "Finished",
+      lastProgressAt: now.toISOString(),
+      openPartition: OPEN_BATCH_PARTITION,
+      closeWhenSettled: "Finished",
+      version: 1,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+    });
+    const held = entry(id, "34580820");
+    await handOnReports({ table: w.table, queue: w.queue }, [held], now, 3_600_000);
+    await addHeld(w.table, id, [held.identity], now);
+
+    const waiting = await w.poll({ webhookGraceMs: 3_600_000 });
+    expect(waiting.batchesUnknownToLasso).toBe(0);
+    expect(waiting.batches[0]).toMatchObject({ result: "open", held: 1, pages: 0 });
+    // Its ring delivers it: the next poll closes the batch with the reason the read decided.
+    await w.table.doc.send(
+      new UpdateCommand({
+        TableName: w.table.tableName,
+        Key: reportKey(held.identity),
+        UpdateExpression: "SET deliveryStatus = :delivered",
+        ExpressionAttributeValues: { ":delivered": "delivered" },
+      }),
+    );
+    const closing = await w.poll({ webhookGraceMs: 3_600_000 });
+    expect(closing.batchesUnknownToLasso).toBe(0);
+    expect(closing.batches[0]).toMatchObject({ result: "closed", closeReason: "Finished", held: 0 });
+    expect(await w.record(id)).toMatchObject({ closeReason: "Finished" });
+    expect(await w.drain()).toEqual([]);
+  });
+
   test("the hold for rings: the grace while the report-ready queue is empty, 15 minutes while it holds messages", async () => {
     const w = await world();
     const ports = w.ports();

@@ -340,7 +340,13 @@ describe("assessBatch: the cursor moves only past pages handed on completely", (
     expect(holding.update.set.itemsCursor).toEqual(cursor);
     expect(holding.update.set.itemsReadAtCompletion).toBe(1);
     expect(holding.close).toEqual({ close: false });
+    // What closes it later, without reading Lasso again.
+    expect(holding.update.set.closeWhenSettled).toBe("Finished");
     // Once nothing is held (delivered by the rings, or sent by the poller) it closes.
     expect(finished(0).close).toMatchObject({ close: true, reason: "Finished" });
+    expect(finished(0).update.set.closeWhenSettled).toBeUndefined();
+    // A batch still running, or one that would close as incomplete, waits the normal way.
+    const running = assessBatch(record(), lasso(), read({ held: 3 }), NOW, policy, 0, 3);
+    expect(running.update.set.closeWhenSettled).toBeUndefined();
   });
 });

@@ -215,19 +215,25 @@ export function assessBatch(
 
   const failedHandedOn = read?.handedOn.filter((e) => e.message.itemStatus === "Failed").length ?? 0;
   const stalled = isStalled(lastProgressAt, lasso, now, policy);
-  const close = decideClose({
+  const closeInput: CloseInput = {
     lasso,
     isListener: record.isListener || lasso.isListener,
     completeRead: read?.complete === true,
     readFromFirstPage: read?.fromFirstPage === true,
-    // A report held for its ring is not done: the batch stays open until none is.
-    allHandedOn: allHandedOn && heldReports === 0,
+    allHandedOn,
     finishedItems: read?.finishedItems ?? 0,
     newlyHandedOn: read?.handedOn.length ?? 0,
     finishedSeenBefore: record.finishedSeenAt,
     now,
     policy,
-  });
+  };
+  // A report held for its ring is not done: the batch stays open until none is.
+  const close = decideClose({ ...closeInput, allHandedOn: allHandedOn && heldReports === 0 });
+  if (!close.close && heldReports > 0) {
+    // Closing waits only for the held reports: nothing more to read from Lasso for it.
+    const closing = decideClose(closeInput);
+    if (closing.close && closing.incomplete === undefined) set.closeWhenSettled = closing.reason;
+  }
   set.alerts = alertsOf(record, lasso, read, {
     now,
     failedHandedOn,

@@ -151,6 +151,8 @@ export async function reconcileBatch(
   try {
     const record = await openRecord(ports, id);
     if (typeof record === "string") return emptyOutcome(id, "skipped", record);
+    if (record.closeWhenSettled !== undefined)
+      return await closeWhenSettled(ports, run, record, record.closeWhenSettled);
     const status = await readStatus(ports, run, record, priority, answered);
     if (!status.ok) return status.outcome;
     const items = await readItemsIfDue(ports, run, record, status.lasso, priority);
@@ -174,6 +176,39 @@ export async function reconcileBatch(
     ports.log.error("batch poll failed", { lassoBatchId: id, error: describeError(error) });
     return emptyOutcome(id, "error", describeError(error));
   }
+}
+
+/**
+ * A batch whose closing read is done waits only for its held reports: they are settled,
+ * and it closes with the reason that read decided once none is held. No Lasso call.
+ */
+async function closeWhenSettled(
+  ports: PollPorts,
+  run: PollRun,
+  record: BatchRecord,
+  reason: string,
+): Promise<BatchOutcome> {
+  const id = record.lassoBatchId;
+  const held = await settleHeld(ports, id, run.policy.webhookHoldMs);
+  let outcome = emptyOutcome(id, "open", "closing once its held reports are settled");
+  if (held.remaining === 0) {
+    const now = ports.clock();
+    const committed = await commitBatchPoll(
+      ports.table,
+      record,
+      { set: { lastPolledAt: now.toISOString() }, close: { reason } },
+      now,
+    );
+    outcome = emptyOutcome(id, committed === undefined ? "conflict" : "closed");
+    if (committed !== undefined) {
+      outcome.closeReason = reason;
+      await releaseCoverage(ports, record);
+      ports.log.info("batch closed", { lassoBatchId: id, reason, afterHeld: true });
+    }
+  }
+  outcome.held = held.remaining;
+  outcome.holdsEnded = held.sent;
+  return outcome;
 }
 
 /** Lasso's own word on the batch says whether a webhook rings for each of its reports. */

@@ -76,6 +76,12 @@ export interface BatchRecord extends RecordBase {
   /** The last poll's error for this batch (absent after a clean poll). */
   lastPollError?: string;
   lastPollErrorAt?: string;
+  /**
+   * The close a complete closing read decided, waiting only for the reports still held for
+   * their ring (reconcile/held.ts): the batch then closes with this reason once none is
+   * held, without asking Lasso again.
+   */
+  closeWhenSettled?: string;
 }
 
 /**
