@@ -319,8 +319,8 @@ export interface RunningPoller {
 
 /**
  * Runs poll-batches' use case every `intervalMs` (as its rate schedule would, only faster),
- * holding a report of a batch with webhooks for its ring `webhookGraceMs` (as the local
- * stack's deliver-report does).
+ * holding a report of a batch with webhooks for its ring `webhookGraceMs` while the queue
+ * is empty.
  */
 export function startPoller(pipeline: Pipeline, intervalMs = 50, webhookGraceMs = 5_000): RunningPoller {
   let running = true;
