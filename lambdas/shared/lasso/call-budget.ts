@@ -63,6 +63,7 @@ export interface BudgetShape {
 
 /** Latency spread between two calls on their way to Lasso: it shortens Lasso's window for us. */
 const ARRIVAL_MARGIN_MS = 500;
+/** Counted from before the lease's write: it covers the write's latency on a loaded machine too. */
 const LEASE_LIFETIME_MS = 1_000;
 const MAX_LEASE = 5;
 /** Slots per window: 240 (250 ms at 60 s) keeps the item under 1 KB and the rounding at 0.4 %. */

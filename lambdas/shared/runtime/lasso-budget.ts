@@ -2,10 +2,10 @@
  * The Lasso call budget shared by every container of every function (call-budget.ts has
  * the arithmetic): one DynamoDB item holding the sliding window's counts, changed only by
  * conditional writes on its version, so concurrent takers never spend a token twice. A
- * container leases a few tokens per write (as many as its callers wait for, plus one, at
- * most the window's `leaseSize`: 5 at 500 a minute) and drops what it has not used within
- * the lease's lifetime, so DynamoDB sees one write per two to five Lasso calls and Lasso
- * never more than its limit in any window.
+ * container leases a few tokens per write (as many as its callers wait for, at most the
+ * window's `leaseSize`: 5 at 500 a minute) and drops what it has not used within the
+ * lease's lifetime, so DynamoDB sees one write per one to five Lasso calls and Lasso never
+ * more than its limit in any window.
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
@@ -140,12 +140,13 @@ export class SharedLassoBudget implements LassoCallBudget {
         this.#known = stored ?? freshWindow(this.#clock());
       }
       const now = this.#clock();
-      // What is waiting now, and one for the call that usually follows soon (the next page,
-      // the PDF after a look-up): more would mostly be dropped unused. While tokens are
+      // What is waiting now, no more: a token leased and dropped unused counts in the window
+      // for a whole reach, and a minute later the run is missing it (one spare per lease
+      // for the call that usually follows dropped 0.045 tokens per call). While tokens are
       // scarce, wait until there is one for each waiting caller: one write for all of them
       // rather than one per token, at the cost of a fraction of a second.
-      const waiting = Math.min(shape.leaseSize, this.#waiting);
-      const result = takeTokens(this.#known, shape, now, Math.min(shape.leaseSize, waiting + 1), waiting);
+      const waiting = Math.max(1, Math.min(shape.leaseSize, this.#waiting));
+      const result = takeTokens(this.#known, shape, now, waiting, waiting);
       if (!result.ok) {
         // What we know may be old: read afresh before the next try.
         this.#known = undefined;
