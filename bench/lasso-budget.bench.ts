@@ -32,6 +32,8 @@ interface VariantResult {
   variant: string;
   reports: number;
   mails: number;
+  /** Messages that went to the dead-letter queue (a deferral too many, say). */
+  deadLetters: number;
   /** From the first schedule's firing to the last report settled. */
   elapsedMs: number;
   accepted: number;
@@ -88,6 +90,7 @@ async function runVariant(variant: "budget" | "no-budget"): Promise<VariantResul
     variant,
     reports: outcome.summary.reportsFinished,
     mails: outcome.summary.mailsSent,
+    deadLetters: outcome.summary.deadLetters,
     elapsedMs,
     accepted: stats.accepted,
     refused: stats.refused,
@@ -125,12 +128,31 @@ const results = alternate(RUNS, ["budget", "no-budget"] as const, (variant) => {
   return result;
 });
 
+/**
+ * What Lasso's sliding window allows at best after the run's own start: call j + rate
+ * comes 60 s after call j at the earliest, so the last call comes at the earliest
+ * q × 60 s after call r (N = q × rate + r), whichever client paces the calls. The first
+ * window's calls go at the pipeline's own pace (no limit holds them back yet), so this
+ * is the span no budget can beat. From the per-second counts, each second's calls spread
+ * evenly over it.
+ */
+function echoFloorMs(r: VariantResult): number {
+  const stamps = r.acceptedPerSecond.flatMap((n, second) =>
+    Array.from({ length: n }, (_, k) => (second + (k + 0.5) / n) * 1000),
+  );
+  if (stamps.length === 0) return 0;
+  const q = Math.floor((stamps.length - 1) / RATE);
+  const first = stamps[0] ?? 0;
+  return (stamps[stamps.length - 1 - q * RATE] ?? first) - first + q * 60_000;
+}
+
 /** The limit's floor for this many calls: calls / rate a minute. */
 const floorMs = (r: VariantResult): number => (r.accepted / RATE) * 60_000;
 const summary = (variant: "budget" | "no-budget") => {
   const runs = results[variant];
   return {
     reports: median(runs.map((r) => r.reports)),
+    deadLetters: Math.max(...runs.map((r) => r.deadLetters)),
     calls: median(runs.map((r) => r.accepted)),
     refusedPerReport: median(runs.map((r) => r.refused / r.reports)),
     maxInWindow: Math.max(...runs.map((r) => r.maxInWindow)),
@@ -139,6 +161,8 @@ const summary = (variant: "budget" | "no-budget") => {
     ratio: median(runs.map((r) => r.elapsedMs / floorMs(r))),
     /** The Lasso calls' own span against the floor: the pacing, without start-up and tail. */
     callSpanRatio: median(runs.map((r) => r.callSpanMs / floorMs(r))),
+    /** The best span Lasso's window allows after this run's start (see echoFloorMs), against the floor. */
+    echoFloorRatio: median(runs.map((r) => echoFloorMs(r) / floorMs(r))),
     leadInS: median(runs.map((r) => r.leadInMs)) / 1000,
     tailS: median(runs.map((r) => r.tailMs)) / 1000,
     /** Seconds of the calls' span in which fewer than half the limit's pace went through: time the limit was not the brake. */
