@@ -7,10 +7,10 @@
  * empty, as Lasso's own sliding window would let through, and again as it slides.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import { createTable } from "#local/aws/provision.ts";
-import { budgetShape, LASSO_BUDGET_KEY } from "#shared/lasso/call-budget.ts";
+import { budgetShape, LASSO_BUDGET_KEY, LassoBudgetExhausted } from "#shared/lasso/call-budget.ts";
 import { dynamoBudgetStore, SharedLassoBudget } from "#shared/runtime/lasso-budget.ts";
 import { LASSO_BUDGET_TABLE } from "#shared/tables.ts";
 import { useLocalAws } from "#test/support/local-aws.ts";
@@ -79,4 +79,34 @@ describe("the shared Lasso call budget on DynamoDB", () => {
     // Every successful lease moved the version on by one.
     expect(Item?.version).toBe(leases);
   }, 60_000);
+
+  it("reads an item the token bucket left as a full window: no grant until one reach has passed, then the window's form", async () => {
+    const tableName = "budget-from-bucket";
+    const dynamo = new DynamoDBClient({});
+    await createTable(dynamo, tableName, LASSO_BUDGET_TABLE);
+    const doc = DynamoDBDocumentClient.from(dynamo);
+    const shape = budgetShape(40, 2_000);
+    const bucketAt = Date.now();
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { pk: LASSO_BUDGET_KEY, tokens: 5, at: bucketAt, version: 7, taken: 300 },
+      }),
+    );
+    const budget = new SharedLassoBudget({
+      store: dynamoBudgetStore(doc, tableName, shape),
+      shape,
+      maxWaitMs: 10_000,
+    });
+    const refused = await budget.take({ maxWaitMs: 100 }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(LassoBudgetExhausted);
+    expect((refused as LassoBudgetExhausted).retryAfterMs).toBeGreaterThan(shape.reachMs - 1_000);
+
+    await budget.take();
+    expect(Date.now() - bucketAt).toBeGreaterThanOrEqual(shape.reachMs);
+    const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: LASSO_BUDGET_KEY } }));
+    // The same item, moved on by one conditional write: a container still on the bucket
+    // finds it empty.
+    expect(Item).toMatchObject({ version: 8, tokens: 0, counts: [1], taken: 301 });
+  }, 30_000);
 });
