@@ -32,6 +32,8 @@ interface VariantResult {
   variant: string;
   reports: number;
   mails: number;
+  /** Messages that went to the dead-letter queue (a deferral too many, say). */
+  deadLetters: number;
   /** From the first schedule's firing to the last report settled. */
   elapsedMs: number;
   accepted: number;
@@ -39,6 +41,11 @@ interface VariantResult {
   maxInWindow: number;
   /** From the first Lasso call let through to the last. */
   callSpanMs: number;
+  /** From the first schedule's firing to the first call let through, and from the last to the end. */
+  leadInMs: number;
+  tailMs: number;
+  /** Calls let through in each second from the first (the simulator's count). */
+  acceptedPerSecond: number[];
   /** The budget item's count of leases (writes) and tokens handed out (0 without a budget). */
   leases: number;
   tokensTaken: number;
@@ -50,6 +57,8 @@ async function runVariant(variant: "budget" | "no-budget"): Promise<VariantResul
   const { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } = await import("#local/pipeline/local-config.ts");
   const { ENV } = await import("#shared/env-names.ts");
   let startedAt = Date.now();
+  // The simulator's limiter counts on performance.now(): the same clock for lead-in and tail.
+  let startedPerf = performance.now();
   const outcome = await runLocalPipeline({
     customers: demoCustomers(CUSTOMERS, DEMO_GROUP, DEMO_REPORT_TYPES) as unknown as Record<
       string,
@@ -60,10 +69,12 @@ async function runVariant(variant: "budget" | "no-budget"): Promise<VariantResul
     ...(variant === "no-budget" ? { env: { [ENV.lassoCallsPerMinute]: "0" } } : {}),
     onStarted: () => {
       startedAt = Date.now();
+      startedPerf = performance.now();
     },
     timeoutMs: 900_000,
   });
   const elapsedMs = Date.now() - startedAt;
+  const endedPerf = performance.now();
   const stats = outcome.pipeline.stack.sim.rateStats();
   const { DynamoDBDocumentClient, GetCommand } = await import("@aws-sdk/lib-dynamodb");
   const { LASSO_BUDGET_KEY } = await import("#shared/lasso/call-budget.ts");
@@ -79,11 +90,15 @@ async function runVariant(variant: "budget" | "no-budget"): Promise<VariantResul
     variant,
     reports: outcome.summary.reportsFinished,
     mails: outcome.summary.mailsSent,
+    deadLetters: outcome.summary.deadLetters,
     elapsedMs,
     accepted: stats.accepted,
     refused: stats.refused,
     maxInWindow: stats.maxInWindow,
     callSpanMs: stats.lastAt - stats.firstAt,
+    leadInMs: stats.firstAt - startedPerf,
+    tailMs: endedPerf - stats.lastAt,
+    acceptedPerSecond: stats.acceptedPerSecond,
     leases: typeof Item?.version === "number" ? Item.version : 0,
     tokensTaken: typeof Item?.taken === "number" ? Item.taken : 0,
   };
@@ -113,12 +128,31 @@ const results = alternate(RUNS, ["budget", "no-budget"] as const, (variant) => {
   return result;
 });
 
+/**
+ * What Lasso's sliding window allows at best after the run's own start: call j + rate
+ * comes 60 s after call j at the earliest, so the last call comes at the earliest
+ * q × 60 s after call r (N = q × rate + r), whichever client paces the calls. The first
+ * window's calls go at the pipeline's own pace (no limit holds them back yet), so this
+ * is the span no budget can beat. From the per-second counts, each second's calls spread
+ * evenly over it.
+ */
+function echoFloorMs(r: VariantResult): number {
+  const stamps = r.acceptedPerSecond.flatMap((n, second) =>
+    Array.from({ length: n }, (_, k) => (second + (k + 0.5) / n) * 1000),
+  );
+  if (stamps.length === 0) return 0;
+  const q = Math.floor((stamps.length - 1) / RATE);
+  const first = stamps[0] ?? 0;
+  return (stamps[stamps.length - 1 - q * RATE] ?? first) - first + q * 60_000;
+}
+
 /** The limit's floor for this many calls: calls / rate a minute. */
 const floorMs = (r: VariantResult): number => (r.accepted / RATE) * 60_000;
 const summary = (variant: "budget" | "no-budget") => {
   const runs = results[variant];
   return {
     reports: median(runs.map((r) => r.reports)),
+    deadLetters: Math.max(...runs.map((r) => r.deadLetters)),
     calls: median(runs.map((r) => r.accepted)),
     refusedPerReport: median(runs.map((r) => r.refused / r.reports)),
     maxInWindow: Math.max(...runs.map((r) => r.maxInWindow)),
@@ -127,6 +161,12 @@ const summary = (variant: "budget" | "no-budget") => {
     ratio: median(runs.map((r) => r.elapsedMs / floorMs(r))),
     /** The Lasso calls' own span against the floor: the pacing, without start-up and tail. */
     callSpanRatio: median(runs.map((r) => r.callSpanMs / floorMs(r))),
+    /** The best span Lasso's window allows after this run's start (see echoFloorMs), against the floor. */
+    echoFloorRatio: median(runs.map((r) => echoFloorMs(r) / floorMs(r))),
+    leadInS: median(runs.map((r) => r.leadInMs)) / 1000,
+    tailS: median(runs.map((r) => r.tailMs)) / 1000,
+    /** Seconds of the calls' span in which fewer than half the limit's pace went through: time the limit was not the brake. */
+    slowSeconds: median(runs.map((r) => r.acceptedPerSecond.filter((n) => n < RATE / 120).length)),
     writesPerCall: median(runs.map((r) => r.leases / r.accepted)),
     droppedPerCall: median(runs.map((r) => Math.max(0, r.tokensTaken - r.accepted - r.refused) / r.accepted)),
   };
@@ -138,6 +178,16 @@ console.log(
   `Whole local pipeline, ${CUSTOMERS} customers × 2 report types, simulator limit ${RATE} calls a minute, medians of ${RUNS} run(s) each:`,
 );
 console.table({ "shared budget": budget, "baseline: no budget (429s)": baseline });
+// Where each run spent the limit: calls let through per 10 s from the first call.
+for (const variant of ["budget", "no-budget"] as const) {
+  results[variant].forEach((r, i) => {
+    const per10: number[] = [];
+    r.acceptedPerSecond.forEach((n, s) => {
+      per10[Math.floor(s / 10)] = (per10[Math.floor(s / 10)] ?? 0) + n;
+    });
+    console.log(`${variant} run ${i + 1}, calls per 10 s: ${per10.join(" ")}`);
+  });
+}
 console.log(
   `lasso-budget: time/floor ${budget.ratio.toFixed(2)}  calls-span/floor: ${budget.callSpanRatio.toFixed(2)}  reports: ${budget.reports}  lasso-429-per-report: ${budget.refusedPerReport.toFixed(3)}  max-calls-in-60s: ${budget.maxInWindow}  baseline-time/floor: ${baseline.ratio.toFixed(2)}  baseline-429-per-report: ${baseline.refusedPerReport.toFixed(3)}`,
 );

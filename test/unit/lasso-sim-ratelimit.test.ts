@@ -45,6 +45,19 @@ describe("lasso-sim rate limiter", () => {
     expect(limiter.take("a").allowed).toBe(true);
   });
 
+  it("counts the requests let through in each second from the first, refused ones not", () => {
+    let now = 5_000;
+    const limiter = new RateLimiter(3, 60_000, () => now);
+    limiter.take("k");
+    now = 5_999;
+    limiter.take("k");
+    now = 8_100;
+    limiter.take("k");
+    limiter.take("k");
+    expect(limiter.stats().acceptedPerSecond).toEqual([2, 0, 0, 1]);
+    expect(limiter.stats().refused).toBe(1);
+  });
+
   it("is disabled with a limit of 0", () => {
     const limiter = new RateLimiter(0, 1000, () => 0);
     for (let i = 0; i < 1000; i++) expect(limiter.take("k").allowed).toBe(true);

@@ -1,21 +1,20 @@
 /**
  * The Lasso call budget shared by every container of every function (call-budget.ts has
- * the arithmetic): one DynamoDB item, changed only by conditional writes on its version,
- * so concurrent takers never spend a token twice. A container leases a few tokens per
- * write (as many as its callers wait for, plus one, at most the bucket's `leaseSize`: 5 at
- * 500 a minute) and drops what it has not used within the lease's lifetime, so DynamoDB
- * sees one write per two to five Lasso calls and Lasso never more than its limit in any
- * window.
+ * the arithmetic): one DynamoDB item holding the sliding window's counts, changed only by
+ * conditional writes on its version, so concurrent takers never spend a token twice. A
+ * container leases a few tokens per write (as many as its callers wait for, at most the
+ * window's `leaseSize`: 5 at 500 a minute) and drops what it has not used within the
+ * lease's lifetime, so DynamoDB sees one write per one to five Lasso calls and Lasso never
+ * more than its limit in any window.
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { MissingConfigError, optionalEnv, requireEnv } from "#shared/env.ts";
 import { ENV } from "#shared/env-names.ts";
 import {
-  type BucketState,
   type BudgetShape,
   budgetShape,
-  freshBucket,
+  freshWindow,
   LASSO_BUDGET_KEY,
   LASSO_DEFAULT_CALLS_PER_MINUTE,
   LassoBudgetExhausted,
@@ -23,21 +22,23 @@ import {
   MIN_CALLS_PER_MINUTE,
   takeTokens,
   UNLIMITED_LASSO_BUDGET,
+  type WindowState,
+  windowFromBucket,
 } from "#shared/lasso/call-budget.ts";
 
-/** Where the bucket lives: one item, read and written conditionally. */
-export interface BucketStore {
-  /** The bucket as stored (strongly consistent), undefined before the first take. */
-  read(): Promise<BucketState | undefined>;
+/** Where the window lives: one item, read and written conditionally. */
+export interface BudgetStore {
+  /** The window as stored (strongly consistent), undefined before the first take. */
+  read(): Promise<WindowState | undefined>;
   /**
    * Writes `next` if the stored version is still `expected` (undefined: no item yet), and
    * counts the `granted` tokens; false when another taker won.
    */
-  write(next: BucketState, expected: number | undefined, granted: number): Promise<boolean>;
+  write(next: WindowState, expected: number | undefined, granted: number): Promise<boolean>;
 }
 
 export interface SharedBudgetOptions {
-  store: BucketStore;
+  store: BudgetStore;
   shape: BudgetShape;
   /** How long one take may wait for a token by default (a take may ask for less or more). */
   maxWaitMs: number;
@@ -61,15 +62,15 @@ export interface BudgetStats {
   exhausted: number;
 }
 
-/** A container's side of the shared bucket: its leased tokens and one write at a time. */
+/** A container's side of the shared window: its leased tokens and one write at a time. */
 export class SharedLassoBudget implements LassoCallBudget {
   readonly stats: BudgetStats = { takes: 0, leases: 0, conflicts: 0, dropped: 0, waitedMs: 0, exhausted: 0 };
   readonly #options: SharedBudgetOptions;
   readonly #clock: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
-  /** The bucket as this container last wrote or read it; undefined: read it first. */
-  #known: BucketState | undefined;
+  /** The window as this container last wrote or read it; undefined: read it first. */
+  #known: WindowState | undefined;
   #knownIsStored = false;
   #leased = 0;
   #leaseExpiresAt = 0;
@@ -105,8 +106,8 @@ export class SharedLassoBudget implements LassoCallBudget {
       const waitMs = await this.#leasing;
       if (this.#useLeased()) return;
       if (waitMs === 0) continue;
-      // Spread the containers that wait for the same token over a part of its refill time.
-      const pause = Math.ceil(waitMs + this.#random() * (0.5 / this.#options.shape.refillPerMs));
+      // Spread the containers that wait for the same slot to expire over half a slot.
+      const pause = Math.ceil(waitMs + this.#random() * (0.5 * this.#options.shape.slotMs));
       if (waited + pause > maxWaitMs) {
         this.stats.exhausted++;
         throw new LassoBudgetExhausted(Math.max(waitMs, 1));
@@ -136,15 +137,16 @@ export class SharedLassoBudget implements LassoCallBudget {
       if (this.#known === undefined) {
         const stored = await store.read();
         this.#knownIsStored = stored !== undefined;
-        this.#known = stored ?? freshBucket(shape, this.#clock());
+        this.#known = stored ?? freshWindow(this.#clock());
       }
       const now = this.#clock();
-      // What is waiting now, and one for the call that usually follows soon (the next page,
-      // the PDF after a look-up): more would mostly be dropped unused. While tokens are
+      // What is waiting now, no more: a token leased and dropped unused counts in the window
+      // for a whole reach, and a minute later the run is missing it (one spare per lease
+      // for the call that usually follows dropped 0.045 tokens per call). While tokens are
       // scarce, wait until there is one for each waiting caller: one write for all of them
       // rather than one per token, at the cost of a fraction of a second.
-      const waiting = Math.min(shape.leaseSize, this.#waiting);
-      const result = takeTokens(this.#known, shape, now, Math.min(shape.leaseSize, waiting + 1), waiting);
+      const waiting = Math.max(1, Math.min(shape.leaseSize, this.#waiting));
+      const result = takeTokens(this.#known, shape, now, waiting, waiting);
       if (!result.ok) {
         // What we know may be old: read afresh before the next try.
         this.#known = undefined;
@@ -173,22 +175,25 @@ export class SharedLassoBudget implements LassoCallBudget {
   }
 }
 
-/** The bucket as one item of the budget table, `pk` {@link LASSO_BUDGET_KEY}. */
-export function dynamoBucketStore(
+/** The window as one item of the budget table, `pk` {@link LASSO_BUDGET_KEY}. */
+export function dynamoBudgetStore(
   doc: DynamoDBDocumentClient,
   tableName: string,
+  shape: BudgetShape,
   key = LASSO_BUDGET_KEY,
-): BucketStore {
+): BudgetStore {
   return {
     async read() {
       const { Item } = await doc.send(
         new GetCommand({ TableName: tableName, Key: { pk: key }, ConsistentRead: true }),
       );
       if (Item === undefined) return undefined;
-      const { tokens, at, version } = Item as Record<string, unknown>;
-      if (typeof tokens !== "number" || typeof at !== "number" || typeof version !== "number")
-        return undefined;
-      return { tokens, at, version };
+      const { base, counts, at, version } = Item as Record<string, unknown>;
+      if (typeof at !== "number" || typeof version !== "number") return undefined;
+      if (typeof base === "number" && Array.isArray(counts) && counts.every((n) => typeof n === "number"))
+        return { base, counts: counts as number[], at, version };
+      // The token bucket's item (before the window): what it granted lately is unknown.
+      return windowFromBucket(shape, at, version);
     },
     async write(next, expected, granted) {
       try {
@@ -196,18 +201,25 @@ export function dynamoBucketStore(
           new UpdateCommand({
             TableName: tableName,
             Key: { pk: key },
-            // `taken` counts every token handed out: against Lasso's count of calls, what was dropped.
-            UpdateExpression: "SET #tokens = :tokens, #at = :at, #version = :version ADD #taken :granted",
+            // `taken` counts every token handed out: against Lasso's count of calls, what was
+            // dropped. `tokens` 0 leaves a container still on the token bucket (a deploy
+            // under way) only what its refill since this write gives it, not a full bucket.
+            UpdateExpression:
+              "SET #base = :base, #counts = :counts, #at = :at, #version = :version, #tokens = :zero ADD #taken :granted",
             ConditionExpression:
               expected === undefined ? "attribute_not_exists(#version)" : "#version = :expected",
             ExpressionAttributeNames: {
+              "#base": "base",
+              "#counts": "counts",
               "#tokens": "tokens",
               "#at": "at",
               "#version": "version",
               "#taken": "taken",
             },
             ExpressionAttributeValues: {
-              ":tokens": next.tokens,
+              ":base": next.base,
+              ":counts": next.counts,
+              ":zero": 0,
               ":at": next.at,
               ":version": next.version,
               ":granted": granted,
@@ -254,9 +266,10 @@ export function lassoCallBudget(
   maxWaitMs: number,
 ): LassoCallBudget {
   if (config.callsPerMinute === 0 || config.tableName === undefined) return UNLIMITED_LASSO_BUDGET;
+  const shape = budgetShape(config.callsPerMinute);
   return new SharedLassoBudget({
-    store: dynamoBucketStore(doc, config.tableName),
-    shape: budgetShape(config.callsPerMinute),
+    store: dynamoBudgetStore(doc, config.tableName, shape),
+    shape,
     maxWaitMs,
   });
 }
