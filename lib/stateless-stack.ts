@@ -24,7 +24,13 @@ import type { DeployConfig } from "./config/schema.ts";
 import { archiveBucketName, grantArchiveWrite } from "./constructs/evidence-archive.ts";
 import { Mail } from "./constructs/mail.ts";
 import { Observability } from "./constructs/observability.ts";
-import { grantBudgetItem, grantQueueDepth, grantSecretValue, grantSend, grantTable } from "./constructs/permissions.ts";
+import {
+  grantBudgetItem,
+  grantQueueDepth,
+  grantSecretValue,
+  grantSend,
+  grantTable,
+} from "./constructs/permissions.ts";
 import { ReportFunction } from "./constructs/report-function.ts";
 import { ReportSchedules } from "./constructs/report-schedules.ts";
 import { Schedules } from "./constructs/schedules.ts";
