@@ -38,7 +38,7 @@ export const POLL_INFO_METRICS = {
   reportsUnmarked: "ReportsUnmarked",
   /** Reports of batches with webhooks still held for their own ring after the poll. */
   reportsHeldForRing: "ReportsHeldForRing",
-  /** Held reports the poll sent because no ring delivered them in time: lost webhooks. */
+  /** Held reports the poll sent because no ring delivered them in time (lost webhooks; in ReportsHandedOn too). */
   reportsSentAfterHold: "ReportsSentAfterHold",
   openBatches: "OpenBatches",
   batchesClosed: "BatchesClosed",

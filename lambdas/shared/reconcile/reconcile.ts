@@ -42,7 +42,7 @@ export interface BatchOutcome {
   unmarked: number;
   /** Reports still held for their own ring (held.ts). */
   held: number;
-  /** Reports whose hold ended: sent to the queue (their webhook was lost). */
+  /** Reports whose hold ended: sent to the queue (their webhook was lost); counted in `handedOn` too. */
   holdsEnded: number;
   /** Level signals (true every poll while they hold). */
   stalled: boolean;
@@ -116,6 +116,7 @@ async function recordUnknown(
   outcome.unknownToLasso = true;
   outcome.held = held?.remaining ?? 0;
   outcome.holdsEnded = held?.sent ?? 0;
+  outcome.handedOn += outcome.holdsEnded;
   if (close && committed !== undefined) {
     outcome.closeReason = "unknownToLasso";
     await releaseCoverage(ports, record);
@@ -171,6 +172,7 @@ export async function reconcileBatch(
     const outcome = await commitAndReport(ports, record, status.lasso, items, verdict);
     outcome.held = held.remaining;
     outcome.holdsEnded = held.sent;
+    outcome.handedOn += held.sent;
     return outcome;
   } catch (error) {
     ports.log.error("batch poll failed", { lassoBatchId: id, error: describeError(error) });
@@ -208,6 +210,7 @@ async function closeWhenSettled(
   }
   outcome.held = held.remaining;
   outcome.holdsEnded = held.sent;
+  outcome.handedOn += held.sent;
   return outcome;
 }
 
