@@ -1,9 +1,11 @@
 /**
  * What the local SES has accepted, in one shape whichever backend runs: aws-ses-v2-local
- * keeps its parse of each message (`GET /store`); moto keeps the raw MIME of each message,
- * which is parsed here with the same library (mailparser). The runner, the tests and the
- * benchmarks read sent mails only through this.
+ * keeps its parse of each message (read here in process: the emulator always runs in this
+ * process); moto keeps the raw MIME of each message, which is parsed here with the same
+ * library (mailparser). The runner, the tests and the benchmarks read sent mails only
+ * through this.
  */
+import { createRequire } from "node:module";
 import { type AddressObject, simpleParser } from "mailparser";
 
 export interface StoredMail {
@@ -15,7 +17,10 @@ export interface StoredMail {
   subject: string;
   body: { text?: string; html?: string };
   attachments: { filename?: string; contentType: string; size: number; content: string }[];
-  /** When the message was accepted (ms since the epoch). */
+  /**
+   * When the message was accepted, as the backend keeps it: seconds since the epoch for
+   * aws-ses-v2-local, milliseconds for moto (when this store first saw it).
+   */
   at: number;
 }
 
@@ -48,13 +53,47 @@ async function getJson<T>(url: string, what: string): Promise<T> {
   return (await response.json()) as T;
 }
 
-/** aws-ses-v2-local's store. */
+type EmulatorMail = import("aws-ses-v2-local/dist/store").Email;
+
+// CommonJS, like the emulator's entry point (local-aws.ts requires it the same way): one
+// module instance, so this is the store the emulator's handlers write to.
+const emulatorStore = createRequire(import.meta.url)(
+  "aws-ses-v2-local/dist/store",
+) as typeof import("aws-ses-v2-local/dist/store");
+
+/**
+ * One stored mail in our shape. Its strings are the store's own (not copied): reading every
+ * mail costs a few small objects per mail, where `GET /store` made the whole store one JSON
+ * (every body and attachment) and parsed it again, the largest peak of a long run.
+ */
+export function fromEmulatorMail(mail: EmulatorMail): StoredMail {
+  return withOneAddressPerEntry({
+    messageId: mail.messageId,
+    from: mail.from,
+    replyTo: [...mail.replyTo],
+    destination: mail.destination,
+    subject: mail.subject,
+    body: {
+      ...(mail.body.text === undefined ? {} : { text: mail.body.text }),
+      ...(mail.body.html === undefined ? {} : { html: mail.body.html }),
+    },
+    attachments: mail.attachments.map((attachment) => ({
+      ...(attachment.filename === undefined ? {} : { filename: attachment.filename }),
+      contentType: attachment.contentType,
+      size: attachment.size,
+      content: attachment.content,
+    })),
+    at: mail.at,
+  });
+}
+
+/**
+ * aws-ses-v2-local's store, read in process. The store is the module's, shared by every
+ * emulator this process started (as its `GET /store` is).
+ */
 export function sesEmulatorSentMails(sesEndpoint: string): SentMailStore {
   return {
-    read: async () => {
-      const store = await getJson<{ emails: StoredMail[] }>(`${sesEndpoint}/store`, "SES emulator store");
-      return store.emails.map(withOneAddressPerEntry);
-    },
+    read: async () => emulatorStore.getStoreReadonly().emails.map(fromEmulatorMail),
     clear: async () => {
       const response = await fetch(`${sesEndpoint}/clear-store`, { method: "POST" });
       await response.arrayBuffer();
