@@ -22,6 +22,8 @@ export interface StoredMail {
    * aws-ses-v2-local, milliseconds for moto (when this store first saw it).
    */
   at: number;
+  /** Set when the store dropped this mail's bodies and attachment contents (`compact`). */
+  compacted?: true;
 }
 
 export interface SentMailStore {
@@ -29,6 +31,13 @@ export interface SentMailStore {
   read(): Promise<StoredMail[]>;
   /** Forgets the mails accepted so far: `read` returns only later ones. */
   clear(): Promise<void>;
+  /**
+   * Drops the bodies and attachment contents of all but the newest `keep` mails; their
+   * headers and attachment names and sizes stay (what the runner's end-of-run check reads).
+   * The evidence archive keeps every message whole. Returns how many it dropped now. Only
+   * aws-ses-v2-local's store, which is in this process, can.
+   */
+  compact?(keep: number): number;
 }
 
 /** "a@x, b@y" → ["a@x", "b@y"]: aws-ses-v2-local keeps a raw message's To header as one string. */
@@ -61,13 +70,45 @@ const emulatorStore = createRequire(import.meta.url)(
   "aws-ses-v2-local/dist/store",
 ) as typeof import("aws-ses-v2-local/dist/store");
 
+/** The emulator's mails whose content `compact` dropped. */
+const compactedMails = new WeakSet<EmulatorMail>();
+
+/**
+ * Slims the emulator's older mails in place: about 16 KB each (the HTML and text bodies,
+ * the PDF in base64) is most of what a run of 20,000 mails holds in memory.
+ */
+function compactEmulatorStore(keep: number): number {
+  const { emails } = emulatorStore.getStoreReadonly();
+  let dropped = 0;
+  // Newest first, down to the first mail compacted before: each call handles only new ones.
+  for (let index = emails.length - keep - 1; index >= 0; index--) {
+    const mail = emails[index];
+    if (mail === undefined || compactedMails.has(mail)) break;
+    const slim: EmulatorMail = {
+      ...mail,
+      body: {},
+      attachments: mail.attachments.map((attachment) => ({
+        ...(attachment.filename === undefined ? {} : { filename: attachment.filename }),
+        contentType: attachment.contentType,
+        size: attachment.size,
+        content: "",
+      })),
+    };
+    compactedMails.add(slim);
+    emails[index] = slim;
+    dropped++;
+  }
+  return dropped;
+}
+
 /**
  * One stored mail in our shape. Its strings are the store's own (not copied): reading every
  * mail costs a few small objects per mail, where `GET /store` made the whole store one JSON
  * (every body and attachment) and parsed it again, the largest peak of a long run.
  */
-export function fromEmulatorMail(mail: EmulatorMail): StoredMail {
+function fromEmulatorMail(mail: EmulatorMail): StoredMail {
   return withOneAddressPerEntry({
+    ...(compactedMails.has(mail) ? { compacted: true as const } : {}),
     messageId: mail.messageId,
     from: mail.from,
     replyTo: [...mail.replyTo],
@@ -99,6 +140,7 @@ export function sesEmulatorSentMails(sesEndpoint: string): SentMailStore {
       await response.arrayBuffer();
       if (!response.ok) throw new Error(`SES emulator clear-store answered ${response.status}`);
     },
+    compact: compactEmulatorStore,
   };
 }
 
