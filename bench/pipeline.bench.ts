@@ -9,7 +9,9 @@
  *   emulators and the simulator set.
  * Each variant runs in a fresh process, alternated, `--runs` times; medians. Lasso calls are
  * counted by route from the simulator's request log, queue messages by what deliver-report
- * handled, peak RSS is the pipeline process's.
+ * handled, DynamoDB read units as consumed capacity (metered at the emulator:
+ * local/aws/dynamo-capacity.ts; the handlers' apart from the runner's own), peak RSS is the
+ * pipeline process's.
  *
  *   npx tsx bench/pipeline.bench.ts N [--lasso-rate 0] [--runs 2] [--poll-ms 1500]
  *
@@ -20,6 +22,7 @@ import type { IncomingMessage } from "node:http";
 import { parseArgs } from "node:util";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { DEMO_SENDER } from "#local/aws/demo-firm.ts";
+import type { ReadCapacityMeter } from "#local/aws/dynamo-capacity.ts";
 import { demoCustomers } from "#local/pipeline/demo-customers.ts";
 import {
   DEMO_GROUP,
@@ -63,6 +66,8 @@ interface VariantResult {
   returned: number;
   /** DynamoDB requests by operation (the emulator runs in this process). */
   dynamo: Record<string, number>;
+  /** DynamoDB read units consumed, by caller ("pipeline": the handlers; "runner"), then operation. */
+  readUnits: Record<string, Record<string, number>>;
 }
 
 /** Counts the DynamoDB requests this process's emulator serves, by operation (X-Amz-Target). */
@@ -127,14 +132,20 @@ function startMeasuring() {
 
 async function runPipeline(): Promise<VariantResult> {
   const measuring = startMeasuring();
+  let meter: ReadCapacityMeter | undefined;
   const outcome = await runLocalPipeline({
     customers: customers(),
     schedules: LOCAL_SCHEDULES,
     sim: { rateLimitPerMinute: RATE, log: measuring.log },
     timeoutMs: TIMEOUT_MS,
     pollIntervalMs: POLL_MS,
+    onStarted: (pipeline) => {
+      meter = pipeline.stack.aws.meterDynamoReads?.();
+    },
   });
   const measured = measuring.finish();
+  const readUnits = structuredClone(meter?.units() ?? {});
+  meter?.stop();
   const { succeeded: messages, failed: returned } = outcome.pipeline.deliveries.stats;
   await outcome.pipeline.stop();
   if (outcome.problems.length > 0) throw new Error(`pipeline: ${outcome.problems.join("; ")}`);
@@ -151,6 +162,7 @@ async function runPipeline(): Promise<VariantResult> {
     ...measured,
     messages,
     returned,
+    readUnits,
   };
 }
 
@@ -240,7 +252,7 @@ async function runPhysical(): Promise<VariantResult> {
   }
   const measured = measuring.finish();
   await stack.stop();
-  return { variant: "physical", reports: sent, ...measured, messages: 0, returned: 0 };
+  return { variant: "physical", reports: sent, ...measured, messages: 0, returned: 0, readUnits: {} };
 }
 
 if (values.variant !== undefined) {
@@ -291,6 +303,17 @@ console.log(
 const operations = [...new Set(pipe.flatMap((r) => Object.keys(r.dynamo)))].sort();
 console.log(
   `  DynamoDB requests per report (the runner's end-of-run scans included): ${operations.map((op) => `${op} ${median(pipe.map((r) => perReport(r, r.dynamo[op] ?? 0))).toFixed(2)}`).join(", ")}`,
+);
+const unitsOf = (r: VariantResult, caller: string): Record<string, number> => r.readUnits[caller] ?? {};
+const totalOf = (units: Record<string, number>): number =>
+  Object.values(units).reduce((sum, n) => sum + n, 0);
+const readLine = (caller: string): string => {
+  const ops = [...new Set(pipe.flatMap((r) => Object.keys(unitsOf(r, caller))))].sort();
+  const total = median(pipe.map((r) => perReport(r, totalOf(unitsOf(r, caller)))));
+  return `${total.toFixed(2)} (${ops.map((op) => `${op} ${median(pipe.map((r) => perReport(r, unitsOf(r, caller)[op] ?? 0))).toFixed(2)}`).join(", ")})`;
+};
+console.log(
+  `  dynamodb read units per report (consumed capacity): handlers ${readLine("pipeline")}; the runner's own progress and end-of-run reads ${readLine("runner")}`,
 );
 console.log(
   `pipeline/physical: ${ratio.toFixed(2)}  reports: ${reports}  rss-mb: ${rss}  lasso-extra-per-report: ${extra.toFixed(3)}  lasso-429-per-report: ${refused.toFixed(3)}`,

@@ -16,6 +16,7 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { CreateEmailIdentityCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import dynalite from "dynalite";
+import { meterReadCapacity, type ReadCapacityMeter } from "./dynamo-capacity.ts";
 import { startMotoServer } from "./moto.ts";
 import { startS3Emulator } from "./s3-emulator.ts";
 import { createSchedulerEmulator } from "./scheduler-emulator.ts";
@@ -80,6 +81,11 @@ export interface LocalAws {
    * SES, refuses mail from an unverified sender (aws-ses-v2-local accepts any).
    */
   verifySender(address: string): Promise<void>;
+  /**
+   * Starts counting the DynamoDB read units served (dynamo-capacity.ts); only the node
+   * backend, whose DynamoDB runs in this process, can.
+   */
+  meterDynamoReads?: () => ReadCapacityMeter;
   stop(): Promise<void>;
 }
 
@@ -174,6 +180,7 @@ async function startNodeBackend(ports: LocalAwsPorts): Promise<LocalAws> {
       sentMails: sesEmulatorSentMails(endpoints.ses),
       sentMailsPage: `${endpoints.ses}/`,
       verifySender: async () => undefined,
+      meterDynamoReads: () => meterReadCapacity(dynamo),
       stop: stopAll,
     };
   } catch (error) {

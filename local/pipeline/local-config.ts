@@ -67,4 +67,10 @@ export const LOCAL_SETTINGS = {
   /** How often the poller runs locally (a deployment: minutes). */
   pollIntervalMs: 1500,
   chunkSize: 1000,
+  /**
+   * The local SES keeps this many of the newest mails whole; older ones keep their headers
+   * and attachment names (the archive keeps every message): a run's memory then stops
+   * growing by a mail's bodies and PDF with every report (issue 15).
+   */
+  sentMailsKeptWhole: 2000,
 } as const;

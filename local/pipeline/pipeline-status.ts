@@ -36,48 +36,62 @@ export interface PipelineStatus {
   noticeMessageIds: string[];
 }
 
-export async function readStateRecords(
-  doc: DynamoDBDocumentClient,
-  stateTable: string,
-): Promise<{ batches: BatchRecord[]; reports: ReportRecord[]; notices: FailureNoticeRecord[] }> {
-  const batches: BatchRecord[] = [];
-  const reports: ReportRecord[] = [];
-  const notices: FailureNoticeRecord[] = [];
-  for await (const page of paginateScan({ client: doc }, { TableName: stateTable, ConsistentRead: true })) {
-    for (const item of page.Items ?? []) {
-      if (item.recordType === "batch") batches.push(item as BatchRecord);
-      else if (item.recordType === "report") reports.push(item as ReportRecord);
-      else if (item.recordType === "failureNotice") notices.push(item as FailureNoticeRecord);
+type RecordCounts = Omit<PipelineStatus, "queueDepth" | "queueVisible" | "deadLetters">;
+
+/** Adds one state record to the counts (other record types count for nothing). */
+export function countStateRecord(counts: RecordCounts, item: Record<string, unknown>): void {
+  if (item.recordType === "batch") {
+    const batch = item as unknown as BatchRecord;
+    counts.batches++;
+    if (batch.openPartition !== undefined) {
+      counts.openBatches++;
+      if (batch.isListener) counts.openListenerBatches++;
     }
+    counts.expectedReports += batch.manifest.length;
+  } else if (item.recordType === "report") {
+    const report = item as unknown as ReportRecord;
+    counts.reportsFinished++;
+    if (report.deliveryStatus === "delivered") counts.delivered++;
+    else if (report.deliveryStatus === "failed") counts.failed++;
+    else if (report.deliveryStatus === "unroutable") counts.unroutable++;
+    else if (report.deliveryStatus === "bounced") counts.bounced++;
+    else if (report.deliveryStatus === "claimed") counts.inFlight++;
+    counts.duplicatesSkipped += report.duplicatesSkipped ?? 0;
+  } else if (item.recordType === "failureNotice") {
+    const notice = item as unknown as FailureNoticeRecord;
+    if (notice.sesMessageId !== undefined) counts.noticeMessageIds.push(notice.sesMessageId);
   }
-  return { batches, reports, notices };
 }
 
+/**
+ * What every record says, counted page by page as the scan goes: a run of 20,000 reports
+ * reads them all every few seconds near its end, and holding them (with every batch's
+ * manifest) only to count them was a peak of its own.
+ */
 export async function readPipelineStatus(ports: ProgressPorts): Promise<PipelineStatus> {
-  const { batches, reports, notices } = await readStateRecords(ports.doc, ports.stateTable);
-  const queue = await readQueueDepth(ports.sqs, ports.queueUrl);
-  const outcome = (status: ReportRecord["deliveryStatus"]): number =>
-    reports.filter((report) => report.deliveryStatus === status).length;
-  return {
-    batches: batches.length,
-    openBatches: batches.filter((batch) => batch.openPartition !== undefined).length,
-    openListenerBatches: batches.filter((batch) => batch.openPartition !== undefined && batch.isListener)
-      .length,
-    expectedReports: batches.reduce((total, batch) => total + batch.manifest.length, 0),
-    reportsFinished: reports.length,
-    delivered: outcome("delivered"),
-    failed: outcome("failed"),
-    unroutable: outcome("unroutable"),
-    bounced: outcome("bounced"),
-    inFlight: outcome("claimed"),
-    duplicatesSkipped: reports.reduce((total, report) => total + (report.duplicatesSkipped ?? 0), 0),
-    queueDepth: queue.total,
-    queueVisible: queue.visible,
-    deadLetters: (await readQueueDepth(ports.sqs, ports.dlqUrl)).total,
-    noticeMessageIds: notices.flatMap((notice) =>
-      notice.sesMessageId === undefined ? [] : [notice.sesMessageId],
-    ),
+  const counts: RecordCounts = {
+    batches: 0,
+    openBatches: 0,
+    openListenerBatches: 0,
+    expectedReports: 0,
+    reportsFinished: 0,
+    delivered: 0,
+    failed: 0,
+    unroutable: 0,
+    bounced: 0,
+    inFlight: 0,
+    duplicatesSkipped: 0,
+    noticeMessageIds: [],
   };
+  const pages = paginateScan({ client: ports.doc }, { TableName: ports.stateTable, ConsistentRead: true });
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) countStateRecord(counts, item);
+  }
+  const [queue, dlq] = await Promise.all([
+    readQueueDepth(ports.sqs, ports.queueUrl),
+    readQueueDepth(ports.sqs, ports.dlqUrl),
+  ]);
+  return { ...counts, queueDepth: queue.total, queueVisible: queue.visible, deadLetters: dlq.total };
 }
 
 /**

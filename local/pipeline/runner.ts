@@ -294,6 +294,7 @@ export async function runLocalPipeline(
     for (;;) {
       const progress = await pipeline.progress();
       options.onProgress?.(progress);
+      pipeline.stack.aws.sentMails.compact?.(LOCAL_SETTINGS.sentMailsKeptWhole);
       if (mayBeDone(progress) || Date.now() - lastConfirmed >= CONFIRM_EVERY_MS) {
         lastConfirmed = Date.now();
         const status = await pipeline.status();
