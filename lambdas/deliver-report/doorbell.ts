@@ -46,6 +46,7 @@ import {
   isBatchOpen,
   putNewBatchRecord,
 } from "#shared/state/batches.ts";
+import { removeHeld } from "#shared/state/held-reports.ts";
 import { batchKey, OPEN_BATCH_PARTITION } from "#shared/state/keys.ts";
 import type { BatchRecord, ReportRecord } from "#shared/state/records.ts";
 import { getReportRecord } from "#shared/state/report-delivery.ts";
@@ -119,8 +120,11 @@ export interface RingContext {
 export type RingOutcome =
   | { outcome: "unverified"; reason: string }
   | { outcome: "already-handed-on"; identity: string }
-  /** Deliver `message` now (Lasso's facts of the report, from its record), as a report-ready message. */
-  | { outcome: "deliver"; identity: string; message: ReportReadyMessage }
+  /**
+   * Deliver `message` now (Lasso's facts of the report, from its record), as a report-ready
+   * message; `seenAt` names its entry in the batch's held set.
+   */
+  | { outcome: "deliver"; identity: string; message: ReportReadyMessage; seenAt?: string }
   | { outcome: "read"; batch: BatchOutcome["result"]; handedOn: number }
   | { outcome: "left-to-poller"; reason: string };
 
@@ -365,7 +369,12 @@ async function reportOnRecord(
     return undefined;
   }
   deps.metrics.count(DOORBELL_METRICS.deliversInPlace);
-  return { outcome: "deliver", identity, message: ready.data };
+  return {
+    outcome: "deliver",
+    identity,
+    message: ready.data,
+    ...(report.seenAt === undefined ? {} : { seenAt: report.seenAt }),
+  };
 }
 
 /** Handed on, or a delivery on record that is not an expired claim (a crashed or given-up attempt). */
@@ -382,13 +391,15 @@ function isSettled(report: ReportRecord, deps: Pick<DoorbellDeps, "clock">): boo
  * that send fails too, the error stands and the queue retries the ring.
  */
 export async function deliverInPlace<T>(
-  ring: { identity: string; message: ReportReadyMessage },
+  ring: { identity: string; message: ReportReadyMessage; seenAt?: string },
   deps: Pick<DoorbellDeps, "state" | "queue" | "clock" | "metrics" | "logger" | "config">,
   context: RingContext,
   deliver: (message: ReportReadyMessage) => Promise<T>,
 ): Promise<T | RingOutcome> {
   try {
-    return await deliver(ring.message);
+    const delivered = await deliver(ring.message);
+    await leaveHeldSet(ring, deps);
+    return delivered;
   } catch (error) {
     if (!(error instanceof RetryLaterError) || context.receiveCount < deps.config.ringMaxReceives)
       throw error;
@@ -407,6 +418,29 @@ export async function deliverInPlace<T>(
       receiveCount: context.receiveCount,
     });
     return { outcome: "read", batch: "open", handedOn: 1 };
+  }
+}
+
+/**
+ * The delivered report leaves its batch's held set, so that the batch can close without
+ * the poller reading it. Best effort: an entry left behind is settled after its hold.
+ */
+async function leaveHeldSet(
+  ring: { identity: string; message: ReportReadyMessage; seenAt?: string },
+  deps: Pick<DoorbellDeps, "state" | "clock" | "logger">,
+): Promise<void> {
+  if (ring.seenAt === undefined) return;
+  try {
+    await removeHeld(
+      deps.state,
+      ring.message.batchId,
+      [{ identity: ring.identity, seenAt: ring.seenAt }],
+      deps.clock(),
+    );
+  } catch (error) {
+    deps.logger.warn("delivered report not removed from its batch's held set (settled after its hold)", {
+      error: error instanceof Error ? error.message : String(error),
+    });
   }
 }
 

@@ -768,7 +768,7 @@ describe("report hand-off (shared with the webhook path)", () => {
     const held = entry(id, "34580820");
     const seen = await handOnReports({ table: w.table, queue: w.queue }, [held], now, 3_600_000);
     expect(seen.held).toHaveLength(1);
-    await addHeld(w.table, id, [held.identity], now);
+    await addHeld(w.table, id, [{ identity: held.identity, seenAt: now.toISOString() }], now);
 
     const results = [];
     for (let i = 0; i < 3; i++) results.push(await w.poll({ webhookGraceMs: 3_600_000 }));
@@ -802,20 +802,38 @@ describe("report hand-off (shared with the webhook path)", () => {
     });
     const held = entry(id, "34580820");
     await handOnReports({ table: w.table, queue: w.queue }, [held], now, 3_600_000);
-    await addHeld(w.table, id, [held.identity], now);
+    await addHeld(w.table, id, [{ identity: held.identity, seenAt: now.toISOString() }], now);
 
     const waiting = await w.poll({ webhookGraceMs: 3_600_000 });
     expect(waiting.batchesUnknownToLasso).toBe(0);
     expect(waiting.batches[0]).toMatchObject({ result: "open", held: 1, pages: 0 });
-    // Its ring delivers it: the next poll closes the batch with the reason the read decided.
-    await w.table.doc.send(
-      new UpdateCommand({
-        TableName: w.table.tableName,
-        Key: reportKey(held.identity),
-        UpdateExpression: "SET deliveryStatus = :delivered",
-        ExpressionAttributeValues: { ":delivered": "delivered" },
-      }),
+    // Its ring delivers it, and takes it out of the held set: the next poll closes the batch
+    // with the reason the read decided.
+    const delivered = await deliverInPlace(
+      { identity: held.identity, message: held.message, seenAt: now.toISOString() },
+      {
+        state: w.table,
+        queue: w.queue,
+        clock: () => new Date(),
+        metrics: new RecordingCounter(),
+        logger: silentLog,
+        config: { ringMaxReceives: 3 } as DoorbellConfig,
+      },
+      { deadline: new Date(Date.now() + 60_000), receiveCount: 1 },
+      async () => {
+        await w.table.doc.send(
+          new UpdateCommand({
+            TableName: w.table.tableName,
+            Key: reportKey(held.identity),
+            UpdateExpression: "SET deliveryStatus = :delivered",
+            ExpressionAttributeValues: { ":delivered": "delivered" },
+          }),
+        );
+        return "mailed";
+      },
     );
+    expect(delivered).toBe("mailed");
+    expect(await readHeld(w.table, id)).toEqual([]);
     const closing = await w.poll({ webhookGraceMs: 3_600_000 });
     expect(closing.batchesUnknownToLasso).toBe(0);
     expect(closing.batches[0]).toMatchObject({ result: "closed", closeReason: "Finished", held: 0 });

@@ -1,10 +1,12 @@
 /**
- * Settles a batch's holds (docs/polling.md, "Held for its ring"): of the reports in its
- * held set, those done (delivered by their ring, or handed on) leave the set; those whose
- * hold is over (`holdMs` since a read first saw them) are sent to the queue from the facts
- * that read wrote, and leave it; the rest stay held, and keep the batch open.
+ * Settles a batch's holds (docs/polling.md, "Held for its ring"). The held set says when
+ * each report was first seen, so only the reports whose hold is over (`holdMs` since
+ * then) are looked at: those done meanwhile (delivered by their ring, or handed on) leave
+ * the set; the others are sent to the queue from the facts the read that held them wrote,
+ * and leave it. The rest stay held, unread, and keep the batch open; a ring that delivers
+ * its report removes it from the set itself.
  */
-import { heldEntries, readHeld, removeHeld } from "#shared/state/held-reports.ts";
+import { type HeldReport, heldEntries, readHeld, removeHeld } from "#shared/state/held-reports.ts";
 import { handOffStates, handOnReports } from "#shared/state/report-handoff.ts";
 import type { PollPorts } from "./ports.ts";
 
@@ -21,27 +23,38 @@ export async function settleHeld(
   holdMs: number,
 ): Promise<HeldOutcome> {
   const held = await readHeld(ports.table, lassoBatchId);
-  if (held.length === 0) return { remaining: 0, sent: 0 };
   const now = ports.clock();
-  const states = await handOffStates(ports.table, held, now);
-  const settled = held.filter((identity) => states.get(identity)?.done === true);
-  const due = held.filter((identity) => {
-    const state = states.get(identity);
-    if (state === undefined || state.done) return false;
-    return state.seenAt === undefined || Date.parse(state.seenAt) + holdMs <= now.getTime();
-  });
+  const due = held.filter((report) => Date.parse(report.seenAt) + holdMs <= now.getTime());
+  if (due.length === 0) return { remaining: held.length, sent: 0 };
+  const states = await handOffStates(
+    ports.table,
+    due.map((report) => report.identity),
+    now,
+  );
+  const settled: HeldReport[] = due.filter((report) => states.get(report.identity)?.done === true);
+  const toSend = due.filter((report) => states.get(report.identity)?.done !== true);
   let sent = 0;
-  if (due.length > 0) {
-    const entries = await heldEntries(ports.table, due);
+  if (toSend.length > 0) {
+    const entries = await heldEntries(
+      ports.table,
+      toSend.map((report) => report.identity),
+    );
     const result = await handOnReports(ports, entries, now, 0);
     sent = result.handedOn.length;
-    const gone = [...result.handedOn, ...result.raced, ...result.alreadyHandedOn];
-    settled.push(...gone.map((entry) => entry.identity), ...result.unmarked.map((u) => u.entry.identity));
-    if (entries.length < due.length) {
+    const gone = new Set(
+      [
+        ...result.handedOn,
+        ...result.raced,
+        ...result.alreadyHandedOn,
+        ...result.unmarked.map((u) => u.entry),
+      ].map((entry) => entry.identity),
+    );
+    settled.push(...toSend.filter((report) => gone.has(report.identity)));
+    if (entries.length < toSend.length) {
       // Written by the read that held them, before they were held: missing means a bug.
       ports.log.error("held reports without their facts stay held", {
         lassoBatchId,
-        missing: due.length - entries.length,
+        missing: toSend.length - entries.length,
       });
     }
   }

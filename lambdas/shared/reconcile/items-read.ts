@@ -274,7 +274,7 @@ async function handOnPage(
     await addHeld(
       ports.table,
       lassoBatchId,
-      handed.held.map((entry) => entry.identity),
+      handed.held.map((entry) => ({ identity: entry.identity, seenAt: entry.seenAt })),
       now,
     );
   } catch (error) {

@@ -1,12 +1,14 @@
 /**
  * The reports of one batch held for their own ring (docs/polling.md, "Held for its ring"):
- * one record per batch, `BATCH#<id>` / `HELD`, with a string set of report identities.
+ * one record per batch, `BATCH#<id>` / `HELD`, with a string set of `<seenAt> <identity>`
+ * (when a read first saw the report, then its identity: an ISO time has no space).
  *
- * A read of Lasso's list adds the reports it holds (ADD: idempotent, commutative, so reads
- * and settles never race on a version); settling a batch's holds (reconcile/held.ts) reads
- * the set, sends what waited long enough and removes what is done (DELETE). So the items
- * cursor can move on past a held report: what is held is found here, in DynamoDB, never by
- * reading Lasso's pages again.
+ * A read of Lasso's list adds the reports it holds, a ring that delivered its report
+ * removes it, settling a batch's holds (reconcile/held.ts) removes what is done or sent:
+ * ADD and DELETE of exact elements are idempotent and commutative, so none of them races
+ * on a version. Carrying `seenAt` in the element lets a settle read only the one record to
+ * know which holds are over. So the items cursor can move on past a held report: what is
+ * held is found here, never by reading Lasso's pages again.
  */
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { reportReadyMessageSchema } from "../report-ready.ts";
@@ -14,29 +16,43 @@ import { heldReportsKey, reportKey } from "./keys.ts";
 import type { HandOffEntry } from "./report-handoff.ts";
 import { batchGetConsistent, expiresAt, isConditionalCheckFailed, type StateTable } from "./state-table.ts";
 
-/** Adds identities to the batch's held set (creating the record). */
+export interface HeldReport {
+  identity: string;
+  /** When a read first saw it (ISO): its hold runs from then. */
+  seenAt: string;
+}
+
+const elementOf = (held: HeldReport): string => `${held.seenAt} ${held.identity}`;
+
+function heldOf(element: string): HeldReport | undefined {
+  const space = element.indexOf(" ");
+  if (space <= 0) return undefined;
+  return { seenAt: element.slice(0, space), identity: element.slice(space + 1) };
+}
+
+/** Adds reports to the batch's held set (creating the record). */
 export async function addHeld(
   table: StateTable,
   lassoBatchId: string,
-  identities: readonly string[],
+  held: readonly HeldReport[],
   now: Date,
 ): Promise<void> {
-  if (identities.length === 0) return;
+  if (held.length === 0) return;
   await table.doc.send(
     new UpdateCommand({
       TableName: table.tableName,
       Key: heldReportsKey(lassoBatchId),
       UpdateExpression:
-        "ADD #ids :ids SET #type = :type, #batch = :batch, #updated = :now, #expires = :expires",
+        "ADD #held :held SET #type = :type, #batch = :batch, #updated = :now, #expires = :expires",
       ExpressionAttributeNames: {
-        "#ids": "identities",
+        "#held": "held",
         "#type": "recordType",
         "#batch": "lassoBatchId",
         "#updated": "updatedAt",
         "#expires": "expiresAt",
       },
       ExpressionAttributeValues: {
-        ":ids": new Set(identities),
+        ":held": new Set(held.map(elementOf)),
         ":type": "heldReports",
         ":batch": lassoBatchId,
         ":now": now.toISOString(),
@@ -46,23 +62,23 @@ export async function addHeld(
   );
 }
 
-/** Removes identities from the batch's held set (an empty set removes the attribute). */
+/** Removes reports from the batch's held set (an empty set removes the attribute). */
 export async function removeHeld(
   table: StateTable,
   lassoBatchId: string,
-  identities: readonly string[],
+  held: readonly HeldReport[],
   now: Date,
 ): Promise<void> {
-  if (identities.length === 0) return;
+  if (held.length === 0) return;
   await table.doc
     .send(
       new UpdateCommand({
         TableName: table.tableName,
         Key: heldReportsKey(lassoBatchId),
-        UpdateExpression: "DELETE #ids :ids SET #updated = :now",
+        UpdateExpression: "DELETE #held :held SET #updated = :now",
         ConditionExpression: "attribute_exists(pk)",
-        ExpressionAttributeNames: { "#ids": "identities", "#updated": "updatedAt" },
-        ExpressionAttributeValues: { ":ids": new Set(identities), ":now": now.toISOString() },
+        ExpressionAttributeNames: { "#held": "held", "#updated": "updatedAt" },
+        ExpressionAttributeValues: { ":held": new Set(held.map(elementOf)), ":now": now.toISOString() },
       }),
     )
     .catch((error: unknown) => {
@@ -71,19 +87,22 @@ export async function removeHeld(
     });
 }
 
-/** The batch's held identities (consistent read), sorted. */
-export async function readHeld(table: StateTable, lassoBatchId: string): Promise<string[]> {
+/** The batch's held reports (consistent read), oldest first. */
+export async function readHeld(table: StateTable, lassoBatchId: string): Promise<HeldReport[]> {
   const { Item } = await table.doc.send(
     new GetCommand({
       TableName: table.tableName,
       Key: heldReportsKey(lassoBatchId),
       ConsistentRead: true,
-      ProjectionExpression: "#ids",
-      ExpressionAttributeNames: { "#ids": "identities" },
+      ProjectionExpression: "#held",
+      ExpressionAttributeNames: { "#held": "held" },
     }),
   );
-  const ids: unknown = Item?.identities;
-  return ids instanceof Set ? [...ids].filter((id): id is string => typeof id === "string").sort() : [];
+  const elements: unknown = Item?.held;
+  if (!(elements instanceof Set)) return [];
+  return [...elements]
+    .flatMap((element) => (typeof element === "string" ? (heldOf(element) ?? []) : []))
+    .sort((a, b) => (a.seenAt < b.seenAt ? -1 : a.seenAt > b.seenAt ? 1 : 0));
 }
 
 /**

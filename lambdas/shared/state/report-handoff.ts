@@ -52,8 +52,8 @@ export interface HandOffResult {
   unmarked: { entry: HandOffEntry; reason: string }[];
   /** Not accepted by SQS (or invalid): not marked, so the next poll tries again. */
   notHandedOn: { entry: HandOffEntry; rejection: RejectedMessage }[];
-  /** Seen, and held for their own ring (step 2): a later read sends them if no ring delivered them. */
-  held: HandOffEntry[];
+  /** Seen, and held for their own ring (step 2), with when they were first seen. */
+  held: (HandOffEntry & { seenAt: string })[];
 }
 
 /** What a read needs to know of a report's record to hand it on or hold it. */
@@ -258,7 +258,8 @@ export async function handOnReports(
     if (state?.done === true) result.alreadyHandedOn.push(entry);
     else if (holdMs <= 0) toSend.push(entry);
     else if (state?.seenAt === undefined) toSee.push(entry);
-    else if (Date.parse(state.seenAt) + holdMs > now.getTime()) result.held.push(entry);
+    else if (Date.parse(state.seenAt) + holdMs > now.getTime())
+      result.held.push({ ...entry, seenAt: state.seenAt });
     else toSend.push(entry);
   }
   for (let start = 0; start < toSee.length; start += MARK_PARALLELISM) {
@@ -267,7 +268,8 @@ export async function handOnReports(
     slice.forEach((entry, i) => {
       // Seen by an earlier read long enough ago (a race with it): its hold is over.
       const at = seenAt[i] ?? now.toISOString();
-      (Date.parse(at) + holdMs > now.getTime() ? result.held : toSend).push(entry);
+      if (Date.parse(at) + holdMs > now.getTime()) result.held.push({ ...entry, seenAt: at });
+      else toSend.push(entry);
     });
   }
   if (toSend.length === 0) return result;
