@@ -20,6 +20,7 @@ import { RecordingCounter } from "#shared/runtime/metrics.ts";
 import { putNewBatchRecord } from "#shared/state/batches.ts";
 import { addHeld, readHeld } from "#shared/state/held-reports.ts";
 import { batchKey, OPEN_BATCH_PARTITION, reportKey } from "#shared/state/keys.ts";
+import type { BatchRecord } from "#shared/state/records.ts";
 import { handOnReports, markHandedOn } from "#shared/state/report-handoff.ts";
 import {
   delay,
@@ -578,6 +579,34 @@ describe("report hand-off (shared with the webhook path)", () => {
     },
   });
 
+  /** An open batch of ours, whose one report (cvr 34580820) a read saw and held for its ring at `now`. */
+  const putBatchWithHeldReport = async (
+    w: Awaited<ReturnType<typeof world>>,
+    id: string,
+    now: Date,
+    fields: Pick<BatchRecord, "name" | "status"> & Partial<BatchRecord>,
+  ) => {
+    await putNewBatchRecord(w.table, {
+      ...batchKey(id),
+      recordType: "batch",
+      lassoBatchId: id,
+      reportType: "Revision",
+      isListener: false,
+      manifest: [{ cvr: "34580820", customerId: 1 }],
+      lastProgressAt: now.toISOString(),
+      openPartition: OPEN_BATCH_PARTITION,
+      version: 1,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+      ...fields,
+    });
+    const held = entry(id, "34580820");
+    const seen = await handOnReports({ table: w.table, queue: w.queue }, [held], now, 3_600_000);
+    expect(seen.held).toHaveLength(1);
+    await addHeld(w.table, id, [{ identity: held.identity, seenAt: now.toISOString() }], now);
+  };
+
   test("a report marked by another sender between the check and the mark is counted as raced, not handed on twice", async () => {
     const w = await world();
     const batchId = randomUUID();
@@ -748,27 +777,9 @@ describe("report hand-off (shared with the webhook path)", () => {
     const w = await world();
     const id = randomUUID();
     const now = new Date();
-    await putNewBatchRecord(w.table, {
-      ...batchKey(id),
-      recordType: "batch",
-      lassoBatchId: id,
-      name: "gone",
-      reportType: "Revision",
-      isListener: false,
-      manifest: [{ cvr: "34580820", customerId: 1 }],
-      status: "Executing",
-      lastProgressAt: now.toISOString(),
-      openPartition: OPEN_BATCH_PARTITION,
-      version: 1,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-      expiresAt: Math.floor(Date.now() / 1000) + 86_400,
-    });
+    await putBatchWithHeldReport(w, id, now, { name: "gone", status: "Executing" });
     // An earlier read held a report for its ring, which never came.
     const held = entry(id, "34580820");
-    const seen = await handOnReports({ table: w.table, queue: w.queue }, [held], now, 3_600_000);
-    expect(seen.held).toHaveLength(1);
-    await addHeld(w.table, id, [{ identity: held.identity, seenAt: now.toISOString() }], now);
 
     const results = [];
     for (let i = 0; i < 3; i++) results.push(await w.poll({ webhookGraceMs: 3_600_000 }));
@@ -783,26 +794,12 @@ describe("report hand-off (shared with the webhook path)", () => {
     const w = await world();
     const id = randomUUID(); // unknown to the simulator: any Lasso call would answer 404
     const now = new Date();
-    await putNewBatchRecord(w.table, {
-      ...batchKey(id),
-      recordType: "batch",
-      lassoBatchId: id,
+    await putBatchWithHeldReport(w, id, now, {
       name: "done, waiting for rings",
-      reportType: "Revision",
-      isListener: false,
-      manifest: [{ cvr: "34580820", customerId: 1 }],
       status: "Finished",
-      lastProgressAt: now.toISOString(),
-      openPartition: OPEN_BATCH_PARTITION,
       closeWhenSettled: "Finished",
-      version: 1,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-      expiresAt: Math.floor(Date.now() / 1000) + 86_400,
     });
     const held = entry(id, "34580820");
-    await handOnReports({ table: w.table, queue: w.queue }, [held], now, 3_600_000);
-    await addHeld(w.table, id, [{ identity: held.identity, seenAt: now.toISOString() }], now);
 
     const waiting = await w.poll({ webhookGraceMs: 3_600_000 });
     expect(waiting.batchesUnknownToLasso).toBe(0);

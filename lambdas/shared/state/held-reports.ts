@@ -14,7 +14,7 @@ import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { reportReadyMessageSchema } from "../report-ready.ts";
 import { heldReportsKey, reportKey } from "./keys.ts";
 import type { HandOffEntry } from "./report-handoff.ts";
-import { batchGetConsistent, expiresAt, isConditionalCheckFailed, type StateTable } from "./state-table.ts";
+import { batchGetConsistent, conditionalWrite, expiresAt, type StateTable } from "./state-table.ts";
 
 export interface HeldReport {
   identity: string;
@@ -52,10 +52,9 @@ export async function addHeld(
         "#expires": "expiresAt",
       },
       ExpressionAttributeValues: {
-        ":held": new Set(held.map(elementOf)),
+        ...heldValues(held, now),
         ":type": "heldReports",
         ":batch": lassoBatchId,
-        ":now": now.toISOString(),
         ":expires": expiresAt(table, now),
       },
     }),
@@ -70,22 +69,22 @@ export async function removeHeld(
   now: Date,
 ): Promise<void> {
   if (held.length === 0) return;
-  await table.doc
-    .send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: heldReportsKey(lassoBatchId),
-        UpdateExpression: "DELETE #held :held SET #updated = :now",
-        ConditionExpression: "attribute_exists(pk)",
-        ExpressionAttributeNames: { "#held": "held", "#updated": "updatedAt" },
-        ExpressionAttributeValues: { ":held": new Set(held.map(elementOf)), ":now": now.toISOString() },
-      }),
-    )
-    .catch((error: unknown) => {
-      // Nothing held for this batch: nothing to remove.
-      if (!isConditionalCheckFailed(error)) throw error;
-    });
+  const remove = new UpdateCommand({
+    TableName: table.tableName,
+    Key: heldReportsKey(lassoBatchId),
+    UpdateExpression: "DELETE #held :held SET #updated = :now",
+    ConditionExpression: "attribute_exists(pk)",
+    ExpressionAttributeNames: { "#held": "held", "#updated": "updatedAt" },
+    ExpressionAttributeValues: heldValues(held, now),
+  });
+  // Nothing held for this batch: nothing to remove.
+  await conditionalWrite(() => table.doc.send(remove));
 }
+
+const heldValues = (held: readonly HeldReport[], now: Date) => ({
+  ":held": new Set(held.map(elementOf)),
+  ":now": now.toISOString(),
+});
 
 /** The batch's held reports (consistent read), oldest first. */
 export async function readHeld(table: StateTable, lassoBatchId: string): Promise<HeldReport[]> {
