@@ -30,7 +30,6 @@ import { carriesRunToken } from "#shared/batch-token.ts";
 import type { ReportType } from "#shared/lasso/enums.ts";
 import { isNotFound, LassoApiError } from "#shared/lasso/errors.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
-import { parseLassoTime } from "#shared/reconcile/assess.ts";
 import type { LassoReader as PollLassoReader } from "#shared/reconcile/ports.ts";
 import { type BatchOutcome, reconcileBatch } from "#shared/reconcile/reconcile.ts";
 import { type PollRun, WEBHOOK_GRACE_BUSY_MS } from "#shared/reconcile/run.ts";
@@ -46,11 +45,9 @@ import {
   isBatchOpen,
   putNewBatchRecord,
 } from "#shared/state/batches.ts";
-import { removeHeld } from "#shared/state/held-reports.ts";
 import { batchKey, OPEN_BATCH_PARTITION } from "#shared/state/keys.ts";
 import type { BatchRecord, ReportRecord } from "#shared/state/records.ts";
 import { getReportRecord } from "#shared/state/report-delivery.ts";
-import { handOnReports } from "#shared/state/report-handoff.ts";
 import { expiresAt, type StateTable } from "#shared/state/state-table.ts";
 import {
   freshBatchVerdict,
@@ -59,6 +56,7 @@ import {
   takeBatchLookUp,
   type UnverifiedHint,
 } from "#shared/state/unverified.ts";
+import { adoptionRefusal, pdfHostOf } from "./adoption.ts";
 import { isRetryableLasso, RetryLaterError } from "./errors.ts";
 import type { RoutingFactsReader } from "./lasso-lookups.ts";
 
@@ -137,59 +135,10 @@ const UNSETTLED: Readonly<Record<string, string>> = {
     "the look-ups of unknown batches were over their budget on every try (a flood of webhooks?)",
 };
 
-/** Batches made elsewhere are adopted only while they are this young. */
-const ADOPT_MAX_AGE_MS = 30 * 86_400_000;
-
 type BatchVerdict =
   | { kind: "known"; record: RingBatch; answered?: LassoBatch }
   | { kind: "unverified"; reason: string }
   | { kind: "later"; reason: string; retryAfterMs: number };
-
-const pdfHostOf = (url: string | undefined): string | undefined => {
-  if (url === undefined) return undefined;
-  try {
-    return new URL(url).host.slice(0, 200);
-  } catch {
-    return undefined;
-  }
-};
-
-/** Same URL, ignoring a trailing slash and the host's case. */
-function sameUrl(a: string, b: string): boolean {
-  try {
-    const strip = (u: URL) => `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}${u.search}`;
-    return strip(new URL(a)) === strip(new URL(b));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Why a batch made elsewhere is not ours to adopt, if it is not: Lasso must say it notifies
- * this very webhook (else a ring could make us mail any batch of the organisation), it must
- * have a type, and it must be young (a replayed webhook must not mail a portal batch of
- * long ago, nor a listener batch's years of history, to today's customers).
- */
-export function adoptionRefusal(
-  batch: LassoBatch,
-  id: string,
-  now: Date,
-  webhookUrl: string | undefined,
-): string | undefined {
-  if (batch.id !== id) return `Lasso answered for another batch (${batch.id})`;
-  if (webhookUrl === undefined) return "no webhook URL is configured: batches made elsewhere are not adopted";
-  if (batch.notificationWebhookUrl === undefined || !sameUrl(batch.notificationWebhookUrl, webhookUrl)) {
-    const host = pdfHostOf(batch.notificationWebhookUrl);
-    return `Lasso notifies ${host ?? "no webhook"} for this batch, not ours: not adopted`;
-  }
-  if (batch.type === undefined) return "Lasso's answer for this batch has no report type";
-  const made = parseLassoTime(batch.timestamp);
-  if (made === undefined) return "Lasso's answer for this batch has no creation time: not adopted";
-  if (now.getTime() - made.getTime() > ADOPT_MAX_AGE_MS) {
-    return `a batch made elsewhere on ${made.toISOString()}, more than ${ADOPT_MAX_AGE_MS / 86_400_000} days ago: not adopted`;
-  }
-  return undefined;
-}
 
 /** A recorded batch's fixed facts, from the container's cache when there is one. */
 async function recordedBatch(deps: DoorbellDeps, id: string): Promise<RingBatch | undefined> {
@@ -382,66 +331,6 @@ function isSettled(report: ReportRecord, deps: Pick<DoorbellDeps, "clock">): boo
   if (report.handedOnAt !== undefined) return true;
   if (report.deliveryStatus !== "claimed") return report.deliveryStatus !== undefined;
   return report.claimUntil !== undefined && Date.parse(report.claimUntil) >= deps.clock().getTime();
-}
-
-/**
- * The ring's report, delivered in place by `deliver` (deliverReport). A retryable failure
- * on the ring's last receive hands the report on as a message of its own, with the queue's
- * whole retry budget: the report is never left without a message that carries it. When
- * that send fails too, the error stands and the queue retries the ring.
- */
-export async function deliverInPlace<T>(
-  ring: { identity: string; message: ReportReadyMessage; seenAt?: string },
-  deps: Pick<DoorbellDeps, "state" | "queue" | "clock" | "metrics" | "logger" | "config">,
-  context: RingContext,
-  deliver: (message: ReportReadyMessage) => Promise<T>,
-): Promise<T | RingOutcome> {
-  try {
-    const delivered = await deliver(ring.message);
-    await leaveHeldSet(ring, deps);
-    return delivered;
-  } catch (error) {
-    if (!(error instanceof RetryLaterError) || context.receiveCount < deps.config.ringMaxReceives)
-      throw error;
-    const { message, identity } = ring;
-    const reportType = message.reportType;
-    if (reportType === undefined) throw error;
-    const sent = await handOnReports(
-      { table: deps.state, queue: deps.queue },
-      [{ identity, reportType, message }],
-      deps.clock(),
-    );
-    if (sent.handedOn.length + sent.raced.length + sent.unmarked.length === 0) throw error;
-    deps.metrics.count(DOORBELL_METRICS.handedOn);
-    deps.logger.info("ring's delivery to be retried: the report handed on as a message of its own", {
-      reason: error.reason,
-      receiveCount: context.receiveCount,
-    });
-    return { outcome: "read", batch: "open", handedOn: 1 };
-  }
-}
-
-/**
- * The delivered report leaves its batch's held set, so that the batch can close without
- * the poller reading it. Best effort: an entry left behind is settled after its hold.
- */
-async function leaveHeldSet(
-  ring: { identity: string; message: ReportReadyMessage; seenAt?: string },
-  deps: Pick<DoorbellDeps, "state" | "clock" | "logger">,
-): Promise<void> {
-  if (ring.seenAt === undefined) return;
-  try {
-    await removeHeld(
-      deps.state,
-      ring.message.batchId,
-      [{ identity: ring.identity, seenAt: ring.seenAt }],
-      deps.clock(),
-    );
-  } catch (error) {
-    deps.logger.warn("delivered report not removed from its batch's held set (settled after its hold)", {
-      error: error instanceof Error ? error.message : String(error),
-    });
-  }
 }
 
 /** How one ring ends when it cannot read now (later, or left to the poller) or is not believed. */

@@ -30,9 +30,10 @@ import { type Counter, METRICS_NAMESPACE, powertoolsCounter } from "#shared/runt
 import { DELIVERY_METRICS, type DeliverReportDeps, type DeliveryContext } from "./attempt.ts";
 import type { DeliverReportSettings } from "./config.ts";
 import { deliverReport } from "./deliver-report.ts";
-import { answerDoorbell, type DoorbellConfig, deliverInPlace, type RingContext } from "./doorbell.ts";
+import { answerDoorbell, type DoorbellConfig, type RingContext } from "./doorbell.ts";
 import { RetryLaterError, UnidentifiableReportError } from "./errors.ts";
 import { BatchFactsCache, cachedRoutingFacts, type RoutingFactsReader } from "./lasso-lookups.ts";
+import { deliverInPlace } from "./ring-delivery.ts";
 import type { CustomerDirectory } from "./routing.ts";
 
 export const SERVICE_NAME = "deliver-report";
