@@ -24,7 +24,7 @@ import { redactUrl } from "#shared/redact-links.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
 import { logTo } from "#shared/runtime/log.ts";
 import { claimReport, countDuplicateSkipped, recordOutcome } from "#shared/state/report-delivery.ts";
-import { isSuppressed } from "#shared/state/suppression.ts";
+import { normaliseEmailAddress, suppressedAmong } from "#shared/state/suppression.ts";
 import {
   type Attempt,
   DELIVERY_METRICS,
@@ -192,15 +192,16 @@ async function unsuppressed(
   wanted: Recipients,
   deps: DeliverReportDeps,
 ): Promise<{ recipients: Recipients; suppressed: string[] }> {
+  const skipped = await suppressedAmong(deps.state, [...wanted.to, ...wanted.cc, ...wanted.bcc]);
   const suppressed: string[] = [];
-  const keep = async (addresses: string[]) => {
+  const keep = (addresses: string[]) => {
     const kept: string[] = [];
     for (const address of addresses) {
-      ((await isSuppressed(deps.state, address)) ? suppressed : kept).push(address);
+      (skipped.has(normaliseEmailAddress(address)) ? suppressed : kept).push(address);
     }
     return kept;
   };
-  const recipients = { to: await keep(wanted.to), cc: await keep(wanted.cc), bcc: await keep(wanted.bcc) };
+  const recipients = { to: keep(wanted.to), cc: keep(wanted.cc), bcc: keep(wanted.bcc) };
   if (suppressed.length > 0) {
     deps.metrics.count(DELIVERY_METRICS.recipientSuppressed, undefined, suppressed.length);
     deps.logger.warn("suppressed recipients skipped", {

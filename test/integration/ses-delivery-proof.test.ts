@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type DeliveryRecord, deliveryKey, latestOutcomes } from "#shared/state/delivery-history.ts";
 import { getRecord } from "#shared/state/state-table.ts";
-import { isSuppressed } from "#shared/state/suppression.ts";
+import { suppressedAmong } from "#shared/state/suppression.ts";
 import { seedDelivery } from "#test/support/delivery-history.ts";
 import { useLocalAws } from "#test/support/local-aws.ts";
 import { type SesEventRecorder, sesEventRecorder } from "#test/support/ses-events.ts";
@@ -178,7 +178,7 @@ describe("record-ses-event: SES outcomes onto the delivery history", () => {
       },
     ]);
     expect([...((await read(record))?.sesEventIds ?? [])]).toEqual(["Bounce:feedback-proof-1"]);
-    expect(await isSuppressed(ses.table, "forkert@kunde.dk")).toBe(true);
+    expect(await suppressedAmong(ses.table, ["forkert@kunde.dk"])).toEqual(new Set(["forkert@kunde.dk"]));
   });
 
   it("an untagged mail's event (sent before the tags) is counted, not an error, and suppression still works", async () => {
@@ -197,7 +197,7 @@ describe("record-ses-event: SES outcomes onto the delivery history", () => {
       delivery: { timestamp: "2026-12-01T10:00:00.000Z", recipients: ["gammel@kunde.dk"] },
     });
     expect(ses.counter.total("SesEventUnmatched", { reason: "untagged" })).toBe(2);
-    expect(await isSuppressed(ses.table, "gammel@kunde.dk")).toBe(true);
+    expect(await suppressedAmong(ses.table, ["gammel@kunde.dk"])).toEqual(new Set(["gammel@kunde.dk"]));
   });
 
   it("an event naming a record that does not exist is counted and changes nothing", async () => {

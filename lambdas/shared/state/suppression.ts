@@ -7,7 +7,7 @@
  */
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { suppressionKey } from "./keys.ts";
-import { getRecord, type StateTable } from "./state-table.ts";
+import { batchGetConsistent, getRecord, type StateTable } from "./state-table.ts";
 
 export const SUPPRESSION_REASONS = ["bounce", "complaint"] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
@@ -119,7 +119,20 @@ export async function getSuppression(
   return getRecord<SuppressionRecord>(table, suppressionKey(normaliseEmailAddress(email)), "suppression");
 }
 
-/** True when the delivery must skip this address. */
-export async function isSuppressed(table: StateTable, email: string): Promise<boolean> {
-  return (await getSuppression(table, email)) !== undefined;
+/**
+ * The normalised addresses among `emails` that the delivery must skip: one read for all of
+ * a mail's recipients (a BatchGetItem, strongly consistent), not one per address.
+ */
+export async function suppressedAmong(table: StateTable, emails: readonly string[]): Promise<Set<string>> {
+  const addresses = [...new Set(emails.map(normaliseEmailAddress))];
+  if (addresses.length === 0) return new Set();
+  const found = await batchGetConsistent(table, addresses.map(suppressionKey), {
+    expression: "#email, #recordType",
+    names: { "#email": "email", "#recordType": "recordType" },
+  });
+  return new Set(
+    found.flatMap((item) =>
+      item.recordType === "suppression" && typeof item.email === "string" ? [item.email] : [],
+    ),
+  );
 }
