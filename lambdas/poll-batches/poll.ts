@@ -17,8 +17,7 @@ import {
 } from "#shared/reconcile/run.ts";
 import { LassoThrottle } from "#shared/reconcile/throttle.ts";
 import type { Deadline } from "#shared/runtime/time.ts";
-import { listOpenBatches } from "#shared/state/batch-polling.ts";
-import type { BatchRecord } from "#shared/state/records.ts";
+import { listOpenBatchesToPoll, type OpenBatchListing } from "#shared/state/batch-polling.ts";
 
 export interface PollOptions {
   deadline: Deadline;
@@ -72,7 +71,7 @@ export interface PollSummary {
 }
 
 /** Never polled first, then the longest ago: a poll cut short does not starve the same batches. */
-export function pollOrder(records: readonly BatchRecord[]): BatchRecord[] {
+export function pollOrder<T extends OpenBatchListing>(records: readonly T[]): T[] {
   return [...records].sort((a, b) => {
     const at = a.lastPolledAt ?? "";
     const bt = b.lastPolledAt ?? "";
@@ -141,7 +140,7 @@ export async function pollOpenBatches(ports: PollPorts, options: PollOptions): P
     lasso,
     stop: undefined,
   };
-  const records = pollOrder(await listOpenBatches(ports.table));
+  const records = pollOrder(await listOpenBatchesToPoll(ports.table));
   const outcomes: BatchOutcome[] = [];
   const started = await runBounded(
     records,

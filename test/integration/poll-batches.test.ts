@@ -18,6 +18,7 @@ import { WEBHOOK_GRACE_BUSY_MS } from "#shared/reconcile/run.ts";
 import { sendReportReady } from "#shared/report-ready-queue.ts";
 import { silentLog } from "#shared/runtime/log.ts";
 import { RecordingCounter } from "#shared/runtime/metrics.ts";
+import { listOpenBatchesToPoll } from "#shared/state/batch-polling.ts";
 import { putNewBatchRecord } from "#shared/state/batches.ts";
 import { addHeld, readHeld } from "#shared/state/held-reports.ts";
 import { batchKey, OPEN_BATCH_PARTITION, reportKey } from "#shared/state/keys.ts";
@@ -510,6 +511,14 @@ describe("poll-batches: many open batches within the deadline", () => {
     for (let i = 0; i < 12; i++)
       ids.push((await w.submit({ cvrs: validCvrs(40_000_000 + i * 50_000, 12) })).batch.id);
     await w.sim.settle();
+    // The poller lists the open set without the records' manifests: it reads each record itself.
+    const listed = await listOpenBatchesToPoll(w.table);
+    expect(listed.map((entry) => entry.lassoBatchId).sort()).toEqual([...ids].sort());
+    for (const entry of listed) {
+      expect(
+        Object.keys(entry).every((key) => ["recordType", "lassoBatchId", "lastPolledAt"].includes(key)),
+      ).toBe(true);
+    }
 
     let inFlight = 0;
     let maxInFlight = 0;

@@ -8,9 +8,32 @@ import { batchKey, OPEN_BATCH_PARTITION } from "./keys.ts";
 import type { BatchRecord } from "./records.ts";
 import { conditionalWrite, isConditionalCheckFailed, type StateTable } from "./state-table.ts";
 
-/** Every open batch (sparse index, no scan of history). The index is eventually consistent. */
+/** What the poller needs of each open batch to order its work: it reads the record itself. */
+export type OpenBatchListing = Pick<BatchRecord, "lassoBatchId" | "lastPolledAt">;
+
+/** Every open batch, whole records (sparse index, no scan of history; eventually consistent). */
 export async function listOpenBatches(table: StateTable): Promise<BatchRecord[]> {
-  const out: BatchRecord[] = [];
+  return queryOpenBatches<BatchRecord>(table);
+}
+
+/**
+ * Every open batch, only what the poller orders them by. The index projects whole records
+ * (manifests of up to 1,000 entries): not asking for them spares every poll their transfer
+ * and parsing (DynamoDB bills the read by the whole items either way).
+ */
+export async function listOpenBatchesToPoll(table: StateTable): Promise<OpenBatchListing[]> {
+  return queryOpenBatches<OpenBatchListing>(table, {
+    expression: "#recordType, #lassoBatchId, #lastPolledAt",
+    names: { "#recordType": "recordType", "#lassoBatchId": "lassoBatchId", "#lastPolledAt": "lastPolledAt" },
+  });
+}
+
+/** The batch records of the open index's pages, whole or only the projected attributes. */
+async function queryOpenBatches<T>(
+  table: StateTable,
+  projection?: { expression: string; names: Record<string, string> },
+): Promise<T[]> {
+  const out: T[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await table.doc.send(
@@ -18,13 +41,14 @@ export async function listOpenBatches(table: StateTable): Promise<BatchRecord[]>
         TableName: table.tableName,
         IndexName: "openBatches",
         KeyConditionExpression: "#open = :open",
-        ExpressionAttributeNames: { "#open": "openPartition" },
+        ExpressionAttributeNames: { "#open": "openPartition", ...projection?.names },
         ExpressionAttributeValues: { ":open": OPEN_BATCH_PARTITION },
+        ...(projection === undefined ? {} : { ProjectionExpression: projection.expression }),
         ExclusiveStartKey: startKey,
       }),
     );
     for (const item of page.Items ?? []) {
-      if (item.recordType === "batch") out.push(item as BatchRecord);
+      if (item.recordType === "batch") out.push(item as T);
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
