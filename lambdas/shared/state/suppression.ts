@@ -127,12 +127,12 @@ export async function suppressedAmong(table: StateTable, emails: readonly string
   const addresses = [...new Set(emails.map(normaliseEmailAddress))];
   if (addresses.length === 0) return new Set();
   const found = await batchGetConsistent(table, addresses.map(suppressionKey), {
-    expression: "#email, #recordType",
-    names: { "#email": "email", "#recordType": "recordType" },
+    expression: "#pk, #recordType",
+    names: { "#pk": "pk", "#recordType": "recordType" },
   });
-  return new Set(
-    found.flatMap((item) =>
-      item.recordType === "suppression" && typeof item.email === "string" ? [item.email] : [],
-    ),
+  // Matched by key, as asked: what a record says of itself does not decide whom it covers.
+  const suppressedKeys = new Set(
+    found.flatMap((item) => (item.recordType === "suppression" ? [item.pk] : [])),
   );
+  return new Set(addresses.filter((address) => suppressedKeys.has(suppressionKey(address).pk)));
 }
