@@ -14,20 +14,9 @@ import { budgetShape, LASSO_BUDGET_KEY, LassoBudgetExhausted } from "#shared/las
 import { dynamoBudgetStore, SharedLassoBudget } from "#shared/runtime/lasso-budget.ts";
 import { LASSO_BUDGET_TABLE } from "#shared/tables.ts";
 import { useLocalAws } from "#test/support/local-aws.ts";
+import { maxInWindow } from "#test/support/windows.ts";
 
 useLocalAws();
-
-/** The most timestamps within any `windowMs` (a window ending at each one). */
-function maxInWindow(stamps: readonly number[], windowMs: number): number {
-  const sorted = [...stamps].sort((a, b) => a - b);
-  let most = 0;
-  let first = 0;
-  for (let last = 0; last < sorted.length; last++) {
-    while ((sorted[last] ?? 0) - (sorted[first] ?? 0) >= windowMs) first++;
-    most = Math.max(most, last - first + 1);
-  }
-  return most;
-}
 
 describe("the shared Lasso call budget on DynamoDB", () => {
   it("keeps every window of concurrent takers from four containers under the limit, and spends most of it", async () => {

@@ -10,18 +10,7 @@ import {
   windowFromBucket,
 } from "#shared/lasso/call-budget.ts";
 import { type BudgetStore, readLassoBudgetConfig, SharedLassoBudget } from "#shared/runtime/lasso-budget.ts";
-
-/** The most timestamps within any `windowMs` (a window ending at each one). */
-function maxInWindow(stamps: readonly number[], windowMs: number): number {
-  const sorted = [...stamps].sort((a, b) => a - b);
-  let most = 0;
-  let first = 0;
-  for (let last = 0; last < sorted.length; last++) {
-    while ((sorted[last] ?? 0) - (sorted[first] ?? 0) >= windowMs) first++;
-    most = Math.max(most, last - first + 1);
-  }
-  return most;
-}
+import { maxInWindow } from "#test/support/windows.ts";
 
 describe("the window's shape", () => {
   it("counts a grant for Lasso's window plus the lease's lifetime and the arrival margin", () => {
@@ -210,6 +199,21 @@ describe("SharedLassoBudget (a container's side)", () => {
     );
     return { base: newest - spread + 1, counts, at: now, version: 1 };
   };
+  /** A container's budget on `store`, in the fake time of `fake`. */
+  const budgetOn = (
+    store: BudgetStore,
+    fake: ReturnType<typeof fakeTime>,
+    maxWaitMs: number,
+    random?: () => number,
+  ): SharedLassoBudget =>
+    new SharedLassoBudget({
+      store,
+      shape,
+      maxWaitMs,
+      clock: fake.clock,
+      sleep: fake.sleep,
+      ...(random === undefined ? {} : { random }),
+    });
   /** When the grants of slot `slot` stop counting. */
   const slotFreedAt = (slot: number) => (slot + 1) * shape.slotMs + shape.reachMs;
 
@@ -232,13 +236,7 @@ describe("SharedLassoBudget (a container's side)", () => {
   it("spends a quiet time's budget at once: the whole limit without waiting", async () => {
     const store = memoryStore();
     const fake = fakeTime();
-    const budget = new SharedLassoBudget({
-      store,
-      shape,
-      maxWaitMs: 10_000,
-      clock: fake.clock,
-      sleep: fake.sleep,
-    });
+    const budget = budgetOn(store, fake, 10_000);
     await Promise.all(Array.from({ length: shape.limit }, () => budget.take()));
     expect(fake.time.slept).toEqual([]);
     expect(store.state && used(store.state)).toBe(shape.limit);
@@ -252,14 +250,7 @@ describe("SharedLassoBudget (a container's side)", () => {
     const fake = fakeTime();
     store.state = fullWindow(fake.time.now, 5);
     const third = store.state.base + 2;
-    const budget = new SharedLassoBudget({
-      store,
-      shape,
-      maxWaitMs: 120_000,
-      clock: fake.clock,
-      sleep: fake.sleep,
-      random: () => 0,
-    });
+    const budget = budgetOn(store, fake, 120_000, () => 0);
     await Promise.all(Array.from({ length: 3 }, () => budget.take()));
     expect(store.writes).toBe(1);
     // Waited (each of the three) for three slots to stop counting, not one.
@@ -279,13 +270,7 @@ describe("SharedLassoBudget (a container's side)", () => {
       slow = false;
       return write(next, expected, granted);
     };
-    const budget = new SharedLassoBudget({
-      store,
-      shape,
-      maxWaitMs: 10_000,
-      clock: fake.clock,
-      sleep: fake.sleep,
-    });
+    const budget = budgetOn(store, fake, 10_000);
     await budget.take();
     expect(budget.stats.dropped).toBe(1);
     expect(budget.stats.leases).toBe(2);
@@ -297,14 +282,7 @@ describe("SharedLassoBudget (a container's side)", () => {
     const store = memoryStore();
     const fake = fakeTime();
     store.state = fullWindow(fake.time.now);
-    const budget = new SharedLassoBudget({
-      store,
-      shape,
-      maxWaitMs: 120_000,
-      clock: fake.clock,
-      sleep: fake.sleep,
-      random: () => 0,
-    });
+    const budget = budgetOn(store, fake, 120_000, () => 0);
     await budget.take();
     expect(fake.time.slept).toEqual([slotFreedAt(Math.floor(5_000_000 / shape.slotMs)) - 5_000_000]);
     expect(budget.stats.waitedMs).toBe(fake.time.slept[0]);
@@ -314,13 +292,7 @@ describe("SharedLassoBudget (a container's side)", () => {
     const store = memoryStore();
     const fake = fakeTime();
     store.state = fullWindow(fake.time.now);
-    const budget = new SharedLassoBudget({
-      store,
-      shape,
-      maxWaitMs: 10_000,
-      clock: fake.clock,
-      sleep: fake.sleep,
-    });
+    const budget = budgetOn(store, fake, 10_000);
     const error = await budget.take().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LassoBudgetExhausted);
     expect((error as LassoBudgetExhausted).retryAfterMs).toBe(
@@ -333,13 +305,7 @@ describe("SharedLassoBudget (a container's side)", () => {
   it("reads the item again after losing a conditional write, and never grants a token twice", async () => {
     const store = memoryStore();
     const fake = fakeTime();
-    const budget = new SharedLassoBudget({
-      store,
-      shape,
-      maxWaitMs: 60_000,
-      clock: fake.clock,
-      sleep: fake.sleep,
-    });
+    const budget = budgetOn(store, fake, 60_000);
     await budget.take();
     store.steal = 2;
     await budget.take();
@@ -353,13 +319,7 @@ describe("SharedLassoBudget (a container's side)", () => {
   it("shares one lease write among concurrent takers of a container", async () => {
     const store = memoryStore();
     const fake = fakeTime();
-    const budget = new SharedLassoBudget({
-      store,
-      shape,
-      maxWaitMs: 60_000,
-      clock: fake.clock,
-      sleep: fake.sleep,
-    });
+    const budget = budgetOn(store, fake, 60_000);
     await Promise.all(Array.from({ length: 5 }, () => budget.take()));
     expect(store.writes).toBe(1);
   });
