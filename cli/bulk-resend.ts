@@ -7,7 +7,7 @@
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { sendReportReady } from "#shared/report-ready-queue.ts";
-import { getBatchRecord } from "#shared/state/batches.ts";
+import { getBatchManifest, getBatchRecord } from "#shared/state/batches.ts";
 import type { ReportRecord } from "#shared/state/records.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { CliFailure } from "./errors.ts";
@@ -38,7 +38,8 @@ export async function planBatchResend(
 ): Promise<ResendPlan> {
   const batch = await getBatchRecord(state, lassoBatchId);
   if (batch === undefined) throw new CliFailure(`no batch ${lassoBatchId} in the state table`);
-  const records = await reportsOfBatch(state, batch, progress);
+  const manifest = await getBatchManifest(state, lassoBatchId);
+  const records = await reportsOfBatch(state, batch, manifest, progress);
   const inChoice =
     choice === "all"
       ? records
@@ -48,8 +49,7 @@ export async function planBatchResend(
   const plan: ResendPlan = { lassoBatchId, choice, chosen: [], refused: [] };
   for (const record of inChoice) {
     // An unroutable report may carry no customer id; the batch's manifest still names its cvr.
-    const customerId =
-      record.customerId ?? batch.manifest.find((entry) => entry.cvr === record.cvr)?.customerId;
+    const customerId = record.customerId ?? manifest.find((entry) => entry.cvr === record.cvr)?.customerId;
     const refusal =
       resendRefusal(record, now) ??
       (customerId === undefined ? "no customer for its cvr in the batch's manifest" : undefined);

@@ -9,7 +9,7 @@ import { paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { readQueueDepth } from "#shared/queue-depth.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
 import { sendReportReady } from "#shared/report-ready-queue.ts";
-import { getBatchRecord } from "#shared/state/batches.ts";
+import { getBatchRoutingFacts } from "#shared/state/batches.ts";
 import type { ReportRecord } from "#shared/state/records.ts";
 import { getReportRecord } from "#shared/state/report-delivery.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
@@ -46,7 +46,7 @@ export async function findReportsOfCustomerInBatch(
   }
   if (out.length > 0) return out;
   // An unroutable report may carry no customer id; the batch's manifest still names its cvr.
-  const batch = await getBatchRecord(state, lassoBatchId);
+  const batch = await getBatchRoutingFacts(state, lassoBatchId);
   const entry = batch?.manifest.find((candidate) => candidate.customerId === customerId);
   if (batch === undefined || entry === undefined || batch.isListener) return out;
   const record = await getReportRecord(

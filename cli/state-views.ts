@@ -6,9 +6,9 @@ import { BatchGetCommand, paginateScan } from "@aws-sdk/lib-dynamodb";
 import pRetry from "p-retry";
 import type { ReportType } from "#shared/lasso/enums.ts";
 import { reportIdentity } from "#shared/report-ready.ts";
-import { getBatchRecord } from "#shared/state/batches.ts";
+import { getBatchManifest, getBatchRecord } from "#shared/state/batches.ts";
 import { reportKey } from "#shared/state/keys.ts";
-import type { BatchAlertKind, BatchRecord, ReportRecord } from "#shared/state/records.ts";
+import type { BatchAlertKind, BatchRecord, ManifestEntry, ReportRecord } from "#shared/state/records.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { CliFailure } from "./errors.ts";
 import type { ProgressFactory } from "./progress.ts";
@@ -37,7 +37,7 @@ export function openBatchRow(batch: BatchRecord): OpenBatchRow {
     status: batch.status,
     ...(batch.completionPercentage === undefined ? {} : { completionPercentage: batch.completionPercentage }),
     ...(batch.batchSize === undefined ? {} : { batchSize: batch.batchSize }),
-    customers: batch.manifest.length,
+    customers: batch.customerCount,
     ...(batch.itemCounts === undefined ? {} : { itemCounts: batch.itemCounts }),
     ...(batch.lastPolledAt === undefined ? {} : { lastPolledAt: batch.lastPolledAt }),
     alerts: Object.entries(batch.alerts ?? {})
@@ -181,10 +181,11 @@ async function batchGetReports(
 export async function reportsOfBatch(
   state: StateTable,
   batch: BatchRecord,
+  manifest: readonly ManifestEntry[],
   progress: ProgressFactory,
 ): Promise<ReportRecord[]> {
-  if (!batch.isListener && batch.manifest.length > 0) {
-    const identities = batch.manifest.map((entry) =>
+  if (!batch.isListener && manifest.length > 0) {
+    const identities = manifest.map((entry) =>
       reportIdentity(
         { batchId: batch.lassoBatchId, cvr: entry.cvr, reportType: batch.reportType },
         { isListener: false },
@@ -230,11 +231,12 @@ async function batchReports(
   progress: ProgressFactory,
   now: Date,
 ): Promise<ReportView[]> {
-  const records = await reportsOfBatch(state, batch, progress);
+  const manifest = batch.isListener ? [] : await getBatchManifest(state, batch.lassoBatchId);
+  const records = await reportsOfBatch(state, batch, manifest, progress);
   const reports = records.map((record) => reportView(record, now));
   if (!batch.isListener) {
     const seen = new Set(records.map((record) => record.cvr));
-    for (const entry of batch.manifest) {
+    for (const entry of manifest) {
       if (seen.has(entry.cvr)) continue;
       reports.push({
         customerId: entry.customerId,
@@ -246,7 +248,7 @@ async function batchReports(
       });
     }
   }
-  const order = new Map(batch.manifest.map((entry, index) => [entry.customerId, index]));
+  const order = new Map(manifest.map((entry, index) => [entry.customerId, index]));
   return reports.sort(
     (a, b) =>
       (order.get(a.customerId ?? -1) ?? Number.MAX_SAFE_INTEGER) -
@@ -271,7 +273,7 @@ export async function batchCounts(
   batch: BatchRecord,
   now: Date,
 ): Promise<Record<ReportState, number> | undefined> {
-  if (batch.isListener || batch.manifest.length === 0) return undefined;
+  if (batch.isListener || batch.customerCount === 0) return undefined;
   const silent = (): { tick(): void; setTotal(): void; done(): void } => ({
     tick: () => {},
     setTotal: () => {},

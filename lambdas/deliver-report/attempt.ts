@@ -11,11 +11,12 @@ import type { SendMail } from "#shared/mail/ses-mailer.ts";
 import type { FetchedPdf } from "#shared/pdf/fetch.ts";
 import type { ReportReadyMessage } from "#shared/report-ready.ts";
 import type { Counter } from "#shared/runtime/metrics.ts";
+import type { BatchFactsCache, RoutingFactsReader } from "#shared/state/batch-facts-cache.ts";
 import type { DeliveryStatus } from "#shared/state/records.ts";
 import { type OutcomeRequest, releaseClaim } from "#shared/state/report-delivery.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import { RetryLaterError } from "./errors.ts";
-import type { BatchFacts, BatchFactsCache, LassoReader, RoutingFactsReader } from "./lasso-lookups.ts";
+import type { BatchFacts, LassoReader } from "./lasso-lookups.ts";
 import type { CustomerDirectory, Route } from "./routing.ts";
 
 export const DELIVERY_METRICS = {
@@ -66,7 +67,7 @@ export interface DeliverReportDeps {
   /** Writes one object to the write-once evidence archive. */
   putEvidence: PutEvidence;
   /** The routing facts of batches already read by this container. */
-  batchFacts?: BatchFactsCache;
+  batchFacts?: BatchFactsCache<BatchFacts>;
   /** Reads a batch record's routing facts (shared with the container's webhook rings). */
   routingFacts?: RoutingFactsReader;
   clock: () => Date;

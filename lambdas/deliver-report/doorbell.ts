@@ -38,11 +38,13 @@ import { type ReportReadyMessage, reportIdentity, reportReadyMessageSchema } fro
 import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
 import type { Log } from "#shared/runtime/log.ts";
 import type { Counter } from "#shared/runtime/metrics.ts";
+import type { RoutingFactsReader } from "#shared/state/batch-facts-cache.ts";
 import { claimRingRead } from "#shared/state/batch-polling.ts";
 import {
   type BatchRoutingFacts,
   getBatchRoutingFacts,
   isBatchOpen,
+  type NewBatchRecord,
   putNewBatchRecord,
 } from "#shared/state/batches.ts";
 import { batchKey, OPEN_BATCH_PARTITION } from "#shared/state/keys.ts";
@@ -58,7 +60,6 @@ import {
 } from "#shared/state/unverified.ts";
 import { adoptionRefusal, pdfHostOf } from "./adoption.ts";
 import { isRetryableLasso, RetryLaterError } from "./errors.ts";
-import type { RoutingFactsReader } from "./lasso-lookups.ts";
 
 export const DOORBELL_METRICS = {
   /** A webhook our records or Lasso's API contradict: mailed to nobody (alarmed). */
@@ -184,7 +185,7 @@ async function batchVerdict(message: ReportReadyMessage, deps: DoorbellDeps): Pr
   }
   const type = batch.type as ReportType;
   const at = now.toISOString();
-  const adopted: BatchRecord = {
+  const adopted: NewBatchRecord = {
     ...batchKey(id),
     recordType: "batch",
     lassoBatchId: id,
@@ -209,7 +210,14 @@ async function batchVerdict(message: ReportReadyMessage, deps: DoorbellDeps): Pr
       reportType: type,
       isListener: batch.isListener,
     });
-    return { kind: "known", record: adopted, answered: batch };
+    const facts: RingBatch = {
+      lassoBatchId: id,
+      reportType: type,
+      isListener: batch.isListener,
+      manifest: [],
+      adoptedAt: at,
+    };
+    return { kind: "known", record: facts, answered: batch };
   }
   // Someone recorded it meanwhile (our own submission, or another ring): theirs counts.
   const recorded = await recordedBatch(deps, id);
@@ -392,7 +400,14 @@ async function readBatch(
     stop: undefined,
   };
   const outcome = await reconcileBatch(
-    { table: deps.state, queue: deps.queue, lasso, clock: deps.clock, log: deps.logger },
+    {
+      table: deps.state,
+      queue: deps.queue,
+      lasso,
+      clock: deps.clock,
+      log: deps.logger,
+      ...(deps.routingFacts === undefined ? {} : { routingFacts: deps.routingFacts }),
+    },
     run,
     record,
     0,

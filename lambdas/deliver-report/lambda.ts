@@ -27,12 +27,17 @@ import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
 import { realLassoClients } from "#shared/runtime/lasso.ts";
 import { logTo } from "#shared/runtime/log.ts";
 import { type Counter, METRICS_NAMESPACE, powertoolsCounter } from "#shared/runtime/metrics.ts";
+import {
+  BatchFactsCache,
+  cachedRoutingFacts,
+  type RoutingFactsReader,
+} from "#shared/state/batch-facts-cache.ts";
 import { DELIVERY_METRICS, type DeliverReportDeps, type DeliveryContext } from "./attempt.ts";
 import type { DeliverReportSettings } from "./config.ts";
 import { deliverReport } from "./deliver-report.ts";
 import { answerDoorbell, type DoorbellConfig, type RingContext } from "./doorbell.ts";
 import { RetryLaterError, UnidentifiableReportError } from "./errors.ts";
-import { BatchFactsCache, cachedRoutingFacts, type RoutingFactsReader } from "./lasso-lookups.ts";
+import type { BatchFacts } from "./lasso-lookups.ts";
 import { deliverInPlace } from "./ring-delivery.ts";
 import type { CustomerDirectory } from "./routing.ts";
 
@@ -45,7 +50,7 @@ export interface DeliverReportWiring
     "state" | "customers" | "lasso" | "fetchPdf" | "sendMail" | "putEvidence" | "config"
   > {
   /** Built once per container with the wiring: a batch's routing facts are read once. */
-  batchFacts: BatchFactsCache;
+  batchFacts: BatchFactsCache<BatchFacts>;
   /** A recorded batch's routing facts, read once per container for deliveries and rings. */
   routingFacts: RoutingFactsReader;
   /** The report-ready queue: a webhook's ring hands Lasso's finished reports on to it. */
@@ -156,7 +161,7 @@ export function buildDeliverReportWiring(
         : { configurationSet: settings.mail.configurationSet },
     ),
     putEvidence: s3EvidenceArchive(clients.s3, settings.archive.bucket),
-    batchFacts: new BatchFactsCache(),
+    batchFacts: new BatchFactsCache<BatchFacts>(),
     routingFacts: cachedRoutingFacts(),
     config: {
       archive: settings.archive,

@@ -8,7 +8,8 @@ import { isNotFound } from "#shared/lasso/errors.ts";
 import { type FetchedPdf, PdfFetchError } from "#shared/pdf/fetch.ts";
 import type { ReportReadyMessage } from "#shared/report-ready.ts";
 import type { Log } from "#shared/runtime/log.ts";
-import { type BatchRoutingFacts, getBatchRoutingFacts } from "#shared/state/batches.ts";
+import type { BatchFactsCache, RoutingFactsReader } from "#shared/state/batch-facts-cache.ts";
+import { getBatchRoutingFacts } from "#shared/state/batches.ts";
 import type { ManifestEntry } from "#shared/state/records.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
 import {
@@ -30,60 +31,6 @@ export interface BatchFacts {
 }
 
 /**
- * The facts of the batches a container has read: a recorded batch's type, listener flag
- * and manifest never change, so each is read once per container, not once per report
- * (a manifest holds up to a chunk's 1,000 entries). Bounded: the oldest go first.
- */
-export class BatchFactsCache<T = BatchFacts> {
-  /** Promises, so that the parallel deliveries of one batch share one read. */
-  readonly #facts = new Map<string, Promise<T>>();
-  constructor(readonly capacity = 256) {}
-
-  /** The cached facts, or `load`'s; kept only when `load` says they are fixed (`keep`). */
-  async get(lassoBatchId: string, load: () => Promise<{ facts: T; keep: boolean }>): Promise<T> {
-    const cached = this.#facts.get(lassoBatchId);
-    if (cached !== undefined) {
-      // Most recently used last.
-      this.#facts.delete(lassoBatchId);
-      this.#facts.set(lassoBatchId, cached);
-      return cached;
-    }
-    const loading = load();
-    const facts = loading.then(({ facts }) => facts);
-    this.#facts.set(lassoBatchId, facts);
-    for (const oldest of this.#facts.keys()) {
-      if (this.#facts.size <= this.capacity) break;
-      this.#facts.delete(oldest);
-    }
-    const forget = () => {
-      if (this.#facts.get(lassoBatchId) === facts) this.#facts.delete(lassoBatchId);
-    };
-    loading.then(({ keep }) => (keep ? undefined : forget()), forget);
-    return facts;
-  }
-}
-
-/** A batch record's routing facts (getBatchRoutingFacts, or a container's cache of them). */
-export type RoutingFactsReader = (
-  state: StateTable,
-  lassoBatchId: string,
-) => Promise<BatchRoutingFacts | undefined>;
-
-/**
- * Routing facts read once per container for deliveries and webhook rings alike: a recorded
- * batch's facts never change (an unknown batch is asked again: it may be recorded any moment).
- */
-export function cachedRoutingFacts(
-  cache = new BatchFactsCache<BatchRoutingFacts | undefined>(),
-): RoutingFactsReader {
-  return (state, lassoBatchId) =>
-    cache.get(lassoBatchId, async () => {
-      const facts = await getBatchRoutingFacts(state, lassoBatchId);
-      return { facts, keep: facts !== undefined };
-    });
-}
-
-/**
  * The report type and listener flag from the batch record (cached per container); else,
  * for a type that cannot listen, from the message; else from Lasso's getBatch.
  */
@@ -92,7 +39,7 @@ export async function batchFacts(
   ports: {
     state: StateTable;
     lasso: () => Promise<LassoReader>;
-    batchFacts?: BatchFactsCache;
+    batchFacts?: BatchFactsCache<BatchFacts>;
     routingFacts?: RoutingFactsReader;
   },
 ): Promise<BatchFacts> {

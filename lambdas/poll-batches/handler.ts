@@ -10,6 +10,7 @@ import { stateDocumentClient } from "#shared/runtime/dynamo.ts";
 import { realLassoClients } from "#shared/runtime/lasso.ts";
 import { lassoCallBudget, readLassoBudgetConfig } from "#shared/runtime/lasso-budget.ts";
 import { cachedSecret } from "#shared/secrets.ts";
+import { cachedRoutingFacts } from "#shared/state/batch-facts-cache.ts";
 import { POLL_LASSO_RETRY, readPollBatchesConfig, reserveMsFor } from "./config.ts";
 import { createPollBatchesHandler } from "./lambda.ts";
 
@@ -36,6 +37,7 @@ export const handler = createPollBatchesHandler({
       listItems: (id, options) => lasso.call((client) => client.listItems(id, options)),
     },
     clock: () => new Date(),
+    routingFacts: cachedRoutingFacts(),
   },
   options: {
     concurrency: config.concurrency,

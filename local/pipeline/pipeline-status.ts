@@ -47,7 +47,7 @@ export function countStateRecord(counts: RecordCounts, item: Record<string, unkn
       counts.openBatches++;
       if (batch.isListener) counts.openListenerBatches++;
     }
-    counts.expectedReports += batch.manifest.length;
+    counts.expectedReports += batch.customerCount;
   } else if (item.recordType === "report") {
     const report = item as unknown as ReportRecord;
     counts.reportsFinished++;
@@ -65,8 +65,8 @@ export function countStateRecord(counts: RecordCounts, item: Record<string, unkn
 
 /**
  * What every record says, counted page by page as the scan goes: a run of 20,000 reports
- * reads them all every few seconds near its end, and holding them (with every batch's
- * manifest) only to count them was a peak of its own.
+ * reads them all every few seconds near its end, and holding them only to count them was a
+ * peak of its own.
  */
 export async function readPipelineStatus(ports: ProgressPorts): Promise<PipelineStatus> {
   const counts: RecordCounts = {

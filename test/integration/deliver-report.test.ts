@@ -108,10 +108,10 @@ describe("webhook → queue → deliver-report → SES", () => {
     let routingReads = 0;
     p.doc.middlewareStack.add(
       (next, context) => async (args) => {
-        const input = args.input as { ProjectionExpression?: string };
+        // One BatchGetItem of the batch's record and its manifest item (state/batches.ts).
         if (
-          /^GetItem?Command$/.test(context.commandName ?? "") &&
-          input.ProjectionExpression?.includes("manifest")
+          /^BatchGet(Item)?Command$/.test(context.commandName ?? "") &&
+          JSON.stringify(args.input).includes('"sk":"MANIFEST"')
         )
           routingReads++;
         return next(args);

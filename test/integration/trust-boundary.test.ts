@@ -5,6 +5,7 @@
  * Whatever a webhook says, what is mailed, to whom, and whether it failed come from our
  * batch records and from Lasso's API.
  */
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { fetchWithFreshLink } from "#lambdas/deliver-report/lasso-lookups.ts";
 import { fetchPdf } from "#shared/pdf/fetch.ts";
@@ -12,6 +13,7 @@ import { handOffEntryForItem, manifestCustomers } from "#shared/reconcile/items.
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
 import { silentLog } from "#shared/runtime/log.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
+import { batchManifestKey } from "#shared/state/keys.ts";
 import { getUnverifiedRecord } from "#shared/state/unverified.ts";
 import { parseWebhookPayload } from "#shared/webhook-payload.ts";
 import {
@@ -332,7 +334,12 @@ describe("what Lasso's API says is what counts", () => {
     expect(await rig.sentMails()).toHaveLength(0);
     expect(getBatchCalls(batch.id)).toBe(1);
     const adopted = await getBatchRecord(p.state, batch.id);
-    expect(adopted).toMatchObject({ manifest: [], reportType: "Revision" });
+    expect(adopted).toMatchObject({ customerCount: 0, reportType: "Revision" });
+    // Made elsewhere: no manifest item, so its report is routed by Lasso's item and the customer table.
+    const { Item: manifestItem } = await p.doc.send(
+      new GetCommand({ TableName: p.state.tableName, Key: batchManifestKey(batch.id), ConsistentRead: true }),
+    );
+    expect(manifestItem).toBeUndefined();
     expect(adopted?.adoptedAt).toBeDefined();
     // Open while the report Lasso listed waits for its ring (or, later, the poller's send).
     expect(adopted?.closedAt).toBeUndefined();
@@ -417,7 +424,7 @@ describe("what Lasso's API says is what counts", () => {
       });
     const page = await p.lassoClient().listItems(batch.id);
     const fromItems = page.items.map((item) => {
-      const made = handOffEntryForItem(record, false, manifestCustomers(record), item, new Date());
+      const made = handOffEntryForItem(record, false, manifestCustomers(record.manifest), item, new Date());
       if (!made.ok) throw new Error(made.reason);
       return made.entry.identity;
     });

@@ -40,9 +40,9 @@ import { reportIdentity } from "#shared/report-ready.ts";
 import { silentLog } from "#shared/runtime/log.ts";
 import { RecordingCounter } from "#shared/runtime/metrics.ts";
 import { rotatingSecret } from "#shared/secrets.ts";
-import { putNewBatchRecord } from "#shared/state/batches.ts";
+import { type NewBatchRecord, putNewBatchRecord } from "#shared/state/batches.ts";
 import { batchKey } from "#shared/state/keys.ts";
-import type { BatchRecord, ReportRecord } from "#shared/state/records.ts";
+import type { ReportRecord } from "#shared/state/records.ts";
 import { getReportRecord } from "#shared/state/report-delivery.ts";
 import { expiresAt } from "#shared/state/state-table.ts";
 import type { Pipeline } from "./pipeline.ts";
@@ -98,12 +98,12 @@ export interface DeliveryRig {
   sentMails(): Promise<StoredMail[]>;
   clearMails(): Promise<void>;
   /** Creates a batch in the simulator with our webhook and records it like submit-batches. */
-  submitBatch(options: SubmitOptions): Promise<{ batch: LassoBatch; record?: BatchRecord }>;
+  submitBatch(options: SubmitOptions): Promise<{ batch: LassoBatch; record?: NewBatchRecord }>;
   /** A record like submit-batches writes (manifest included), for a batch made elsewhere. */
   recordBatch(
     batch: LassoBatch,
     customers: readonly { customerId: number; cvr: string }[],
-  ): Promise<BatchRecord>;
+  ): Promise<NewBatchRecord>;
   /** The report record of a (non-listener) batch's report. */
   report(batchId: string, cvr: string, reportType?: ReportType): Promise<ReportRecord | undefined>;
   /** A second queue with a short visibility timeout and a DLQ, for retry tests. */
@@ -189,7 +189,7 @@ export async function startDeliveryRig(
     customers: readonly { customerId: number; cvr: string }[],
   ) => {
     const now = new Date();
-    const record: BatchRecord = {
+    const record: NewBatchRecord = {
       ...batchKey(batch.id),
       recordType: "batch",
       lassoBatchId: batch.id,

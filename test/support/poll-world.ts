@@ -23,7 +23,7 @@ import type { PollPorts } from "#shared/reconcile/ports.ts";
 import { parseReportReadyMessage, type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
 import type { ReportReadyQueue } from "#shared/report-ready-queue.ts";
 import { silentLog } from "#shared/runtime/log.ts";
-import { getBatchRecord, putNewBatchRecord } from "#shared/state/batches.ts";
+import { getBatchRecord, type NewBatchRecord, putNewBatchRecord } from "#shared/state/batches.ts";
 import { batchKey, OPEN_BATCH_PARTITION, reportKey } from "#shared/state/keys.ts";
 import type { BatchRecord, ReportRecord } from "#shared/state/records.ts";
 import type { StateTable } from "#shared/state/state-table.ts";
@@ -73,7 +73,7 @@ export interface World {
   /** Every message received so far (each deleted from the queue, validated with the schema). */
   received: ReportReadyMessage[];
   drain: () => Promise<ReportReadyMessage[]>;
-  submit: (spec: SubmitSpec) => Promise<{ batch: LassoBatch; record: BatchRecord }>;
+  submit: (spec: SubmitSpec) => Promise<{ batch: LassoBatch; record: NewBatchRecord }>;
   record: (id: string) => Promise<BatchRecord>;
   pollUntilClosed: (id: string, options?: Partial<PollOptions>, maxPolls?: number) => Promise<PollSummary[]>;
   /** Lines the simulator logged (one per request). */
@@ -162,7 +162,7 @@ export async function world(
     received.push(...got);
     return got;
   };
-  const submit = async (spec: SubmitSpec): Promise<{ batch: LassoBatch; record: BatchRecord }> => {
+  const submit = async (spec: SubmitSpec): Promise<{ batch: LassoBatch; record: NewBatchRecord }> => {
     const token = `t${randomUUID().slice(0, 12)}`;
     const type = spec.type ?? "Revision";
     const batch = await lasso.createBatch(
@@ -180,7 +180,7 @@ export async function world(
       { uniqueToken: token },
     );
     const now = new Date();
-    const record: BatchRecord = {
+    const record: NewBatchRecord = {
       ...batchKey(batch.id),
       recordType: "batch",
       lassoBatchId: batch.id,

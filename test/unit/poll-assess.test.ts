@@ -25,7 +25,7 @@ function record(over: Partial<BatchRecord> = {}): BatchRecord {
     name: "b",
     reportType: "Revision",
     isListener: false,
-    manifest: [],
+    customerCount: 0,
     status: "Executing",
     lastProgressAt: "2026-03-02T11:00:00.000Z",
     version: 1,

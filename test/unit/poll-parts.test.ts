@@ -84,13 +84,11 @@ describe("handOffEntryForItem", () => {
   });
 
   test("the manifest routes a cvr only when it appears there once", () => {
-    const customers = manifestCustomers({
-      manifest: [
-        { customerId: 1, cvr: "11111111" },
-        { customerId: 2, cvr: "22222222" },
-        { customerId: 3, cvr: "22222222" },
-      ],
-    });
+    const customers = manifestCustomers([
+      { customerId: 1, cvr: "11111111" },
+      { customerId: 2, cvr: "22222222" },
+      { customerId: 3, cvr: "22222222" },
+    ]);
     expect([...customers]).toEqual([["11111111", 1]]);
   });
 });

@@ -12,7 +12,7 @@ import { addHeld } from "#shared/state/held-reports.ts";
 import type { BatchRecord, FailedItemNote, ItemsCursor } from "#shared/state/records.ts";
 import { type HandOffEntry, handOnReports } from "#shared/state/report-handoff.ts";
 import { handOffEntryForItem, manifestCustomers } from "./items.ts";
-import type { PollPorts } from "./ports.ts";
+import { manifestOf, type PollPorts } from "./ports.ts";
 import { describeError, mayContinue, type PollRun, stopFor } from "./run.ts";
 
 const MAX_FAILED_NOTES = 100;
@@ -149,7 +149,7 @@ async function readFrom(
     read.failedNotes = [...(record.failedItems ?? [])];
   }
   const seen: Seen = {
-    customers: manifestCustomers(record),
+    customers: manifestCustomers(await manifestOf(ports, record.lassoBatchId)),
     itemKeys: new Set(),
     identities: new Set(),
     failedNotes: new Set(read.failedNotes.map(noteKey)),

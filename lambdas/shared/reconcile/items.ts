@@ -4,7 +4,7 @@
  */
 import type { LassoItem } from "#shared/lasso/schemas.ts";
 import { type ReportReadyMessage, reportIdentity } from "#shared/report-ready.ts";
-import type { BatchRecord } from "#shared/state/records.ts";
+import type { BatchRecord, ManifestEntry } from "#shared/state/records.ts";
 import type { HandOffEntry } from "#shared/state/report-handoff.ts";
 
 /** Cuts informational text to the schema's limit instead of refusing the whole report. */
@@ -12,11 +12,11 @@ const cut = (text: string | undefined, max: number): string | undefined =>
   text === undefined ? undefined : text.slice(0, max);
 
 /** The manifest's customer for each cvr that appears exactly once in it. */
-export function manifestCustomers(record: Pick<BatchRecord, "manifest">): Map<string, number> {
+export function manifestCustomers(manifest: readonly ManifestEntry[]): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const entry of record.manifest) counts.set(entry.cvr, (counts.get(entry.cvr) ?? 0) + 1);
+  for (const entry of manifest) counts.set(entry.cvr, (counts.get(entry.cvr) ?? 0) + 1);
   const out = new Map<string, number>();
-  for (const entry of record.manifest) if (counts.get(entry.cvr) === 1) out.set(entry.cvr, entry.customerId);
+  for (const entry of manifest) if (counts.get(entry.cvr) === 1) out.set(entry.cvr, entry.customerId);
   return out;
 }
 

@@ -20,7 +20,7 @@ import { expiresAt } from "#shared/state/state-table.ts";
 import { assessBatch, decideItemsRead, type ItemsDecision, raiseAlert, type Verdict } from "./assess.ts";
 import { settleHeld } from "./held.ts";
 import { type ItemsRead, readAndHandOn } from "./items-read.ts";
-import type { PollPorts } from "./ports.ts";
+import { manifestOf, type PollPorts } from "./ports.ts";
 import { describeError, mayContinue, type PollRun, stopFor } from "./run.ts";
 
 export type BatchResult = "closed" | "open" | "deferred" | "skipped" | "conflict" | "error";
@@ -131,7 +131,8 @@ async function recordUnknown(
  */
 async function releaseCoverage(ports: PollPorts, record: BatchRecord): Promise<void> {
   if (!record.isListener) return;
-  const released = await releaseListenerCoverage(ports.table, record);
+  const manifest = await manifestOf(ports, record.lassoBatchId);
+  const released = await releaseListenerCoverage(ports.table, { ...record, manifest });
   ports.log.info("listener coverage released", { lassoBatchId: record.lassoBatchId, released });
 }
 

@@ -4,6 +4,7 @@
  * version-checked update per poll that records what Lasso said and closes the batch.
  */
 import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { expireManifestWithRecord, storedBatchRecord } from "./batches.ts";
 import { batchKey, OPEN_BATCH_PARTITION } from "./keys.ts";
 import type { BatchRecord } from "./records.ts";
 import { conditionalWrite, isConditionalCheckFailed, type StateTable } from "./state-table.ts";
@@ -13,13 +14,12 @@ export type OpenBatchListing = Pick<BatchRecord, "lassoBatchId" | "lastPolledAt"
 
 /** Every open batch, whole records (sparse index, no scan of history; eventually consistent). */
 export async function listOpenBatches(table: StateTable): Promise<BatchRecord[]> {
-  return queryOpenBatches<BatchRecord>(table);
+  return (await queryOpenBatches<Record<string, unknown>>(table)).map(storedBatchRecord);
 }
 
 /**
- * Every open batch, only what the poller orders them by. The index projects whole records
- * (manifests of up to 1,000 entries): not asking for them spares every poll their transfer
- * and parsing (DynamoDB bills the read by the whole items either way).
+ * Every open batch, only what the poller orders them by (the index projects whole records,
+ * which DynamoDB bills either way; a record's manifest is an item of its own).
  */
 export async function listOpenBatchesToPoll(table: StateTable): Promise<OpenBatchListing[]> {
   return queryOpenBatches<OpenBatchListing>(table, {
@@ -157,7 +157,9 @@ export async function commitBatchPoll(
         ReturnValues: "ALL_NEW",
       }),
     );
-    return Attributes as BatchRecord;
+    const committed = Attributes as BatchRecord;
+    if (update.close) await expireManifestWithRecord(table, committed);
+    return committed;
   } catch (error) {
     if (isConditionalCheckFailed(error)) return undefined;
     throw error;

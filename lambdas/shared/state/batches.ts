@@ -1,12 +1,26 @@
 /**
  * Batch records (docs/state-model.md): written when a batch is submitted, reconciled by
- * the poller, read by the delivery for routing by manifest.
+ * the poller, read by the delivery for routing by manifest. A submitted batch's manifest
+ * is an item of its own beside the record (records.ts BatchManifestRecord).
  */
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ChunkRecord } from "./chunks.ts";
-import { batchKey, OPEN_BATCH_PARTITION } from "./keys.ts";
-import type { BatchRecord } from "./records.ts";
-import { expiresAt, getRecord, putIfAbsent, type StateTable } from "./state-table.ts";
+import { batchKey, batchManifestKey, OPEN_BATCH_PARTITION } from "./keys.ts";
+import type { BatchManifestRecord, BatchRecord, ManifestEntry } from "./records.ts";
+import {
+  batchGetConsistent,
+  conditionalWrite,
+  expiresAt,
+  getRecord,
+  putIfAbsent,
+  type StateTable,
+} from "./state-table.ts";
+
+/**
+ * A batch to record: its record and who went into it. The store keeps the manifest in its
+ * own item and only its length (`customerCount`) on the record.
+ */
+export type NewBatchRecord = Omit<BatchRecord, "customerCount"> & { manifest: ManifestEntry[] };
 
 /** The record of a batch Lasso accepted for a chunk: open for the poller, with the chunk's manifest. */
 export function submittedBatchRecord(
@@ -20,7 +34,7 @@ export function submittedBatchRecord(
     completionPercentage: number;
   },
   now: Date,
-): BatchRecord {
+): NewBatchRecord {
   const at = now.toISOString();
   return {
     ...batchKey(batch.id),
@@ -45,35 +59,71 @@ export function submittedBatchRecord(
   };
 }
 
+/**
+ * A stored batch record as this code knows it. A record written before manifests had items
+ * of their own carries its manifest: its length is its `customerCount`, and the manifest
+ * itself is read by getBatchRoutingFacts like any other.
+ */
+export function storedBatchRecord(item: Record<string, unknown>): BatchRecord {
+  const { manifest, ...record } = item as unknown as BatchRecord & { manifest?: unknown };
+  if (record.customerCount === undefined && Array.isArray(manifest)) record.customerCount = manifest.length;
+  return record;
+}
+
 export async function getBatchRecord(
   table: StateTable,
   lassoBatchId: string,
 ): Promise<BatchRecord | undefined> {
-  return getRecord<BatchRecord>(table, batchKey(lassoBatchId), "batch");
+  const item = await getRecord<BatchRecord>(table, batchKey(lassoBatchId), "batch");
+  return item === undefined ? undefined : storedBatchRecord(item as unknown as Record<string, unknown>);
 }
 
 /** What the delivery routes by; fixed once the batch is recorded (submission or adoption). */
-export type BatchRoutingFacts = Pick<BatchRecord, "reportType" | "isListener" | "manifest" | "adoptedAt">;
+export interface BatchRoutingFacts extends Pick<BatchRecord, "reportType" | "isListener" | "adoptedAt"> {
+  /** Who went into it; empty for an adopted batch. */
+  manifest: ManifestEntry[];
+}
 
 /**
- * A batch record's routing facts only (no poll state, alerts or failed items), strongly
- * consistent: a batch recorded a moment ago must be found, or it would route as unknown.
+ * A batch's routing facts only (no poll state, alerts or failed items): its record's fixed
+ * attributes and its manifest, in one strongly consistent BatchGetItem of the two items (a
+ * batch recorded a moment ago must be found, or it would route as unknown). The manifest
+ * is written before the record, so a record found has its manifest.
  */
 export async function getBatchRoutingFacts(
   table: StateTable,
   lassoBatchId: string,
 ): Promise<BatchRoutingFacts | undefined> {
-  const { Item } = await table.doc.send(
-    new GetCommand({
-      TableName: table.tableName,
-      Key: batchKey(lassoBatchId),
-      ConsistentRead: true,
-      ProjectionExpression: "recordType, reportType, isListener, manifest, adoptedAt",
-    }),
-  );
-  if (Item?.recordType !== "batch") return undefined;
-  const { reportType, isListener, manifest, adoptedAt } = Item as BatchRecord;
-  return { reportType, isListener, manifest, ...(adoptedAt === undefined ? {} : { adoptedAt }) };
+  const items = await batchGetConsistent(table, [batchKey(lassoBatchId), batchManifestKey(lassoBatchId)], {
+    expression: "#type, #reportType, #isListener, #adoptedAt, #manifest",
+    names: {
+      "#type": "recordType",
+      "#reportType": "reportType",
+      "#isListener": "isListener",
+      "#adoptedAt": "adoptedAt",
+      "#manifest": "manifest",
+    },
+  });
+  const record = items.find((item) => item.recordType === "batch") as
+    | (Pick<BatchRecord, "reportType" | "isListener" | "adoptedAt"> & { manifest?: ManifestEntry[] })
+    | undefined;
+  if (record === undefined) return undefined;
+  const stored = items.find((item) => item.recordType === "batchManifest") as
+    | Pick<BatchManifestRecord, "manifest">
+    | undefined;
+  const { reportType, isListener, adoptedAt } = record;
+  return {
+    reportType,
+    isListener,
+    // A record written before manifests had items of their own carries its manifest.
+    manifest: stored?.manifest ?? record.manifest ?? [],
+    ...(adoptedAt === undefined ? {} : { adoptedAt }),
+  };
+}
+
+/** Who went into the batch (empty for an adopted batch or one not on record). */
+export async function getBatchManifest(table: StateTable, lassoBatchId: string): Promise<ManifestEntry[]> {
+  return (await getBatchRoutingFacts(table, lassoBatchId))?.manifest ?? [];
 }
 
 /**
@@ -92,7 +142,49 @@ export async function isBatchOpen(table: StateTable, lassoBatchId: string): Prom
   return Item?.openPartition !== undefined;
 }
 
-/** Creates the record once; false when it already exists (a re-run found the same batch). */
-export async function putNewBatchRecord(table: StateTable, record: BatchRecord): Promise<boolean> {
+/**
+ * Records the batch once; false when its record already exists (a re-run found the same
+ * batch). A submitted batch's manifest goes first, so that whoever finds the record finds
+ * its manifest; a manifest already there is the same chunk's (a crash between the two
+ * puts), and is kept. An adopted batch has no manifest item. The manifest expires with
+ * its record once the batch closed (expireManifestWithRecord).
+ */
+export async function putNewBatchRecord(table: StateTable, batch: NewBatchRecord): Promise<boolean> {
+  const { manifest, ...fields } = batch;
+  if (batch.adoptedAt === undefined) {
+    const manifestRecord: BatchManifestRecord = {
+      ...batchManifestKey(batch.lassoBatchId),
+      recordType: "batchManifest",
+      lassoBatchId: batch.lassoBatchId,
+      manifest,
+      createdAt: batch.createdAt,
+      updatedAt: batch.createdAt,
+    };
+    await putIfAbsent(table, manifestRecord);
+  }
+  const record: BatchRecord = { ...fields, customerCount: manifest.length };
   return putIfAbsent(table, record);
+}
+
+/**
+ * Gives a closed batch's manifest its record's TTL (the record's is no longer extended).
+ * Nothing to do for an adopted batch, which has no manifest. A crash before this write
+ * leaves one manifest without TTL: kept too long, never too short.
+ */
+export async function expireManifestWithRecord(
+  table: StateTable,
+  record: Pick<BatchRecord, "lassoBatchId" | "expiresAt" | "updatedAt">,
+): Promise<void> {
+  await conditionalWrite(() =>
+    table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: batchManifestKey(record.lassoBatchId),
+        UpdateExpression: "SET #expires = :expires, #updated = :now",
+        ConditionExpression: "attribute_exists(pk)",
+        ExpressionAttributeNames: { "#expires": "expiresAt", "#updated": "updatedAt" },
+        ExpressionAttributeValues: { ":expires": record.expiresAt, ":now": record.updatedAt },
+      }),
+    ),
+  );
 }

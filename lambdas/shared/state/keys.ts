@@ -12,6 +12,7 @@ export const RECORD_TYPES = [
   "run",
   "chunk",
   "batch",
+  "batchManifest",
   "report",
   "delivery",
   "listenerCoverage",
@@ -60,10 +61,16 @@ export const chunkKey = (run: StateKey, index: number): StateKey => ({
   sk: `CHUNK#${String(index).padStart(5, "0")}`,
 });
 
-/** A batch as Lasso knows it, by Lasso's batch id: manifest, status, open flag. */
+/** A batch as Lasso knows it, by Lasso's batch id: status, open flag, poll state. */
 export const batchKey = (lassoBatchId: string): StateKey => ({
   pk: `BATCH#${lassoBatchId}`,
   sk: "BATCH",
+});
+
+/** Who went into a submitted batch, written once (records.ts BatchManifestRecord). */
+export const batchManifestKey = (lassoBatchId: string): StateKey => ({
+  pk: `BATCH#${lassoBatchId}`,
+  sk: "MANIFEST",
 });
 
 /** The reports of a batch held for their own ring (state/held-reports.ts). */
@@ -105,12 +112,13 @@ export const unverifiedKey = (
   sk: subject === "BATCH" ? "BATCH" : `HINT#${subject.cvr}#${subject.reportType ?? "-"}`,
 });
 
-/** How many Lasso look-ups of unknown batches the webhook rings took in one clock minute. */
 /** One failure notice per customer and Lasso batch (a run's batch of that customer). */
 export const failureNoticeKey = (customerId: number, lassoBatchId: string): StateKey => ({
   pk: `NOTICE#${customerId}`,
   sk: `BATCH#${lassoBatchId}`,
 });
+
+/** How many Lasso look-ups of unknown batches the webhook rings took in one clock minute. */
 export const lookUpBudgetKey = (minute: string): StateKey => ({ pk: `LOOKUPS#${minute}`, sk: "LOOKUPS" });
 
 /** What sync-schedules last did with a schedule item (state/schedule-sync.ts): one per schedule. */

@@ -20,6 +20,24 @@ export interface ManifestEntry {
   cvr: string;
 }
 
+/**
+ * A submitted batch's manifest, `BATCH#<id>` / `MANIFEST` beside its batch record: written
+ * once, before the record, and never changed. An item of its own so that the reads every
+ * poll makes of the record (and of the open index, which projects whole records) cost one
+ * unit, not the manifest's up to 1,000 entries; the delivery and the poller read it once
+ * per batch per container (state/batches.ts).
+ */
+export interface BatchManifestRecord extends Omit<RecordBase, "expiresAt"> {
+  recordType: "batchManifest";
+  lassoBatchId: string;
+  manifest: ManifestEntry[];
+  /**
+   * None while the batch is open (each poll extends the record's TTL, and a listener batch
+   * may listen longer than the retention); the closing record's, set when the batch closes.
+   */
+  expiresAt?: number;
+}
+
 export interface BatchRecord extends RecordBase {
   recordType: "batch";
   lassoBatchId: string;
@@ -36,7 +54,8 @@ export interface BatchRecord extends RecordBase {
   name: string;
   reportType: ReportType;
   isListener: boolean;
-  manifest: ManifestEntry[];
+  /** How many customers its manifest lists (0 for an adopted batch, which has none). */
+  customerCount: number;
   /** Last status Lasso reported. */
   status: BatchStatus;
   batchSize?: number;
