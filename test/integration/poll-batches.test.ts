@@ -848,6 +848,61 @@ describe("report hand-off (shared with the webhook path)", () => {
     expect(await w.drain()).toEqual([]);
   });
 
+  test("the held set is read only once a hold can be over, or when the batch's record does not say", async () => {
+    // One report every 500 ms, in order: the batch runs for five seconds.
+    const w = await world({ reportDelayMs: 500 });
+    const { batch } = await w.submit({ cvrs: validCvrs(36_000_000, 10) });
+    // A record from before `heldFrom`: what is held is not known, so the set is read.
+    await w.table.doc.send(
+      new UpdateCommand({
+        TableName: w.table.tableName,
+        Key: batchKey(batch.id),
+        UpdateExpression: "REMOVE heldFrom",
+      }),
+    );
+    let heldReads = 0;
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        // The client's own command, its key marshalled: `sk` is { S: "HELD" }.
+        const key = JSON.stringify((args.input as { Key?: unknown }).Key ?? {});
+        if (context.commandName === "GetItemCommand" && key.includes('"HELD"')) heldReads++;
+        return next(args);
+      },
+      { step: "initialize", name: "countHeldReads" },
+    );
+    const table = { ...w.table, doc };
+    const pollCounting = async (clock?: () => Date) => {
+      const before = heldReads;
+      const summary = await w.poll({ webhookGraceMs: 60_000 }, { table, ...(clock ? { clock } : {}) });
+      return { summary, heldReads: heldReads - before };
+    };
+    await delay(1_200);
+
+    const first = await pollCounting();
+    expect(first.summary.batches[0]).toMatchObject({ result: "open", status: "Executing" });
+    expect(first.heldReads).toBe(1);
+    expect(first.summary.reportsHeld).toBeGreaterThan(0);
+    const heldFrom = (await w.record(batch.id)).heldFrom;
+    expect(heldFrom).toEqual(expect.any(String));
+
+    // Within the hold, the batch still running: nothing in the set can go, and it is not read.
+    const second = await pollCounting();
+    expect(second.summary.batches[0]).toMatchObject({ result: "open", status: "Executing" });
+    expect(second.heldReads).toBe(0);
+    expect(await w.drain()).toEqual([]);
+    expect((await w.record(batch.id)).heldFrom).toBe(heldFrom);
+
+    // The hold is over (no ring came): the set is read, and what it held is sent.
+    const third = await pollCounting(() => new Date(Date.now() + 61_000));
+    expect(third.heldReads).toBe(1);
+    expect(third.summary.reportsSentAfterHold).toBeGreaterThanOrEqual(first.summary.reportsHeld);
+    expect((await w.drain()).length).toBe(third.summary.reportsSentAfterHold);
+    expect((await w.record(batch.id)).heldFrom).not.toBe(heldFrom);
+  });
+
   test("the hold for rings: the grace while the report-ready queue is empty, 15 minutes while it holds messages", async () => {
     const w = await world();
     const ports = w.ports();

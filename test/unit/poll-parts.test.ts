@@ -4,8 +4,10 @@ import { POLL_ALARM_METRICS, pollMetrics } from "#lambdas/poll-batches/metrics.t
 import { type PollSummary, pollOrder, runBounded } from "#lambdas/poll-batches/poll.ts";
 import { MissingConfigError } from "#shared/env.ts";
 import type { LassoItem } from "#shared/lasso/schemas.ts";
+import { holdsToSettle } from "#shared/reconcile/held.ts";
 import { handOffEntryForItem, manifestCustomers } from "#shared/reconcile/items.ts";
 import { reportReadyMessageSchema } from "#shared/report-ready.ts";
+import { earliestOf } from "#shared/state/held-reports.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
 
 const SEEN = new Date("2026-03-02T12:00:00.000Z");
@@ -90,6 +92,25 @@ describe("handOffEntryForItem", () => {
       { customerId: 3, cvr: "22222222" },
     ]);
     expect([...customers]).toEqual([["11111111", 1]]);
+  });
+});
+
+describe("holdsToSettle", () => {
+  const now = new Date("2026-12-01T10:00:00.000Z");
+  test("a running batch's held set is read once its earliest hold can be over, not before", () => {
+    expect(holdsToSettle("2026-12-01T09:59:30.000Z", false, 60_000, now)).toBe(false);
+    expect(holdsToSettle("2026-12-01T09:59:00.000Z", false, 60_000, now)).toBe(true);
+    expect(holdsToSettle(undefined, false, 60_000, now)).toBe(false);
+  });
+  test("a batch that may close reads it whatever is held: closing needs none held", () => {
+    expect(holdsToSettle(undefined, true, 60_000, now)).toBe(true);
+    expect(holdsToSettle("2026-12-01T09:59:59.000Z", true, 60_000, now)).toBe(true);
+  });
+  test("earliestOf ignores what is not known", () => {
+    expect(earliestOf([undefined, "2026-12-01T10:00:02Z", "2026-12-01T10:00:01Z"])).toBe(
+      "2026-12-01T10:00:01Z",
+    );
+    expect(earliestOf([undefined])).toBeUndefined();
   });
 });
 

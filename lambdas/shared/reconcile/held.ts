@@ -15,6 +15,24 @@ export interface HeldOutcome {
   remaining: number;
   /** Sent to the queue now: their hold was over (the webhook was lost). */
   sent: number;
+  /** When the earliest of those still held was first seen (none held: undefined). */
+  from?: string;
+}
+
+/**
+ * Whether this poll must read the batch's held set: a hold may be over (`heldFrom`, on the
+ * record or from this poll's read, plus the hold), or the batch may close (its status is
+ * final, and closing needs none held). Otherwise the set is left unread: nothing in it can
+ * be sent yet, and a batch still running cannot close.
+ */
+export function holdsToSettle(
+  heldFrom: string | undefined,
+  finalStatus: boolean,
+  holdMs: number,
+  now: Date,
+): boolean {
+  if (finalStatus) return true;
+  return heldFrom !== undefined && Date.parse(heldFrom) + holdMs <= now.getTime();
 }
 
 export async function settleHeld(
@@ -25,7 +43,7 @@ export async function settleHeld(
   const held = await readHeld(ports.table, lassoBatchId);
   const now = ports.clock();
   const due = held.filter((report) => Date.parse(report.seenAt) + holdMs <= now.getTime());
-  if (due.length === 0) return { remaining: held.length, sent: 0 };
+  if (due.length === 0) return withFrom({ remaining: held.length, sent: 0 }, held);
   const states = await handOffStates(
     ports.table,
     due.map((report) => report.identity),
@@ -59,5 +77,13 @@ export async function settleHeld(
     }
   }
   await removeHeld(ports.table, lassoBatchId, settled, now);
-  return { remaining: held.length - settled.length, sent };
+  const gone = new Set(settled.map((report) => report.identity));
+  const remaining = held.filter((report) => !gone.has(report.identity));
+  return withFrom({ remaining: remaining.length, sent }, remaining);
 }
+
+/** The outcome with the first seen of `remaining` (oldest first, as readHeld gives them). */
+const withFrom = (outcome: HeldOutcome, remaining: readonly HeldReport[]): HeldOutcome => {
+  const from = remaining[0]?.seenAt;
+  return from === undefined ? outcome : { ...outcome, from };
+};

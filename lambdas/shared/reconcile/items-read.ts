@@ -8,7 +8,7 @@
 import type { ItemStatus } from "#shared/lasso/enums.ts";
 import { LassoApiError } from "#shared/lasso/errors.ts";
 import type { LassoItem, LassoItemsPage } from "#shared/lasso/schemas.ts";
-import { addHeld } from "#shared/state/held-reports.ts";
+import { addHeld, earliestOf } from "#shared/state/held-reports.ts";
 import type { BatchRecord, FailedItemNote, ItemsCursor } from "#shared/state/records.ts";
 import { type HandOffEntry, handOnReports } from "#shared/state/report-handoff.ts";
 import { handOffEntryForItem, manifestCustomers } from "./items.ts";
@@ -43,6 +43,8 @@ export interface ItemsRead {
   notHandedOn: string[];
   /** Reports held for their own ring (in the batch's held set, settled by reconcile/held.ts). */
   held: number;
+  /** The earliest `seenAt` among the reports this read added to the held set (kept if it starts over). */
+  heldFrom?: string;
 }
 
 /**
@@ -284,6 +286,7 @@ async function handOnPage(
   }
   read.handedOn.push(...handed.handedOn);
   read.held += handed.held.length;
+  read.heldFrom = earliestOf([read.heldFrom, ...handed.held.map((entry) => entry.seenAt)]);
   read.alreadyHandedOn += handed.alreadyHandedOn.length;
   read.raced += handed.raced.length;
   // Accepted by SQS: handed on, though the marker is missing (the next read may send it again).

@@ -14,11 +14,19 @@ import { isNotFound } from "#shared/lasso/errors.ts";
 import type { LassoBatch } from "#shared/lasso/schemas.ts";
 import { type BatchPollUpdate, claimBatchForPolling, commitBatchPoll } from "#shared/state/batch-polling.ts";
 import { getBatchRecord } from "#shared/state/batches.ts";
+import { earliestOf } from "#shared/state/held-reports.ts";
 import { releaseListenerCoverage } from "#shared/state/listener-coverage.ts";
 import type { BatchRecord } from "#shared/state/records.ts";
 import { expiresAt } from "#shared/state/state-table.ts";
-import { assessBatch, decideItemsRead, type ItemsDecision, raiseAlert, type Verdict } from "./assess.ts";
-import { settleHeld } from "./held.ts";
+import {
+  assessBatch,
+  decideItemsRead,
+  type ItemsDecision,
+  isFinalStatus,
+  raiseAlert,
+  type Verdict,
+} from "./assess.ts";
+import { holdsToSettle, settleHeld } from "./held.ts";
 import { type ItemsRead, readAndHandOn } from "./items-read.ts";
 import { manifestOf, type PollPorts } from "./ports.ts";
 import { describeError, mayContinue, type PollRun, stopFor } from "./run.ts";
@@ -159,7 +167,14 @@ export async function reconcileBatch(
     if (!status.ok) return status.outcome;
     const items = await readItemsIfDue(ports, run, record, status.lasso, priority);
     if (!items.ok) return items.outcome;
-    const held = await settleHeld(ports, id, holdMsFor(run, status.lasso));
+    const holdMs = holdMsFor(run, status.lasso);
+    const heldFrom = earliestOf([record.heldFrom ?? undefined, items.read?.heldFrom]);
+    const settle =
+      record.heldFrom === undefined ||
+      holdsToSettle(heldFrom, isFinalStatus(status.lasso.status), holdMs, ports.clock());
+    const held = settle
+      ? await settleHeld(ports, id, holdMs)
+      : { remaining: 0, sent: 0, ...(heldFrom === undefined ? {} : { from: heldFrom }) };
     const now = ports.clock();
     const verdict = assessBatch(
       record,
@@ -170,6 +185,7 @@ export async function reconcileBatch(
       expiresAt(ports.table, now),
       held.remaining,
     );
+    verdict.update.set.heldFrom = held.from ?? null;
     const outcome = await commitAndReport(ports, record, status.lasso, items, verdict);
     outcome.held = held.remaining;
     outcome.holdsEnded = held.sent;

@@ -52,6 +52,7 @@ export function submittedBatchRecord(
     completionPercentage: batch.completionPercentage,
     lastProgressAt: at,
     openPartition: OPEN_BATCH_PARTITION,
+    heldFrom: null,
     version: 1,
     createdAt: at,
     updatedAt: at,

@@ -86,6 +86,14 @@ const heldValues = (held: readonly HeldReport[], now: Date) => ({
   ":now": now.toISOString(),
 });
 
+/** The earliest of some ISO times (undefined ones ignored); undefined when there is none. */
+export function earliestOf(times: readonly (string | undefined)[]): string | undefined {
+  let earliest: string | undefined;
+  for (const time of times)
+    if (time !== undefined && (earliest === undefined || time < earliest)) earliest = time;
+  return earliest;
+}
+
 /** The batch's held reports (consistent read), oldest first. */
 export async function readHeld(table: StateTable, lassoBatchId: string): Promise<HeldReport[]> {
   const { Item } = await table.doc.send(

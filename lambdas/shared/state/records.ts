@@ -101,6 +101,13 @@ export interface BatchRecord extends RecordBase {
    * held, without asking Lasso again.
    */
   closeWhenSettled?: string;
+  /**
+   * The earliest `seenAt` that may still be in the batch's held set (state/held-reports.ts),
+   * null when nothing is held: a poll reads the set only once that hold can be over, or
+   * when the batch may close. A ring that delivers its report leaves it as it is: it may
+   * be earlier than needed, never later. Absent on records from before it: the set is read.
+   */
+  heldFrom?: string | null;
 }
 
 /**
