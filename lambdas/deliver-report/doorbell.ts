@@ -198,7 +198,6 @@ async function batchVerdict(message: ReportReadyMessage, deps: DoorbellDeps): Pr
     completionPercentage: batch.completionPercentage,
     lastProgressAt: at,
     openPartition: OPEN_BATCH_PARTITION,
-    heldFrom: null,
     adoptedAt: at,
     version: 1,
     createdAt: at,

@@ -7,9 +7,10 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { type DynamoDBDocumentClient, paginateQuery, paginateScan } from "@aws-sdk/lib-dynamodb";
 import { readQueueDepth } from "#shared/queue-depth.ts";
+import { storedBatchRecord } from "#shared/state/batches.ts";
 import type { FailureNoticeRecord } from "#shared/state/failure-notices.ts";
 import { OPEN_BATCH_PARTITION } from "#shared/state/keys.ts";
-import type { BatchRecord, ReportRecord } from "#shared/state/records.ts";
+import type { ReportRecord } from "#shared/state/records.ts";
 import type { StoredMail } from "../aws/sent-mails.ts";
 
 export interface PipelineStatus {
@@ -41,7 +42,7 @@ type RecordCounts = Omit<PipelineStatus, "queueDepth" | "queueVisible" | "deadLe
 /** Adds one state record to the counts (other record types count for nothing). */
 export function countStateRecord(counts: RecordCounts, item: Record<string, unknown>): void {
   if (item.recordType === "batch") {
-    const batch = item as unknown as BatchRecord;
+    const batch = storedBatchRecord(item);
     counts.batches++;
     if (batch.openPartition !== undefined) {
       counts.openBatches++;

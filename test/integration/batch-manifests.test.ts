@@ -62,7 +62,25 @@ describe("a batch's manifest: an item of its own", () => {
     await w.pollUntilClosed(batch.id);
     expect(w.received).toHaveLength(25);
     const closed = await w.record(batch.id);
-    expect((await itemAt(w, batchManifestKey(batch.id)))?.expiresAt).toBe(closed.expiresAt);
+    // TTL deletes in any order: the manifest outlives its closed record by a week.
+    expect((await itemAt(w, batchManifestKey(batch.id)))?.expiresAt).toBe(closed.expiresAt + 7 * 86_400);
+  });
+
+  test("a batch we submitted found without its manifest fails its reads, rather than route by nothing", async () => {
+    const w = await world();
+    const { batch } = await w.submit({ cvrs: validCvrs(45_000_000, 3) });
+    await w.table.doc.send(
+      new DeleteCommand({ TableName: w.table.tableName, Key: batchManifestKey(batch.id) }),
+    );
+    await expect(getBatchRoutingFacts(w.table, batch.id)).rejects.toThrow(/without its manifest/);
+    const routingFacts = cachedRoutingFacts();
+    await expect(routingFacts(w.table, batch.id)).rejects.toThrow(/without its manifest/);
+    // The failure is not kept: once the manifest is back, the same container routes by it.
+    await putNewBatchRecord(w.table, {
+      ...(await w.record(batch.id)),
+      manifest: [{ customerId: 1, cvr: "34580820" }],
+    });
+    expect((await routingFacts(w.table, batch.id))?.manifest).toEqual([{ customerId: 1, cvr: "34580820" }]);
   });
 
   test("polls of a running batch read its manifest once per container, and never with the record", async () => {

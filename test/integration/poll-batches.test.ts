@@ -848,18 +848,10 @@ describe("report hand-off (shared with the webhook path)", () => {
     expect(await w.drain()).toEqual([]);
   });
 
-  test("the held set is read only once a hold can be over, or when the batch's record does not say", async () => {
-    // One report every 500 ms, in order: the batch runs for five seconds.
-    const w = await world({ reportDelayMs: 500 });
+  test("the held set is read only once a hold can be over, at the latest every 15 minutes", async () => {
+    // One report every 800 ms, in order: the batch runs for eight seconds, these polls take two.
+    const w = await world({ reportDelayMs: 800 });
     const { batch } = await w.submit({ cvrs: validCvrs(36_000_000, 10) });
-    // A record from before `heldFrom`: what is held is not known, so the set is read.
-    await w.table.doc.send(
-      new UpdateCommand({
-        TableName: w.table.tableName,
-        Key: batchKey(batch.id),
-        UpdateExpression: "REMOVE heldFrom",
-      }),
-    );
     let heldReads = 0;
     const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
       marshallOptions: { removeUndefinedValues: true },
@@ -874,13 +866,14 @@ describe("report hand-off (shared with the webhook path)", () => {
       { step: "initialize", name: "countHeldReads" },
     );
     const table = { ...w.table, doc };
-    const pollCounting = async (clock?: () => Date) => {
+    const pollCounting = async (clock?: () => Date, webhookGraceMs = 60_000) => {
       const before = heldReads;
-      const summary = await w.poll({ webhookGraceMs: 60_000 }, { table, ...(clock ? { clock } : {}) });
+      const summary = await w.poll({ webhookGraceMs }, { table, ...(clock ? { clock } : {}) });
       return { summary, heldReads: heldReads - before };
     };
-    await delay(1_200);
+    await delay(2_000);
 
+    // No settle on record yet: the set is read.
     const first = await pollCounting();
     expect(first.summary.batches[0]).toMatchObject({ result: "open", status: "Executing" });
     expect(first.heldReads).toBe(1);
@@ -901,6 +894,12 @@ describe("report hand-off (shared with the webhook path)", () => {
     expect(third.summary.reportsSentAfterHold).toBeGreaterThanOrEqual(first.summary.reportsHeld);
     expect((await w.drain()).length).toBe(third.summary.reportsSentAfterHold);
     expect((await w.record(batch.id)).heldFrom).not.toBe(heldFrom);
+
+    // With holds of an hour, nothing can be due; the set is still read 15 minutes after the last settle.
+    const later = (ms: number) => () => new Date(Date.now() + 61_000 + ms);
+    expect((await pollCounting(later(14 * 60_000), 3_600_000)).heldReads).toBe(0);
+    expect((await pollCounting(later(15 * 60_000 + 1_000), 3_600_000)).heldReads).toBe(1);
+    expect((await pollCounting(later(15 * 60_000 + 2_000), 3_600_000)).heldReads).toBe(0);
   });
 
   test("the hold for rings: the grace while the report-ready queue is empty, 15 minutes while it holds messages", async () => {

@@ -192,7 +192,6 @@ export async function world(
       batchSize: batch.batchSize,
       lastProgressAt: now.toISOString(),
       openPartition: OPEN_BATCH_PARTITION,
-      heldFrom: null,
       version: 1,
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),

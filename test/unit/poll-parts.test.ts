@@ -97,14 +97,31 @@ describe("handOffEntryForItem", () => {
 
 describe("holdsToSettle", () => {
   const now = new Date("2026-12-01T10:00:00.000Z");
+  const settledAt = "2026-12-01T09:58:00.000Z";
   test("a running batch's held set is read once its earliest hold can be over, not before", () => {
-    expect(holdsToSettle("2026-12-01T09:59:30.000Z", false, 60_000, now)).toBe(false);
-    expect(holdsToSettle("2026-12-01T09:59:00.000Z", false, 60_000, now)).toBe(true);
-    expect(holdsToSettle(undefined, false, 60_000, now)).toBe(false);
+    const record = { heldFrom: "2026-12-01T09:59:30.000Z", heldSettledAt: settledAt };
+    expect(holdsToSettle(record, undefined, false, 60_000, now)).toBe(false);
+    expect(
+      holdsToSettle({ ...record, heldFrom: "2026-12-01T09:59:00.000Z" }, undefined, false, 60_000, now),
+    ).toBe(true);
+    // A hold this poll's read added counts as one on record.
+    expect(holdsToSettle({ ...record, heldFrom: null }, "2026-12-01T09:58:59.000Z", false, 60_000, now)).toBe(
+      true,
+    );
+    expect(holdsToSettle({ heldFrom: null, heldSettledAt: settledAt }, undefined, false, 60_000, now)).toBe(
+      false,
+    );
   });
-  test("a batch that may close reads it whatever is held: closing needs none held", () => {
-    expect(holdsToSettle(undefined, true, 60_000, now)).toBe(true);
-    expect(holdsToSettle("2026-12-01T09:59:59.000Z", true, 60_000, now)).toBe(true);
+  test("read whatever is held: when the batch may close, before any settle, and at the latest every 15 minutes", () => {
+    const nothing = { heldFrom: null, heldSettledAt: settledAt };
+    expect(holdsToSettle(nothing, undefined, true, 60_000, now)).toBe(true);
+    expect(holdsToSettle({ heldFrom: null }, undefined, false, 60_000, now)).toBe(true);
+    expect(
+      holdsToSettle({ ...nothing, heldSettledAt: "2026-12-01T09:45:00.000Z" }, undefined, false, 60_000, now),
+    ).toBe(true);
+    expect(
+      holdsToSettle({ ...nothing, heldSettledAt: "2026-12-01T09:45:01.000Z" }, undefined, false, 60_000, now),
+    ).toBe(false);
   });
   test("earliestOf ignores what is not known", () => {
     expect(earliestOf([undefined, "2026-12-01T10:00:02Z", "2026-12-01T10:00:01Z"])).toBe(

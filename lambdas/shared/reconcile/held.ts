@@ -6,7 +6,14 @@
  * and leave it. The rest stay held, unread, and keep the batch open; a ring that delivers
  * its report removes it from the set itself.
  */
-import { type HeldReport, heldEntries, readHeld, removeHeld } from "#shared/state/held-reports.ts";
+import {
+  earliestOf,
+  type HeldReport,
+  heldEntries,
+  readHeld,
+  removeHeld,
+} from "#shared/state/held-reports.ts";
+import type { BatchRecord } from "#shared/state/records.ts";
 import { handOffStates, handOnReports } from "#shared/state/report-handoff.ts";
 import type { PollPorts } from "./ports.ts";
 
@@ -20,19 +27,30 @@ export interface HeldOutcome {
 }
 
 /**
- * Whether this poll must read the batch's held set: a hold may be over (`heldFrom`, on the
- * record or from this poll's read, plus the hold), or the batch may close (its status is
- * final, and closing needs none held). Otherwise the set is left unread: nothing in it can
- * be sent yet, and a batch still running cannot close.
+ * The longest a batch's held set goes unread while it is open, whatever `heldFrom` says: a
+ * hold that some writer added without `heldFrom` knowing (say, a ring's read on code from
+ * before it, during a deploy) is sent this late, not only once Lasso says the batch is done.
+ */
+export const HELD_SETTLE_MAX_MS = 15 * 60_000;
+
+/**
+ * Whether this poll must read the batch's held set (docs/polling.md, "Held for its ring"):
+ * a hold may be over (`heldFrom`, the record's or this poll's read's, plus the hold), the
+ * batch may close (its status is final: closing needs none held), no settle is on record
+ * yet, or the last was HELD_SETTLE_MAX_MS ago. Otherwise nothing in the set can be sent,
+ * and the set is left unread.
  */
 export function holdsToSettle(
-  heldFrom: string | undefined,
+  record: Pick<BatchRecord, "heldFrom" | "heldSettledAt">,
+  readHeldFrom: string | undefined,
   finalStatus: boolean,
   holdMs: number,
   now: Date,
 ): boolean {
-  if (finalStatus) return true;
-  return heldFrom !== undefined && Date.parse(heldFrom) + holdMs <= now.getTime();
+  if (finalStatus || record.heldSettledAt === undefined) return true;
+  if (now.getTime() - Date.parse(record.heldSettledAt) >= HELD_SETTLE_MAX_MS) return true;
+  const from = earliestOf([record.heldFrom ?? undefined, readHeldFrom]);
+  return from !== undefined && Date.parse(from) + holdMs <= now.getTime();
 }
 
 export async function settleHeld(

@@ -16,7 +16,7 @@ import { type BatchPollUpdate, claimBatchForPolling, commitBatchPoll } from "#sh
 import { getBatchRecord } from "#shared/state/batches.ts";
 import { earliestOf } from "#shared/state/held-reports.ts";
 import { releaseListenerCoverage } from "#shared/state/listener-coverage.ts";
-import type { BatchRecord } from "#shared/state/records.ts";
+import type { BatchRecord, ManifestEntry } from "#shared/state/records.ts";
 import { expiresAt } from "#shared/state/state-table.ts";
 import {
   assessBatch,
@@ -116,6 +116,7 @@ async function recordUnknown(
     },
   };
   if (close) update.close = { reason: "unknownToLasso" };
+  const coverage = close ? await coverageToRelease(ports, record) : [];
   const committed = await commitBatchPoll(ports.table, record, update, now);
   const outcome = emptyOutcome(
     record.lassoBatchId,
@@ -127,19 +128,30 @@ async function recordUnknown(
   outcome.handedOn += outcome.holdsEnded;
   if (close && committed !== undefined) {
     outcome.closeReason = "unknownToLasso";
-    await releaseCoverage(ports, record);
+    await releaseCoverage(ports, record, coverage);
   }
   ports.log.warn("batch unknown to Lasso", { lassoBatchId: record.lassoBatchId, polls, closed: close });
   return outcome;
 }
 
 /**
+ * Whose coverage a listener batch about to close releases: its manifest, read before the
+ * close is committed (a read failing after it would leave the coverage taken for good).
+ */
+async function coverageToRelease(ports: PollPorts, record: BatchRecord): Promise<readonly ManifestEntry[]> {
+  return record.isListener ? manifestOf(ports, record.lassoBatchId) : [];
+}
+
+/**
  * A closed listener batch covers nobody any more: its customers' coverage is released so
  * the schedule's next run puts them into a new listener batch.
  */
-async function releaseCoverage(ports: PollPorts, record: BatchRecord): Promise<void> {
+async function releaseCoverage(
+  ports: PollPorts,
+  record: BatchRecord,
+  manifest: readonly ManifestEntry[],
+): Promise<void> {
   if (!record.isListener) return;
-  const manifest = await manifestOf(ports, record.lassoBatchId);
   const released = await releaseListenerCoverage(ports.table, { ...record, manifest });
   ports.log.info("listener coverage released", { lassoBatchId: record.lassoBatchId, released });
 }
@@ -168,13 +180,16 @@ export async function reconcileBatch(
     const items = await readItemsIfDue(ports, run, record, status.lasso, priority);
     if (!items.ok) return items.outcome;
     const holdMs = holdMsFor(run, status.lasso);
-    const heldFrom = earliestOf([record.heldFrom ?? undefined, items.read?.heldFrom]);
-    const settle =
-      record.heldFrom === undefined ||
-      holdsToSettle(heldFrom, isFinalStatus(status.lasso.status), holdMs, ports.clock());
-    const held = settle
+    const final = isFinalStatus(status.lasso.status);
+    const settled = holdsToSettle(record, items.read?.heldFrom, final, holdMs, ports.clock())
       ? await settleHeld(ports, id, holdMs)
-      : { remaining: 0, sent: 0, ...(heldFrom === undefined ? {} : { from: heldFrom }) };
+      : undefined;
+    // Unsettled: nothing can be sent yet, and the batch cannot close (its status is not final).
+    const held = settled ?? {
+      remaining: record.heldCount ?? 0,
+      sent: 0,
+      from: earliestOf([record.heldFrom ?? undefined, items.read?.heldFrom]),
+    };
     const now = ports.clock();
     const verdict = assessBatch(
       record,
@@ -186,6 +201,10 @@ export async function reconcileBatch(
       held.remaining,
     );
     verdict.update.set.heldFrom = held.from ?? null;
+    if (settled !== undefined) {
+      verdict.update.set.heldSettledAt = now.toISOString();
+      verdict.update.set.heldCount = settled.remaining;
+    }
     const outcome = await commitAndReport(ports, record, status.lasso, items, verdict);
     outcome.held = held.remaining;
     outcome.holdsEnded = held.sent;
@@ -212,6 +231,7 @@ async function closeWhenSettled(
   let outcome = emptyOutcome(id, "open", "closing once its held reports are settled");
   if (held.remaining === 0) {
     const now = ports.clock();
+    const coverage = await coverageToRelease(ports, record);
     const committed = await commitBatchPoll(
       ports.table,
       record,
@@ -221,7 +241,7 @@ async function closeWhenSettled(
     outcome = emptyOutcome(id, committed === undefined ? "conflict" : "closed");
     if (committed !== undefined) {
       outcome.closeReason = reason;
-      await releaseCoverage(ports, record);
+      await releaseCoverage(ports, record, coverage);
       ports.log.info("batch closed", { lassoBatchId: id, reason, afterHeld: true });
     }
   }
@@ -332,6 +352,7 @@ async function commitAndReport(
   const id = record.lassoBatchId;
   const { read, working } = items;
   const { close } = verdict;
+  const coverage = close.close ? await coverageToRelease(ports, working) : [];
   const committed = await commitBatchPoll(ports.table, working, verdict.update, verdict.now);
   const result: BatchResult =
     committed === undefined
@@ -364,7 +385,7 @@ async function commitAndReport(
     if (close.close) {
       outcome.closeReason = close.reason;
       outcome.incomplete = close.incomplete !== undefined;
-      await releaseCoverage(ports, working);
+      await releaseCoverage(ports, working, coverage);
       ports.log.info("batch closed", {
         lassoBatchId: id,
         reason: close.reason,

@@ -88,7 +88,7 @@ export async function claimBatchForPolling(
         ReturnValues: "ALL_NEW",
       }),
     );
-    return Attributes as BatchRecord;
+    return storedBatchRecord(Attributes ?? {});
   } catch (error) {
     if (isConditionalCheckFailed(error)) return undefined;
     throw error;
@@ -140,6 +140,12 @@ export async function commitBatchPoll(
     sets.push(`#s${n} = :s${n}`);
     n++;
   }
+  if (update.close) {
+    // Before the close, so that a failure leaves the batch open for the next poll to retry
+    // (after it, nothing would try again); a close that then loses its race changes nothing
+    // the next close does not set again.
+    await expireManifestWithRecord(table, record.lassoBatchId, update.set.expiresAt ?? record.expiresAt, now);
+  }
   const removeParts = [...removes].map((field, i) => {
     if (field === "openPartition") return "#open";
     names[`#r${i}`] = field;
@@ -157,9 +163,7 @@ export async function commitBatchPoll(
         ReturnValues: "ALL_NEW",
       }),
     );
-    const committed = Attributes as BatchRecord;
-    if (update.close) await expireManifestWithRecord(table, committed);
-    return committed;
+    return storedBatchRecord(Attributes ?? {});
   } catch (error) {
     if (isConditionalCheckFailed(error)) return undefined;
     throw error;

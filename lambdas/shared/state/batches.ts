@@ -52,7 +52,6 @@ export function submittedBatchRecord(
     completionPercentage: batch.completionPercentage,
     lastProgressAt: at,
     openPartition: OPEN_BATCH_PARTITION,
-    heldFrom: null,
     version: 1,
     createdAt: at,
     updatedAt: at,
@@ -67,7 +66,8 @@ export function submittedBatchRecord(
  */
 export function storedBatchRecord(item: Record<string, unknown>): BatchRecord {
   const { manifest, ...record } = item as unknown as BatchRecord & { manifest?: unknown };
-  if (record.customerCount === undefined && Array.isArray(manifest)) record.customerCount = manifest.length;
+  if (record.customerCount === undefined)
+    record.customerCount = Array.isArray(manifest) ? manifest.length : 0;
   return record;
 }
 
@@ -113,11 +113,17 @@ export async function getBatchRoutingFacts(
     | Pick<BatchManifestRecord, "manifest">
     | undefined;
   const { reportType, isListener, adoptedAt } = record;
+  // A record written before manifests had items of their own carries its manifest.
+  const manifest = stored?.manifest ?? record.manifest;
+  if (manifest === undefined && adoptedAt === undefined) {
+    // Submitted by us, so written after its manifest: routing it by nothing would make its
+    // reports unroutable for good. Fail instead (the message is retried, then dead-lettered).
+    throw new Error(`batch ${lassoBatchId} is on record without its manifest`);
+  }
   return {
     reportType,
     isListener,
-    // A record written before manifests had items of their own carries its manifest.
-    manifest: stored?.manifest ?? record.manifest ?? [],
+    manifest: manifest ?? [],
     ...(adoptedAt === undefined ? {} : { adoptedAt }),
   };
 }
@@ -168,23 +174,33 @@ export async function putNewBatchRecord(table: StateTable, batch: NewBatchRecord
 }
 
 /**
- * Gives a closed batch's manifest its record's TTL (the record's is no longer extended).
- * Nothing to do for an adopted batch, which has no manifest. A crash before this write
- * leaves one manifest without TTL: kept too long, never too short.
+ * TTL deletes expired items within days, in any order: a manifest outlives its record by
+ * this much, so a record that is still there never finds its manifest gone.
+ */
+const MANIFEST_TTL_MARGIN_S = 7 * 24 * 60 * 60;
+
+/**
+ * Gives a closing batch's manifest a TTL: its record's (no longer extended once it is
+ * closed) plus a margin. Nothing to do for an adopted batch, which has no manifest.
  */
 export async function expireManifestWithRecord(
   table: StateTable,
-  record: Pick<BatchRecord, "lassoBatchId" | "expiresAt" | "updatedAt">,
+  lassoBatchId: string,
+  recordExpiresAt: number,
+  now: Date,
 ): Promise<void> {
   await conditionalWrite(() =>
     table.doc.send(
       new UpdateCommand({
         TableName: table.tableName,
-        Key: batchManifestKey(record.lassoBatchId),
+        Key: batchManifestKey(lassoBatchId),
         UpdateExpression: "SET #expires = :expires, #updated = :now",
         ConditionExpression: "attribute_exists(pk)",
         ExpressionAttributeNames: { "#expires": "expiresAt", "#updated": "updatedAt" },
-        ExpressionAttributeValues: { ":expires": record.expiresAt, ":now": record.updatedAt },
+        ExpressionAttributeValues: {
+          ":expires": recordExpiresAt + MANIFEST_TTL_MARGIN_S,
+          ":now": now.toISOString(),
+        },
       }),
     ),
   );

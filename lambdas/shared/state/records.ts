@@ -33,7 +33,8 @@ export interface BatchManifestRecord extends Omit<RecordBase, "expiresAt"> {
   manifest: ManifestEntry[];
   /**
    * None while the batch is open (each poll extends the record's TTL, and a listener batch
-   * may listen longer than the retention); the closing record's, set when the batch closes.
+   * may listen longer than the retention); the closing record's plus a week, set as the
+   * batch closes (TTL deletes in any order: the record must not outlive its manifest).
    */
   expiresAt?: number;
 }
@@ -104,10 +105,14 @@ export interface BatchRecord extends RecordBase {
   /**
    * The earliest `seenAt` that may still be in the batch's held set (state/held-reports.ts),
    * null when nothing is held: a poll reads the set only once that hold can be over, or
-   * when the batch may close. A ring that delivers its report leaves it as it is: it may
-   * be earlier than needed, never later. Absent on records from before it: the set is read.
+   * when the batch may close (reconcile/held.ts holdsToSettle). A ring that delivers its
+   * report leaves it as it is: it may be earlier than needed, never later.
    */
   heldFrom?: string | null;
+  /** When a poll last read (settled) the held set; absent until the first: the set is read. */
+  heldSettledAt?: string;
+  /** How many reports the last settle left held (ReportsHeldForRing between settles). */
+  heldCount?: number;
 }
 
 /**
