@@ -9,7 +9,8 @@ import { defineConfig } from "vitest/config";
  * - infra: the CDK app synthesized in memory (functions bundled once per file, cdk-nag
  *   attached) and checked with CDK assertions;
  * - e2e: the local runner (`npm start`'s engine) in-process, asserting from the SES
- *   emulator's store and the .eml files.
+ *   emulator's store and the .eml files (and once with the functions in a process of
+ *   their own, as bench/pipeline.bench.ts runs them).
  */
 export default defineConfig({
   test: {

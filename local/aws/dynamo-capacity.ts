@@ -12,6 +12,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 
 /** The operations that consume read capacity (the ones dynalite serves). */
 export const READ_OPERATIONS = ["GetItem", "BatchGetItem", "Query", "Scan"] as const;
@@ -21,6 +22,21 @@ export const READ_OPERATIONS = ["GetItem", "BatchGetItem", "Query", "Scan"] as c
  * end-of-run scans, are not the pipeline's); requests without it count as "pipeline".
  */
 export const CALLER_HEADER = "x-local-caller";
+
+/** What the local stack's own client (seeding, the runner's progress and status) names itself. */
+export const RUNNER_CALLER = "runner";
+
+/** Makes every request of `client` name `caller` in CALLER_HEADER. */
+export function markCaller(client: DynamoDBClient, caller: string): void {
+  client.middlewareStack.add(
+    (next) => (args) => {
+      const { request } = args as { request?: { headers?: Record<string, string> } };
+      if (request?.headers !== undefined) request.headers[CALLER_HEADER] = caller;
+      return next(args);
+    },
+    { step: "build", name: "localCallerHeader" },
+  );
+}
 
 export interface ReadCapacityMeter {
   /** Read units consumed so far, by caller, then by operation. */

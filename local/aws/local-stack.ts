@@ -21,7 +21,7 @@ import { DEFAULT_WEBHOOK_BASIC_USER } from "#shared/webhook-credentials.ts";
 import { startLassoSimulator } from "../lasso-sim/index.ts";
 import type { LassoSimulator, LassoSimulatorOptions } from "../lasso-sim/types.ts";
 import { DEMO_SENDER, demoMailProfileJson } from "./demo-firm.ts";
-import { CALLER_HEADER } from "./dynamo-capacity.ts";
+import { markCaller, RUNNER_CALLER } from "./dynamo-capacity.ts";
 import { LOCAL_REGION, type LocalAws, type LocalAwsPorts, startLocalAws } from "./local-aws.ts";
 import { type LocalResources, provisionLocalResources } from "./provision.ts";
 
@@ -172,14 +172,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dynamo = new DynamoDBClient({});
     // The stack's own reads (seeding, the runner's progress and status) are counted apart
     // from the handlers' when read capacity is metered (dynamo-capacity.ts).
-    dynamo.middlewareStack.add(
-      (next) => (args) => {
-        const { request } = args as { request?: { headers?: Record<string, string> } };
-        if (request?.headers !== undefined) request.headers[CALLER_HEADER] = "runner";
-        return next(args);
-      },
-      { step: "build", name: "localCallerHeader" },
-    );
+    markCaller(dynamo, RUNNER_CALLER);
     const sqs = new SQSClient({});
     const secrets = new SecretsManagerClient({});
     const s3 = new S3Client({});

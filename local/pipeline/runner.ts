@@ -14,7 +14,9 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, paginateListObjectsV2 } from "@aws-sdk/client-s3";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context } from "aws-lambda";
 import type { FiredBy } from "#lambdas/submit-batches/submit-run.ts";
@@ -23,7 +25,8 @@ import { putCustomerItems } from "#shared/customer-store.ts";
 import { ENV } from "#shared/env-names.ts";
 import type { LocalAwsPorts } from "../aws/local-aws.ts";
 import { type LocalStack, startLocalStack } from "../aws/local-stack.ts";
-import type { StoredMail } from "../aws/sent-mails.ts";
+import type { LocalResources } from "../aws/provision.ts";
+import type { SentMailStore, StoredMail } from "../aws/sent-mails.ts";
 import type { LassoSimulatorOptions } from "../lasso-sim/types.ts";
 import { type FunctionUrlServer, lambdaContext, serveFunctionUrl } from "./function-url-server.ts";
 import { LOCAL_SETTINGS } from "./local-config.ts";
@@ -38,7 +41,7 @@ import {
 } from "./pipeline-status.ts";
 import { type SqsEventSource, startSqsEventSource } from "./sqs-event-source.ts";
 
-export interface RunnerOptions {
+export interface RunnerOptions<Stack extends RunnerStack = LocalStack> {
   customers: readonly Record<string, unknown>[];
   schedules: readonly ScheduleConfig[];
   sim?: LassoSimulatorOptions;
@@ -50,7 +53,7 @@ export interface RunnerOptions {
   /** Progress (from counters, about once a second) and log lines. */
   onProgress?: (progress: PipelineProgress) => void;
   /** Called once everything is up, before the schedules fire. */
-  onStarted?: (pipeline: LocalPipeline) => void;
+  onStarted?(pipeline: LocalPipeline<Stack>): void;
   log?: (line: string) => void;
   /** Function environment over the runner's (a benchmark's baseline switches the Lasso budget off). */
   env?: Record<string, string>;
@@ -79,8 +82,23 @@ export interface RunOutcome {
   notices: StoredMail[];
 }
 
-export interface LocalPipeline {
-  stack: LocalStack;
+/**
+ * What the runner needs of a stack: its clients and names, a way to set the function
+ * environment, and what SES accepted. A LocalStack is one; so is a stack in another
+ * process, attached by its description (attached-stack.ts), when the functions run in a
+ * process of their own.
+ */
+export interface RunnerStack {
+  dynamo: DynamoDBClient;
+  sqs: SQSClient;
+  resources: LocalResources;
+  aws: { sentMails: SentMailStore };
+  setFunctionEnv(values: Record<string, string>): void;
+  stop(): Promise<void>;
+}
+
+export interface LocalPipeline<Stack extends RunnerStack = LocalStack> {
+  stack: Stack;
   webhook: FunctionUrlServer;
   deliveries: SqsEventSource;
   /**
@@ -129,7 +147,7 @@ export function startRunnerStack(options: PipelineStartOptions): Promise<LocalSt
 }
 
 /** deliver-report fed from the report-ready queue, as Lambda's SQS event source mapping does. */
-async function startDeliveries(stack: LocalStack, log: (line: string) => void): Promise<SqsEventSource> {
+async function startDeliveries(stack: RunnerStack, log: (line: string) => void): Promise<SqsEventSource> {
   // One module instance per concurrent invocation: separate warm containers, as on Lambda.
   const deliverContainers = await Promise.all(
     Array.from({ length: LOCAL_SETTINGS.deliveryConcurrency }, async (_, index) => {
@@ -185,8 +203,15 @@ function pollOnRate(
 
 /** Starts the local stack and wires the production handlers into it. */
 export async function startLocalPipeline(options: PipelineStartOptions): Promise<LocalPipeline> {
+  return attachPipeline(options, await startRunnerStack(options));
+}
+
+/** Wires the production handlers into a running stack (stopping the pipeline stops the stack). */
+async function attachPipeline<Stack extends RunnerStack>(
+  options: PipelineStartOptions,
+  stack: Stack,
+): Promise<LocalPipeline<Stack>> {
   const log = options.log ?? (() => undefined);
-  const stack = await startRunnerStack(options);
   const stopped: (() => Promise<void>)[] = [() => stack.stop()];
   try {
     const doc = DynamoDBDocumentClient.from(stack.dynamo, {
@@ -268,13 +293,23 @@ export async function startLocalPipeline(options: PipelineStartOptions): Promise
  * count: a message left on the queue then is a copy of a settled report (a late ring, a
  * retry after a crash) that its claim turns away, and queue counts are approximate on SQS.
  */
+export function runLocalPipeline(options: RunnerOptions): Promise<RunOutcome & { pipeline: LocalPipeline }>;
+/** The same on a stack that runs elsewhere (started `startedAt`, for the run's time). */
+export function runLocalPipeline<Stack extends RunnerStack>(
+  options: RunnerOptions<Stack>,
+  attached: { stack: Stack; startedAt: number },
+): Promise<RunOutcome & { pipeline: LocalPipeline<Stack> }>;
 export async function runLocalPipeline(
-  options: RunnerOptions,
-): Promise<RunOutcome & { pipeline: LocalPipeline }> {
-  const started = Date.now();
+  options: RunnerOptions<RunnerStack>,
+  attached?: { stack: RunnerStack; startedAt: number },
+): Promise<RunOutcome & { pipeline: LocalPipeline<RunnerStack> }> {
+  const started = attached?.startedAt ?? Date.now();
   const log = options.log ?? (() => undefined);
   const timeoutMs = options.timeoutMs ?? 110_000;
-  const pipeline = await startLocalPipeline(options);
+  const pipeline: LocalPipeline<RunnerStack> =
+    attached === undefined
+      ? await startLocalPipeline(options)
+      : await attachPipeline(options, attached.stack);
   options.onStarted?.(pipeline);
   const problems: string[] = [];
   const stopPolling = pipeline.startPolling(options.pollIntervalMs ?? LOCAL_SETTINGS.pollIntervalMs);

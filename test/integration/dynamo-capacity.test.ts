@@ -12,7 +12,7 @@ import {
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { CALLER_HEADER } from "#local/aws/dynamo-capacity.ts";
+import { markCaller } from "#local/aws/dynamo-capacity.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalAws, startLocalAws } from "#local/aws/local-aws.ts";
 
 describe("DynamoDB read capacity, metered at the emulator", () => {
@@ -24,16 +24,7 @@ describe("DynamoDB read capacity, metered at the emulator", () => {
       endpoint: aws.endpoints.dynamodb,
       credentials: LOCAL_CREDENTIALS,
     });
-    if (caller !== undefined) {
-      dynamo.middlewareStack.add(
-        (next) => (args) => {
-          const { request } = args as { request?: { headers?: Record<string, string> } };
-          if (request?.headers !== undefined) request.headers[CALLER_HEADER] = caller;
-          return next(args);
-        },
-        { step: "build" },
-      );
-    }
+    if (caller !== undefined) markCaller(dynamo, caller);
     return DynamoDBDocumentClient.from(dynamo);
   };
 
