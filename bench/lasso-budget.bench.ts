@@ -7,13 +7,33 @@
  * through, 429 answers, the most calls let through in any 60 s. The floor is what the
  * limit allows: calls let through / rate a minute. Each variant runs in its own child
  * process (handler modules build their clients once), alternated, `--runs` times each.
+ * `--layout split` (the default) runs the runner and the functions in a process of their
+ * own beside the stack's, as bench/pipeline.bench.ts does; `one-process` as `npm start`.
  *
- *   npx tsx bench/lasso-budget.bench.ts [--customers 500] [--lasso-rate 500] [--runs 1]
+ *   npx tsx bench/lasso-budget.bench.ts [--customers 500] [--lasso-rate 500] [--runs 1] [--layout split]
  *
  * Ends with one line a script can read:
  *   lasso-budget: time/floor X.XX  calls-span/floor: Y.YY  reports: R  lasso-429-per-report: T  max-calls-in-60s: M  baseline-time/floor: B  baseline-429-per-report: S
  */
 import { parseArgs } from "node:util";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import type { LocalStack } from "#local/aws/local-stack.ts";
+import { runInFunctionsProcess } from "#local/pipeline/attached-stack.ts";
+import { demoCustomers } from "#local/pipeline/demo-customers.ts";
+import {
+  DEMO_GROUP,
+  DEMO_REPORT_TYPES,
+  LOCAL_SCHEDULES,
+  LOCAL_SETTINGS,
+} from "#local/pipeline/local-config.ts";
+import {
+  type RunnerOptions,
+  type RunOutcome,
+  runLocalPipeline,
+  startRunnerStack,
+} from "#local/pipeline/runner.ts";
+import { ENV } from "#shared/env-names.ts";
+import { LASSO_BUDGET_KEY } from "#shared/lasso/call-budget.ts";
 import { alternate, median, printResult, runChild } from "./pipeline-support.ts";
 
 const { values } = parseArgs({
@@ -22,8 +42,11 @@ const { values } = parseArgs({
     "lasso-rate": { type: "string", default: "500" },
     runs: { type: "string", default: "1" },
     variant: { type: "string" },
+    layout: { type: "string", default: "split" },
   },
 });
+if (values.layout !== "split" && values.layout !== "one-process")
+  throw new Error(`--layout must be split or one-process, got ${values.layout}`);
 const CUSTOMERS = Number(values.customers);
 const RATE = Number(values["lasso-rate"]);
 const RUNS = Number(values.runs);
@@ -51,15 +74,45 @@ interface VariantResult {
   tokensTaken: number;
 }
 
-async function runVariant(variant: "budget" | "no-budget"): Promise<VariantResult> {
-  const { runLocalPipeline } = await import("#local/pipeline/runner.ts");
-  const { demoCustomers } = await import("#local/pipeline/demo-customers.ts");
-  const { DEMO_GROUP, DEMO_REPORT_TYPES, LOCAL_SCHEDULES } = await import("#local/pipeline/local-config.ts");
-  const { ENV } = await import("#shared/env-names.ts");
-  let startedAt = Date.now();
+/** What a run leaves for the figures: its stack (still up), outcome, and when it fired and ended. */
+interface Ran {
+  stack: LocalStack;
+  summary: RunOutcome["summary"];
+  problems: string[];
+  /** performance.now() of this process (the simulator's limiter's clock) when the schedules fired and when the run ended. */
+  firedPerf: number;
+  endedPerf: number;
+}
+
+async function runInOneProcess(options: RunnerOptions): Promise<Ran> {
   // The simulator's limiter counts on performance.now(): the same clock for lead-in and tail.
-  let startedPerf = performance.now();
+  let firedPerf = performance.now();
   const outcome = await runLocalPipeline({
+    ...options,
+    onStarted: () => {
+      firedPerf = performance.now();
+    },
+  });
+  return { ...outcome, stack: outcome.pipeline.stack, firedPerf, endedPerf: performance.now() };
+}
+
+async function runSplit(options: RunnerOptions): Promise<Ran> {
+  const stack = await startRunnerStack({ ...options, customers: [] });
+  const result = await runInFunctionsProcess(stack, {
+    startedAt: Date.now(),
+    customers: options.customers,
+    schedules: options.schedules,
+    pollIntervalMs: LOCAL_SETTINGS.pollIntervalMs,
+    timeoutMs: options.timeoutMs ?? 900_000,
+  });
+  // The other process's times, on this process's performance clock.
+  const perfOf = (epochMs: number) => performance.now() - (Date.now() - epochMs);
+  return { ...result, stack, firedPerf: perfOf(result.firingAt), endedPerf: perfOf(result.endedAt) };
+}
+
+async function runVariant(variant: "budget" | "no-budget"): Promise<VariantResult> {
+  const run = values.layout === "split" ? runSplit : runInOneProcess;
+  const { stack, summary, problems, firedPerf, endedPerf } = await run({
     customers: demoCustomers(CUSTOMERS, DEMO_GROUP, DEMO_REPORT_TYPES) as unknown as Record<
       string,
       unknown
@@ -67,36 +120,28 @@ async function runVariant(variant: "budget" | "no-budget"): Promise<VariantResul
     schedules: LOCAL_SCHEDULES,
     sim: { rateLimitPerMinute: RATE },
     ...(variant === "no-budget" ? { env: { [ENV.lassoCallsPerMinute]: "0" } } : {}),
-    onStarted: () => {
-      startedAt = Date.now();
-      startedPerf = performance.now();
-    },
     timeoutMs: 900_000,
   });
-  const elapsedMs = Date.now() - startedAt;
-  const endedPerf = performance.now();
-  const stats = outcome.pipeline.stack.sim.rateStats();
-  const { DynamoDBDocumentClient, GetCommand } = await import("@aws-sdk/lib-dynamodb");
-  const { LASSO_BUDGET_KEY } = await import("#shared/lasso/call-budget.ts");
-  const { Item } = await DynamoDBDocumentClient.from(outcome.pipeline.stack.dynamo).send(
+  const stats = stack.sim.rateStats();
+  const { Item } = await DynamoDBDocumentClient.from(stack.dynamo).send(
     new GetCommand({
-      TableName: outcome.pipeline.stack.resources.names.lassoBudgetTable,
+      TableName: stack.resources.names.lassoBudgetTable,
       Key: { pk: LASSO_BUDGET_KEY },
     }),
   );
-  await outcome.pipeline.stack.stop();
-  if (outcome.problems.length > 0) throw new Error(`${variant}: ${outcome.problems.join("; ")}`);
+  await stack.stop();
+  if (problems.length > 0) throw new Error(`${variant}: ${problems.join("; ")}`);
   return {
     variant,
-    reports: outcome.summary.reportsFinished,
-    mails: outcome.summary.mailsSent,
-    deadLetters: outcome.summary.deadLetters,
-    elapsedMs,
+    reports: summary.reportsFinished,
+    mails: summary.mailsSent,
+    deadLetters: summary.deadLetters,
+    elapsedMs: endedPerf - firedPerf,
     accepted: stats.accepted,
     refused: stats.refused,
     maxInWindow: stats.maxInWindow,
     callSpanMs: stats.lastAt - stats.firstAt,
-    leadInMs: stats.firstAt - startedPerf,
+    leadInMs: stats.firstAt - firedPerf,
     tailMs: endedPerf - stats.lastAt,
     acceptedPerSecond: stats.acceptedPerSecond,
     leases: typeof Item?.version === "number" ? Item.version : 0,
@@ -118,6 +163,8 @@ function child(variant: string): VariantResult {
     String(CUSTOMERS),
     "--lasso-rate",
     String(RATE),
+    "--layout",
+    String(values.layout),
   ]);
 }
 
@@ -175,7 +222,7 @@ const budget = summary("budget");
 const baseline = summary("no-budget");
 
 console.log(
-  `Whole local pipeline, ${CUSTOMERS} customers × 2 report types, simulator limit ${RATE} calls a minute, medians of ${RUNS} run(s) each:`,
+  `Whole local pipeline, ${CUSTOMERS} customers × 2 report types, simulator limit ${RATE} calls a minute, layout ${values.layout}, medians of ${RUNS} run(s) each:`,
 );
 console.table({ "shared budget": budget, "baseline: no budget (429s)": baseline });
 // Where each run spent the limit: calls let through per 10 s from the first call.

@@ -10,10 +10,17 @@
  * Each variant runs in a fresh process, alternated, `--runs` times; medians. Lasso calls are
  * counted by route from the simulator's request log, queue messages by what deliver-report
  * handled, DynamoDB read units as consumed capacity (metered at the emulator:
- * local/aws/dynamo-capacity.ts; the handlers' apart from the runner's own), peak RSS is the
- * pipeline process's.
+ * local/aws/dynamo-capacity.ts; the handlers' apart from the runner's own).
  *
- *   npx tsx bench/pipeline.bench.ts N [--lasso-rate 0] [--runs 2] [--poll-ms 1500]
+ * `--layout split` (the default): the pipeline's functions and the runner run in a process
+ * of their own, the stack (emulators, simulator) in the variant's process, as on Lambda the
+ * functions do not share a CPU or a heap with the services they call
+ * (local/pipeline/attached-stack.ts); the pipeline's CPU and peak RSS are its process's, the
+ * stack's are printed beside them. The physical loop's work is one download and one send per
+ * report: it runs in the stack's process either way. `--layout one-process`: everything in
+ * one process, as `npm start` runs (the figures before 2026-12-02).
+ *
+ *   npx tsx bench/pipeline.bench.ts N [--lasso-rate 0] [--runs 2] [--poll-ms 1500] [--layout split]
  *
  * Ends with one line: `pipeline/physical: X.XX  reports: R  rss-mb: M  lasso-extra-per-report: E  lasso-429-per-report: T`.
  */
@@ -23,6 +30,7 @@ import { parseArgs } from "node:util";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { DEMO_SENDER } from "#local/aws/demo-firm.ts";
 import type { ReadCapacityMeter } from "#local/aws/dynamo-capacity.ts";
+import { runInFunctionsProcess } from "#local/pipeline/attached-stack.ts";
 import { demoCustomers } from "#local/pipeline/demo-customers.ts";
 import {
   DEMO_GROUP,
@@ -30,7 +38,7 @@ import {
   LOCAL_SCHEDULES,
   LOCAL_SETTINGS,
 } from "#local/pipeline/local-config.ts";
-import { runLocalPipeline, startRunnerStack } from "#local/pipeline/runner.ts";
+import { type RunOutcome, runLocalPipeline, startRunnerStack } from "#local/pipeline/runner.ts";
 import { LassoClient } from "#shared/lasso/client.ts";
 import { sesMailer } from "#shared/mail/ses-mailer.ts";
 import { alternate, median, printResult, routeOf, runChild, statusOf } from "./pipeline-support.ts";
@@ -42,8 +50,12 @@ const { values, positionals } = parseArgs({
     runs: { type: "string", default: "2" },
     "poll-ms": { type: "string", default: String(LOCAL_SETTINGS.pollIntervalMs) },
     variant: { type: "string" },
+    layout: { type: "string", default: "split" },
   },
 });
+if (values.layout !== "split" && values.layout !== "one-process")
+  throw new Error(`--layout must be split or one-process, got ${values.layout}`);
+const SPLIT = values.layout === "split";
 const CUSTOMERS = Number(positionals[0] ?? "100");
 const RATE = Number(values["lasso-rate"]);
 const RUNS = Number(values.runs);
@@ -54,8 +66,11 @@ interface VariantResult {
   variant: "pipeline" | "physical";
   reports: number;
   elapsedMs: number;
+  /** The pipeline's process (the functions' in the split layout), or the physical loop's. */
   rssMb: number;
   cpuMs: number;
+  /** The split layout's stack process (emulators, simulator): its peak RSS and CPU. */
+  stack?: { rssMb: number; cpuMs: number };
   calls: Record<string, number>;
   refused: number;
   /** Most Lasso requests answered (not 429) in any 60 s. */
@@ -130,7 +145,54 @@ function startMeasuring() {
   };
 }
 
-async function runPipeline(): Promise<VariantResult> {
+/** The pipeline's outcome, checked: lost, duplicated or unsent reports fail the benchmark. */
+function checkOutcome(summary: RunOutcome["summary"], problems: readonly string[]): void {
+  if (problems.length > 0) throw new Error(`pipeline: ${problems.join("; ")}`);
+  if (summary.mailsSent + summary.reportsFailed + summary.unroutable < summary.reportsFinished)
+    throw new Error(`pipeline: ${summary.mailsSent} mails for ${summary.reportsFinished} reports`);
+}
+
+/** The split layout: the stack here, the functions and the runner in a child process. */
+async function runPipelineSplit(): Promise<VariantResult> {
+  const measuring = startMeasuring();
+  const stack = await startRunnerStack({
+    customers: [],
+    sim: { rateLimitPerMinute: RATE, log: measuring.log },
+  });
+  const meter = stack.aws.meterDynamoReads?.();
+  // In one process the runner slims the SES store's older mails as it goes; here the store's process does.
+  const compacting = setInterval(
+    () => stack.aws.sentMails.compact?.(LOCAL_SETTINGS.sentMailsKeptWhole),
+    1000,
+  );
+  const result = await runInFunctionsProcess(stack, {
+    startedAt: measuring.started,
+    customers: customers(),
+    schedules: LOCAL_SCHEDULES,
+    pollIntervalMs: POLL_MS,
+    timeoutMs: TIMEOUT_MS,
+  });
+  clearInterval(compacting);
+  const measured = measuring.finish();
+  const readUnits = structuredClone(meter?.units() ?? {});
+  meter?.stop();
+  await stack.stop();
+  checkOutcome(result.summary, result.problems);
+  return {
+    variant: "pipeline",
+    reports: result.summary.reportsFinished,
+    ...measured,
+    rssMb: result.rssMb,
+    cpuMs: result.cpuMs,
+    stack: { rssMb: measured.rssMb, cpuMs: measured.cpuMs },
+    messages: result.messages,
+    returned: result.returned,
+    readUnits,
+  };
+}
+
+/** The one-process layout: the runner, its stack and the functions, as `npm start` runs. */
+async function runPipelineInOneProcess(): Promise<VariantResult> {
   const measuring = startMeasuring();
   let meter: ReadCapacityMeter | undefined;
   const outcome = await runLocalPipeline({
@@ -148,14 +210,7 @@ async function runPipeline(): Promise<VariantResult> {
   meter?.stop();
   const { succeeded: messages, failed: returned } = outcome.pipeline.deliveries.stats;
   await outcome.pipeline.stop();
-  if (outcome.problems.length > 0) throw new Error(`pipeline: ${outcome.problems.join("; ")}`);
-  if (
-    outcome.summary.mailsSent + outcome.summary.reportsFailed + outcome.summary.unroutable <
-    outcome.summary.reportsFinished
-  )
-    throw new Error(
-      `pipeline: ${outcome.summary.mailsSent} mails for ${outcome.summary.reportsFinished} reports`,
-    );
+  checkOutcome(outcome.summary, outcome.problems);
   return {
     variant: "pipeline",
     reports: outcome.summary.reportsFinished,
@@ -256,6 +311,7 @@ async function runPhysical(): Promise<VariantResult> {
 }
 
 if (values.variant !== undefined) {
+  const runPipeline = SPLIT ? runPipelineSplit : runPipelineInOneProcess;
   printResult(values.variant === "physical" ? await runPhysical() : await runPipeline());
   process.exit(0);
 }
@@ -269,12 +325,19 @@ const child = (variant: string): VariantResult =>
     String(RATE),
     "--poll-ms",
     String(POLL_MS),
+    "--layout",
+    String(values.layout),
   ]);
+
+const stackPart = (r: VariantResult): string =>
+  r.stack === undefined
+    ? ""
+    : ` (the stack's process: CPU ${(r.stack.cpuMs / r.reports).toFixed(1)} ms/report, peak RSS ${r.stack.rssMb} MB)`;
 
 const results = alternate(RUNS, ["pipeline", "physical"] as const, (variant, i) => {
   const result = child(variant);
   console.log(
-    `  ${variant.padEnd(8)} run ${i + 1}: ${(result.elapsedMs / 1000).toFixed(1)} s, CPU ${(result.cpuMs / result.reports).toFixed(1)} ms/report, peak RSS ${result.rssMb} MB, ${result.reports} reports, most Lasso calls in 60 s ${result.maxPerMinute}`,
+    `  ${variant.padEnd(8)} run ${i + 1}: ${(result.elapsedMs / 1000).toFixed(1)} s, CPU ${(result.cpuMs / result.reports).toFixed(1)} ms/report, peak RSS ${result.rssMb} MB${stackPart(result)}, ${result.reports} reports, most Lasso calls in 60 s ${result.maxPerMinute}`,
   );
   return result;
 });
@@ -288,17 +351,21 @@ const beyondPdf = (r: VariantResult): number =>
 const ratio = median(pipe.map((r) => r.elapsedMs)) / median(results.physical.map((r) => r.elapsedMs));
 const reports = median(pipe.map((r) => r.reports));
 const rss = Math.max(...pipe.map((r) => r.rssMb));
+if (SPLIT)
+  console.log(
+    `  peak RSS: the pipeline's process ${rss} MB, the stack's ${Math.max(...pipe.map((r) => r.stack?.rssMb ?? 0))} MB`,
+  );
 const extra = median(pipe.map((r) => perReport(r, beyondPdf(r))));
 const refused = median(pipe.map((r) => perReport(r, r.refused)));
 const routes = [...new Set(pipe.flatMap((r) => Object.keys(r.calls)))].sort();
 console.log(
-  `Pipeline vs physical loop, ${CUSTOMERS} customers × 2 report types, Lasso limit ${RATE === 0 ? "off" : `${RATE}/min`}, medians of ${RUNS} runs each:`,
+  `Pipeline vs physical loop, ${CUSTOMERS} customers × 2 report types, Lasso limit ${RATE === 0 ? "off" : `${RATE}/min`}, layout ${values.layout}, medians of ${RUNS} runs each:`,
 );
 console.log(
   `  Lasso calls per report by route: ${routes.map((route) => `${route} ${median(pipe.map((r) => perReport(r, r.calls[route] ?? 0))).toFixed(3)}`).join(", ")}`,
 );
 console.log(
-  `  queue messages per report ${median(pipe.map((r) => perReport(r, r.messages))).toFixed(2)} (and ${median(pipe.map((r) => perReport(r, r.returned))).toFixed(2)} receives brought back later); CPU per report ${median(pipe.map((r) => r.cpuMs / r.reports)).toFixed(1)} ms (physical ${median(results.physical.map((r) => r.cpuMs / r.reports)).toFixed(1)} ms)`,
+  `  queue messages per report ${median(pipe.map((r) => perReport(r, r.messages))).toFixed(2)} (and ${median(pipe.map((r) => perReport(r, r.returned))).toFixed(2)} receives brought back later); CPU per report ${median(pipe.map((r) => r.cpuMs / r.reports)).toFixed(1)} ms${SPLIT ? ` (the stack's process ${median(pipe.map((r) => (r.stack?.cpuMs ?? 0) / r.reports)).toFixed(1)} ms)` : ""}, physical ${median(results.physical.map((r) => r.cpuMs / r.reports)).toFixed(1)} ms (stack and loop)`,
 );
 const operations = [...new Set(pipe.flatMap((r) => Object.keys(r.dynamo)))].sort();
 console.log(
